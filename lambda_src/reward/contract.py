@@ -1,0 +1,60 @@
+"""Check a reward Lambda reply against rft-contract.md §1. Used by the job starter's preflight, the
+``rft invoke`` command and the tests — one definition of "a valid reply"."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+METRIC_TYPES = ("Reward", "Metric")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_reply(event: list[Any], reply: Any, *, score_range: tuple[float, float] = (-1.0, 1.0)) -> list[str]:
+    """Every way ``reply`` breaks the contract for ``event``; an empty list when it is valid."""
+    if not isinstance(reply, list):
+        if isinstance(reply, dict) and "errorMessage" in reply:
+            return [f"the function raised {reply.get('errorType', 'an error')}: {reply['errorMessage']}"]
+        return [f"the reply is {type(reply).__name__}, not a JSON array"]
+    problems: list[str] = []
+    if len(reply) != len(event):
+        problems.append(f"the reply has {len(reply)} elements for {len(event)} samples")
+    low, high = score_range
+    for i, element in enumerate(reply):
+        where = f"element {i}"
+        if not isinstance(element, dict):
+            problems.append(f"{where} is {type(element).__name__}, not an object")
+            continue
+        expected_id = event[i].get("id") if i < len(event) and isinstance(event[i], dict) else None
+        if "id" not in element:
+            problems.append(f"{where} has no id")
+        elif i < len(event) and element["id"] != expected_id:
+            problems.append(
+                f"{where} has id {element['id']!r}, expected {expected_id!r} (same order as the event)"
+            )
+        score = element.get("aggregate_reward_score")
+        if not _is_number(score):
+            problems.append(f"{where}: aggregate_reward_score {score!r} is not a finite number")
+        elif not low <= score <= high:
+            problems.append(f"{where}: aggregate_reward_score {score} is outside [{low}, {high}]")
+        metrics = element.get("metrics_list", [])
+        if not isinstance(metrics, list):
+            problems.append(f"{where}: metrics_list is {type(metrics).__name__}, not a list")
+            continue
+        for j, item in enumerate(metrics):
+            if not isinstance(item, dict):
+                problems.append(f"{where}: metrics_list[{j}] is not an object")
+            elif not isinstance(item.get("name"), str) or not item.get("name"):
+                problems.append(f"{where}: metrics_list[{j}] has no name")
+            elif not _is_number(item.get("value")):
+                problems.append(
+                    f"{where}: metric {item['name']!r} value {item.get('value')!r} is not a finite number"
+                )
+            elif item.get("type") not in METRIC_TYPES:
+                problems.append(
+                    f"{where}: metric {item['name']!r} type {item.get('type')!r} is not Reward or Metric"
+                )
+    return problems

@@ -1,0 +1,764 @@
+"""The one dataset validator for Nova RFT training and validation files (rft-contract.md §2).
+
+The CDK data stack runs it at synth time, ``rft validate-data`` runs it from the command line, and the
+job starter and ``rft score`` read rows through :func:`iter_rows` — so every tool agrees on what a valid
+dataset is. Pure standard library; importing it costs nothing.
+
+A dataset is JSON Lines: one object per line, e.g.::
+
+    {"messages": [{"role": "system", "content": "..."}, {"role": "user", "content": "..."}],
+     "reference_answer": {"final_answer": "16"}, "task_id": "gsm8k_train_0", "domain": "math"}
+
+Every problem is reported (not only the first), each as a :class:`Finding` with the line it is on, a
+stable code from :data:`RULES`, a message naming the problem and a hint saying how to fix it. The file is
+read as a stream, one bounded line at a time, so a huge or garbage file costs bounded memory, and at
+most :data:`MAX_FINDINGS_PER_CODE` findings are kept per code (the rest are counted).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "DEFAULT_MAX_ROWS",
+    "DEFAULT_MIN_ROWS",
+    "MAX_FINDINGS_PER_CODE",
+    "MAX_LINE_BYTES",
+    "RULES",
+    "DatasetReport",
+    "Finding",
+    "Rule",
+    "format_findings",
+    "iter_rows",
+    "iter_rows_from_lines",
+    "rules_markdown_table",
+    "validate_dataset_file",
+    "validate_dataset_lines",
+]
+
+DEFAULT_MIN_ROWS = 100  # Bedrock RFT needs at least 100 records
+DEFAULT_MAX_ROWS = 20_000  # ... and takes at most 20,000 prompts
+# AWS documents no per-line limit. 1 MiB is far beyond any prompt Nova accepts (maxPromptLength is in
+# tokens; a 1 MiB line is ~250k tokens), so a longer line is a broken file (a missing newline, an
+# embedded blob), and capping it keeps memory bounded while streaming.
+MAX_LINE_BYTES = 1 << 20
+MAX_FINDINGS_PER_CODE = 50  # beyond this, findings of one code are only counted
+# Duplicate detection remembers an 8-byte digest per prompt. Past this many rows the file already fails
+# the row limit, so we stop remembering rather than grow memory with a file that is rejected anyway.
+_DEDUP_ROW_LIMIT = 1_000_000
+_ROLES = ("system", "user", "assistant")
+_BOM = b"\xef\xbb\xbf"
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One validation rule: its stable code, severity, what it means and how to fix it."""
+
+    code: str
+    severity: str  # "error" (the service would reject the file or train on garbage) or "warning"
+    meaning: str
+    fix: str
+
+
+def _rules(*rules: Rule) -> dict[str, Rule]:
+    return {rule.code: rule for rule in rules}
+
+
+#: Every rule the validator applies, keyed by code. Codes are stable: tools and tests match on them.
+RULES: Mapping[str, Rule] = _rules(
+    Rule(
+        "unreadable-file",
+        ERROR,
+        "The file cannot be opened or read.",
+        "Check the path and the file's permissions.",
+    ),
+    Rule(
+        "not-utf8",
+        ERROR,
+        "The line is not valid UTF-8.",
+        "Re-save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8 in.jsonl > out.jsonl`).",
+    ),
+    Rule(
+        "bom",
+        ERROR,
+        "The line starts with a UTF-8 byte-order mark, which is not valid JSON.",
+        "Save the file as UTF-8 without BOM (e.g. `sed -i '1s/^\\xEF\\xBB\\xBF//' FILE`).",
+    ),
+    Rule(
+        "line-too-long",
+        ERROR,
+        f"The line is longer than {MAX_LINE_BYTES:,} bytes.",
+        "Put one record per line and keep prompts short; a line this long is usually a missing newline.",
+    ),
+    Rule(
+        "blank-line",
+        WARNING,
+        "The line is empty or only whitespace.",
+        "Delete blank lines: JSONL has exactly one JSON object per line.",
+    ),
+    Rule(
+        "invalid-json",
+        ERROR,
+        "The line is not valid JSON.",
+        "Fix the JSON at the column shown; each line must be one complete JSON object.",
+    ),
+    Rule(
+        "not-an-object",
+        ERROR,
+        "The line is valid JSON but not a JSON object.",
+        'Make each line an object like {"messages": [...], "reference_answer": ...}.',
+    ),
+    Rule(
+        "id-field",
+        ERROR,
+        "The record has a field named `id`; the service generates its own `id` for each sample.",
+        "Rename the field to `task_id` (it reaches the reward function in `metadata`).",
+    ),
+    Rule(
+        "missing-messages",
+        ERROR,
+        "The record has no `messages` field.",
+        'Add "messages": [{"role": "user", "content": "..."}] with the prompt.',
+    ),
+    Rule(
+        "messages-not-list",
+        ERROR,
+        "`messages` is not a list.",
+        'Make `messages` a list of {"role": ..., "content": ...} objects.',
+    ),
+    Rule(
+        "message-not-object",
+        ERROR,
+        "An item of `messages` is not an object.",
+        'Make each message an object {"role": "user", "content": "..."}.',
+    ),
+    Rule(
+        "unknown-role",
+        ERROR,
+        "A message's `role` is missing or not one of system, user, assistant.",
+        'Use "system" (optional, first) or "user" (lowercase).',
+    ),
+    Rule(
+        "missing-content",
+        ERROR,
+        "A message has no `content` (or it is null).",
+        "Give every message a non-empty string `content`.",
+    ),
+    Rule(
+        "content-not-string",
+        ERROR,
+        "A message's `content` is not a string (e.g. a list of content blocks or a number).",
+        "Use a plain string; join text blocks into one string.",
+    ),
+    Rule(
+        "non-text-content",
+        ERROR,
+        "A message carries non-text content (image, document, audio, tool call); RFT is text-only.",
+        "Remove the non-text parts and keep the prompt as plain text.",
+    ),
+    Rule(
+        "empty-content",
+        ERROR,
+        "A message's `content` is empty or only whitespace.",
+        "Write the message text, or drop the message.",
+    ),
+    Rule(
+        "no-user-message",
+        ERROR,
+        "`messages` has no user message.",
+        'Add {"role": "user", "content": "<the task>"}: the prompt the model answers.',
+    ),
+    Rule(
+        "system-not-first",
+        ERROR,
+        "The system message is not the first message.",
+        "Move the system message to the start of `messages`.",
+    ),
+    Rule(
+        "multiple-system",
+        ERROR,
+        "There is more than one system message.",
+        "Merge the system messages into one, placed first.",
+    ),
+    Rule(
+        "ends-with-assistant",
+        ERROR,
+        "The prompt ends with an assistant message; the model writes the assistant turn during training.",
+        "Remove the trailing assistant message (put the expected answer in `reference_answer`).",
+    ),
+    Rule(
+        "multi-turn",
+        ERROR,
+        "The prompt contains an assistant message before the last turn; RFT is single-turn.",
+        "Keep one (optional) system message and the user prompt; fold earlier turns into the user text.",
+    ),
+    Rule(
+        "multiple-user-messages",
+        WARNING,
+        "The prompt has several user messages in a row; RFT is single-turn.",
+        "Merge them into one user message.",
+    ),
+    Rule(
+        "missing-reference-answer",
+        WARNING,
+        "The record has no `reference_answer`; most graders need one (AWS's validator warns too).",
+        'Add "reference_answer": "..." or an object such as {"final_answer": "18"}.',
+    ),
+    Rule(
+        "empty-reference-answer",
+        ERROR,
+        "`reference_answer` is empty (null, blank string, {} or []).",
+        "Fill in the expected answer, or remove the record.",
+    ),
+    Rule(
+        "reference-answer-type",
+        ERROR,
+        "`reference_answer` is neither a string nor an object.",
+        'Write it as a string ("18") or an object ({"final_answer": "18"}).',
+    ),
+    Rule(
+        "duplicate-prompt",
+        WARNING,
+        "The same prompt (all messages) appears on an earlier line.",
+        "Remove the duplicate; repeated prompts weigh those tasks more in training.",
+    ),
+    Rule(
+        "duplicate-task-id",
+        WARNING,
+        "The same `task_id` appears on an earlier line.",
+        "Give every record a unique `task_id`, so results can be traced back to one record.",
+    ),
+    Rule(
+        "too-few-rows",
+        ERROR,
+        f"The file has fewer records than the minimum (Bedrock RFT needs at least {DEFAULT_MIN_ROWS}).",
+        "Add more records.",
+    ),
+    Rule(
+        "too-many-rows",
+        ERROR,
+        f"The file has more records than the maximum (Bedrock RFT takes at most {DEFAULT_MAX_ROWS:,}).",
+        "Split or sample the dataset.",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem in a dataset file. ``line`` is 1-based; 0 means the whole file."""
+
+    line: int
+    code: str
+    message: str
+    hint: str
+
+    @property
+    def severity(self) -> str:
+        return RULES[self.code].severity
+
+
+@dataclass(frozen=True)
+class DatasetReport:
+    """The verdict on one dataset: every error and warning, in line order, and the record count.
+
+    ``rows`` counts records (non-blank lines), valid or not. ``suppressed`` maps a code to how many
+    further findings of that code were counted but not kept (see ``MAX_FINDINGS_PER_CODE``).
+    """
+
+    errors: tuple[Finding, ...]
+    warnings: tuple[Finding, ...]
+    rows: int
+    suppressed: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no error (warnings do not fail a dataset)."""
+        return not self.errors
+
+    @property
+    def error_count(self) -> int:
+        """All errors, including those not kept."""
+        return len(self.errors) + sum(
+            n for code, n in self.suppressed.items() if RULES[code].severity == ERROR
+        )
+
+    @property
+    def warning_count(self) -> int:
+        """All warnings, including those not kept."""
+        return len(self.warnings) + sum(
+            n for code, n in self.suppressed.items() if RULES[code].severity == WARNING
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready form (for ``rft validate-data --json``)."""
+
+        def finding(f: Finding) -> dict[str, Any]:
+            return {"line": f.line, "code": f.code, "message": f.message, "hint": f.hint}
+
+        return {
+            "ok": self.ok,
+            "rows": self.rows,
+            "error_count": self.error_count,
+            "warning_count": self.warning_count,
+            "errors": [finding(f) for f in self.errors],
+            "warnings": [finding(f) for f in self.warnings],
+            "suppressed": dict(self.suppressed),
+        }
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading lines: bounded memory, whatever the file looks like.
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    number: int
+    data: bytes | None  # without the line terminator; None when the line was too long to keep
+    size: int  # the line's length in bytes (without terminator)
+
+
+def _read_file_lines(stream: io.BufferedIOBase, limit: int) -> Iterator[_Line]:
+    """Yield the lines of a binary stream, never holding more than ``limit`` + 1 bytes of one line."""
+    number = 0
+    while True:
+        chunk = stream.readline(limit + 1)
+        if not chunk:
+            return
+        number += 1
+        if chunk.endswith(b"\n") or len(chunk) <= limit:
+            data = _strip_terminator(chunk)
+            yield _Line(number, data, len(data))
+            continue
+        # Longer than the limit: skip to the end of the line, counting its size.
+        size = len(chunk)
+        while not chunk.endswith(b"\n"):
+            chunk = stream.readline(1 << 16)
+            if not chunk:
+                break
+            size += len(chunk)
+        if chunk.endswith(b"\n"):
+            size -= 2 if chunk.endswith(b"\r\n") else 1
+        yield _Line(number, None, size)
+
+
+def _strip_terminator(chunk: bytes) -> bytes:
+    if chunk.endswith(b"\r\n"):
+        return chunk[:-2]
+    if chunk.endswith(b"\n"):
+        return chunk[:-1]
+    return chunk
+
+
+def _memory_lines(lines: Iterable[bytes | str], limit: int) -> Iterator[_Line]:
+    for number, raw in enumerate(lines, start=1):
+        data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else bytes(raw)
+        data = _strip_terminator(data)
+        yield _Line(number, data if len(data) <= limit else None, len(data))
+
+
+# --------------------------------------------------------------------------------------------------
+# Checking one record. Pure: no state across lines, so iter_rows and the validator share it.
+
+_Problem = tuple[str, str, str]  # (code, message, hint)
+
+
+class _NotJson(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> Any:
+    # Python's json accepts NaN/Infinity; JSON (and the service's parser) does not.
+    raise _NotJson(f"{name} is not valid JSON (use null or a number)")
+
+
+def _decode_line(line: _Line) -> tuple[Any, list[_Problem]]:
+    """Bytes → JSON value. Returns (value, problems); value is _SKIP when the line cannot be used."""
+    problems: list[_Problem] = []
+    data = line.data
+    if data is None:
+        problems.append(
+            ("line-too-long", f"line is {line.size:,} bytes, over the {MAX_LINE_BYTES:,}-byte limit", "")
+        )
+        return _SKIP, problems
+    if data.startswith(_BOM):
+        problems.append(("bom", "line starts with a UTF-8 byte-order mark (BOM)", ""))
+        data = data[len(_BOM) :]
+    if not data.strip():
+        return _BLANK, problems
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = data[exc.start : exc.start + 1].hex().upper()
+        hint = ""
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:64]:
+            hint = "The file looks like UTF-16: re-save it as UTF-8."
+        problems.append(
+            ("not-utf8", f"line is not valid UTF-8: byte 0x{bad} at byte column {exc.start + 1}", hint)
+        )
+        return _SKIP, problems
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        problems.append(("invalid-json", f"invalid JSON at column {exc.colno}: {exc.msg}", ""))
+        return _SKIP, problems
+    except (_NotJson, RecursionError) as exc:
+        message = str(exc) if isinstance(exc, _NotJson) else "nested too deeply"
+        problems.append(("invalid-json", f"invalid JSON: {message}", ""))
+        return _SKIP, problems
+    return value, problems
+
+
+_SKIP = object()
+_BLANK = object()
+
+
+def _check_record(record: Any) -> list[_Problem]:
+    """Every problem with one parsed JSON value, as (code, message, hint) — empty hint = the rule's fix."""
+    if not isinstance(record, dict):
+        return [("not-an-object", f"line is a JSON {_json_type(record)}, not an object", "")]
+    problems: list[_Problem] = []
+    if "id" in record:
+        problems.append(("id-field", "record has a field named `id`, which the service reserves", ""))
+    problems.extend(_check_messages(record))
+    problems.extend(_check_reference(record))
+    return problems
+
+
+def _check_messages(record: dict[str, Any]) -> list[_Problem]:
+    if "messages" not in record:
+        hint = ""
+        if "prompt" in record or "completion" in record:
+            hint = (
+                'This looks like prompt/completion format: convert "prompt" to a user message in `messages`.'
+            )
+        elif "contents" in record or "conversation" in record:
+            hint = "Rename the field to `messages` (OpenAI chat format)."
+        return [("missing-messages", "record has no `messages` field", hint)]
+    messages = record["messages"]
+    if not isinstance(messages, list):
+        return [("messages-not-list", f"`messages` is a {_json_type(messages)}, not a list", "")]
+    problems: list[_Problem] = []
+    roles: list[str | None] = []
+    for index, message in enumerate(messages):
+        where = f"messages[{index}]"
+        if not isinstance(message, dict):
+            problems.append(("message-not-object", f"{where} is a {_json_type(message)}, not an object", ""))
+            roles.append(None)
+            continue
+        role = message.get("role")
+        if role in _ROLES:
+            roles.append(role)
+        else:
+            roles.append(None)
+            if "role" not in message:
+                problems.append(("unknown-role", f"{where} has no `role`", ""))
+            else:
+                hint = ""
+                if isinstance(role, str) and role.lower() in _ROLES:
+                    hint = f'Roles are lowercase: use "{role.lower()}".'
+                elif role in ("tool", "function", "developer", "model"):
+                    hint = "RFT prompts take only system and user messages."
+                problems.append(("unknown-role", f"{where} has role {_short(role)}", hint))
+        problems.extend(_check_content(message, where))
+    problems.extend(_check_turns(roles))
+    return problems
+
+
+def _check_content(message: dict[str, Any], where: str) -> list[_Problem]:
+    if any(key in message for key in ("tool_calls", "function_call", "image", "image_url", "audio")):
+        extra = next(
+            k for k in ("tool_calls", "function_call", "image", "image_url", "audio") if k in message
+        )
+        return [("non-text-content", f"{where} has `{extra}`", "")]
+    content = message.get("content")
+    if content is None:
+        return [("missing-content", f"{where} has no `content`", "")]
+    if isinstance(content, str):
+        if not content.strip():
+            return [
+                ("empty-content", f"{where} content is {'empty' if not content else 'only whitespace'}", "")
+            ]
+        return []
+    if isinstance(content, (list, dict)):
+        blocks = content if isinstance(content, list) else [content]
+        for block in blocks:
+            kind = _block_kind(block)
+            if kind not in ("text", None):
+                return [("non-text-content", f"{where} content has a {_short(kind)} block", "")]
+        if isinstance(content, list) and content and all(_block_kind(b) == "text" for b in content):
+            return [
+                (
+                    "content-not-string",
+                    f"{where} content is a list of text blocks, not a string",
+                    "Join the blocks' `text` into one string: Nova RFT datasets take a plain string.",
+                )
+            ]
+    return [("content-not-string", f"{where} content is a {_json_type(content)}, not a string", "")]
+
+
+def _block_kind(block: Any) -> str | None:
+    """'text' for a text block, another type name for non-text blocks, None if unrecognizable."""
+    if not isinstance(block, dict):
+        return None
+    kind = block.get("type")
+    if isinstance(kind, str):
+        return "text" if kind in ("text", "input_text") and isinstance(block.get("text"), str) else kind
+    for key in ("image", "image_url", "document", "video", "audio", "toolUse", "toolResult"):
+        if key in block:
+            return key
+    return "text" if isinstance(block.get("text"), str) else None
+
+
+def _check_turns(roles: list[str | None]) -> list[_Problem]:
+    problems: list[_Problem] = []
+    known = [r for r in roles if r is not None]
+    if "user" not in known:
+        detail = "`messages` is empty" if not roles else "`messages` has no user message"
+        problems.append(("no-user-message", detail, ""))
+    systems = [i for i, r in enumerate(roles) if r == "system"]
+    if len(systems) > 1:
+        where = ", ".join(f"messages[{i}]" for i in systems)
+        problems.append(("multiple-system", f"{len(systems)} system messages ({where})", ""))
+    elif systems and systems[0] != 0:
+        problems.append(
+            ("system-not-first", f"the system message is messages[{systems[0]}], not messages[0]", "")
+        )
+    assistants = [i for i, r in enumerate(roles) if r == "assistant"]
+    last = len(roles) - 1
+    if assistants and assistants[-1] == last:
+        problems.append(
+            ("ends-with-assistant", f"the last message (messages[{last}]) is an assistant turn", "")
+        )
+    earlier = [i for i in assistants if i != last]
+    if earlier:
+        problems.append(("multi-turn", f"assistant message at messages[{earlier[0]}] inside the prompt", ""))
+    elif not assistants and known.count("user") > 1:
+        problems.append(("multiple-user-messages", f"{known.count('user')} user messages", ""))
+    return problems
+
+
+def _check_reference(record: dict[str, Any]) -> list[_Problem]:
+    if "reference_answer" not in record:
+        metadata = record.get("metadata")
+        hint = ""
+        if isinstance(metadata, dict) and "reference_answer" in metadata:
+            hint = "Move `metadata.reference_answer` to the top level of the record."
+        return [("missing-reference-answer", "record has no `reference_answer`", hint)]
+    reference = record["reference_answer"]
+    if isinstance(reference, (str, dict)) or reference is None:
+        if reference is None or not (reference.strip() if isinstance(reference, str) else reference):
+            return [("empty-reference-answer", f"`reference_answer` is {_short(reference)}", "")]
+        return []
+    if isinstance(reference, list) and not reference:
+        return [("empty-reference-answer", "`reference_answer` is []", "")]
+    hint = ""
+    if isinstance(reference, (int, float)) and not isinstance(reference, bool):
+        hint = f'Quote it: "reference_answer": "{reference}" (or {{"final_answer": "{reference}"}}).'
+    return [("reference-answer-type", f"`reference_answer` is a {_json_type(reference)}", hint)]
+
+
+def _prompt_key(record: dict[str, Any]) -> bytes:
+    """An 8-byte digest of the prompt (roles and stripped text), for duplicate detection."""
+    parts = []
+    for message in record.get("messages") or ():
+        if isinstance(message, dict):
+            content = message.get("content")
+            text = content.strip() if isinstance(content, str) else json.dumps(content, sort_keys=True)
+            parts.append(f"{message.get('role')}\x00{text}")
+    return hashlib.blake2b("\x01".join(parts).encode("utf-8", "surrogatepass"), digest_size=8).digest()
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def _short(value: Any, width: int = 40) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# --------------------------------------------------------------------------------------------------
+# The validator: streams lines through the record checks and the cross-line checks.
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.kept: list[Finding] = []
+        self.counts: dict[str, int] = {}
+
+    def add(self, line: int, code: str, message: str, hint: str = "") -> None:
+        count = self.counts.get(code, 0) + 1
+        self.counts[code] = count
+        if count <= MAX_FINDINGS_PER_CODE:
+            self.kept.append(Finding(line, code, message, hint or RULES[code].fix))
+
+    def report(self, rows: int) -> DatasetReport:
+        ordered = sorted(self.kept, key=lambda f: f.line)  # stable: keeps check order within a line
+        suppressed = {
+            c: n - MAX_FINDINGS_PER_CODE for c, n in self.counts.items() if n > MAX_FINDINGS_PER_CODE
+        }
+        return DatasetReport(
+            errors=tuple(f for f in ordered if RULES[f.code].severity == ERROR),
+            warnings=tuple(f for f in ordered if RULES[f.code].severity == WARNING),
+            rows=rows,
+            suppressed=dict(sorted(suppressed.items())),
+        )
+
+
+def _validate(lines: Iterable[_Line], min_rows: int, max_rows: int) -> DatasetReport:
+    found = _Collector()
+    rows = 0
+    prompts: dict[bytes, int] = {}
+    task_ids: dict[str, int] = {}
+    for line in lines:
+        value, problems = _decode_line(line)
+        for code, message, hint in problems:
+            found.add(line.number, code, message, hint)
+        if value is _BLANK:
+            found.add(line.number, "blank-line", "blank line")
+            continue
+        rows += 1
+        if value is _SKIP:
+            continue
+        for code, message, hint in _check_record(value):
+            found.add(line.number, code, message, hint)
+        if isinstance(value, dict) and rows <= _DEDUP_ROW_LIMIT:
+            if isinstance(value.get("messages"), list):
+                first = prompts.setdefault(_prompt_key(value), line.number)
+                if first != line.number:
+                    found.add(line.number, "duplicate-prompt", f"same prompt as line {first}")
+            task_id = value.get("task_id")
+            if isinstance(task_id, (str, int)) and not isinstance(task_id, bool):
+                first = task_ids.setdefault(str(task_id), line.number)
+                if first != line.number:
+                    found.add(
+                        line.number, "duplicate-task-id", f"task_id {_short(task_id)} is also on line {first}"
+                    )
+    if rows < min_rows:
+        found.add(0, "too-few-rows", f"{rows} records; at least {min_rows} are required")
+    elif rows > max_rows:
+        found.add(0, "too-many-rows", f"{rows:,} records; at most {max_rows:,} are allowed")
+    return found.report(rows)
+
+
+def validate_dataset_file(
+    path: str | os.PathLike[str],
+    *,
+    min_rows: int = DEFAULT_MIN_ROWS,
+    max_rows: int = DEFAULT_MAX_ROWS,
+) -> DatasetReport:
+    """Validate a JSONL dataset file against the Nova RFT rules; never raises for a bad file.
+
+    An unreadable file is reported as an ``unreadable-file`` error on line 0.
+    """
+    try:
+        with open(path, "rb") as stream:
+            return _validate(_read_file_lines(stream, MAX_LINE_BYTES), min_rows, max_rows)
+    except OSError as exc:
+        found = _Collector()
+        found.add(0, "unreadable-file", f"cannot read the file: {exc.strerror or exc}")
+        return found.report(0)
+
+
+def validate_dataset_lines(
+    lines: Iterable[bytes | str],
+    *,
+    min_rows: int = DEFAULT_MIN_ROWS,
+    max_rows: int = DEFAULT_MAX_ROWS,
+) -> DatasetReport:
+    """Validate in-memory content, one item per line (with or without its newline).
+
+    ``io.BytesIO(data)`` works as ``lines`` for a whole file's bytes (e.g. an S3 object).
+    """
+    return _validate(_memory_lines(lines, MAX_LINE_BYTES), min_rows, max_rows)
+
+
+def iter_rows_from_lines(lines: Iterable[bytes | str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line_number, record)`` for every record with no error; skip blank and invalid lines.
+
+    Row-count and cross-line findings (duplicates) do not filter rows: they are file-level concerns.
+    """
+    yield from _valid_rows(_memory_lines(lines, MAX_LINE_BYTES))
+
+
+def iter_rows(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line_number, record)`` for every valid record of a dataset file, streaming.
+
+    The one dataset reader for other tools (``rft score``, the job starter's preflight). It raises
+    OSError if the file cannot be read; run :func:`validate_dataset_file` first to learn why rows
+    are skipped.
+    """
+    with open(path, "rb") as stream:
+        yield from _valid_rows(_read_file_lines(stream, MAX_LINE_BYTES))
+
+
+def _valid_rows(lines: Iterable[_Line]) -> Iterator[tuple[int, dict[str, Any]]]:
+    for line in lines:
+        value, problems = _decode_line(line)
+        if value is _SKIP or value is _BLANK or _has_error(problems):
+            continue
+        if not _has_error(_check_record(value)):
+            yield line.number, value
+
+
+def _has_error(problems: list[_Problem]) -> bool:
+    return any(RULES[code].severity == ERROR for code, _, _ in problems)
+
+
+# --------------------------------------------------------------------------------------------------
+# Presentation.
+
+
+def format_findings(report: DatasetReport, path: str | os.PathLike[str]) -> str:
+    """Human-readable findings, one per line, compiler style, then a one-line summary::
+
+    data/train.jsonl:7: error invalid-json: invalid JSON at column 12: Expecting ',' delimiter — Fix ...
+    data/train.jsonl: 1 error, 0 warnings in 250 records
+    """
+    name = os.fspath(path)
+    findings = sorted(
+        [(f, ERROR) for f in report.errors] + [(f, WARNING) for f in report.warnings],
+        key=lambda item: item[0].line,
+    )
+    out = [f"{name}:{f.line}: {severity} {f.code}: {f.message} — {f.hint}" for f, severity in findings]
+    for code, count in report.suppressed.items():
+        out.append(
+            f"{name}: … and {count:,} more {RULES[code].severity} {code} "
+            f"(only the first {MAX_FINDINGS_PER_CODE} are shown)"
+        )
+    errors, warnings = report.error_count, report.warning_count
+    out.append(
+        f"{name}: {errors:,} error{'s' if errors != 1 else ''}, "
+        f"{warnings:,} warning{'s' if warnings != 1 else ''} in {report.rows:,} "
+        f"record{'s' if report.rows != 1 else ''}"
+    )
+    return "\n".join(out)
+
+
+def rules_markdown_table() -> str:
+    """The rules as a Markdown table (for the README; a test keeps the README in sync)."""
+    rows = ["| Code | Severity | Meaning | Fix |", "| --- | --- | --- | --- |"]
+    for rule in RULES.values():
+        rows.append(f"| `{rule.code}` | {rule.severity} | {rule.meaning} | {rule.fix} |")
+    return "\n".join(rows)

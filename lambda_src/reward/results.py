@@ -1,0 +1,102 @@
+"""What a grader returns and what a dimension reports: scores with an explicit status."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Status(str, Enum):
+    """Why a score is what it is. Only ``ok`` and ``unscorable`` are judgements of the response."""
+
+    OK = "ok"
+    UNSCORABLE = "unscorable"  # e.g. no final answer found: a wrong answer, scored as such
+    NO_REFERENCE = "no_reference"  # the dataset row lacks what the grader needs
+    ERROR = "error"  # the grader crashed (or a judge failed)
+    TIMEOUT = "timeout"  # the sample overran its per-sample budget
+    DEADLINE = "deadline"  # the batch ran out of time before this sample was graded
+
+    @property
+    def is_judgement(self) -> bool:
+        """True when the status says something about the response (not about our infrastructure)."""
+        return self in (Status.OK, Status.UNSCORABLE)
+
+
+STATUSES: tuple[str, ...] = tuple(s.value for s in Status)
+
+
+@dataclass(frozen=True, slots=True)
+class Grade:
+    """A grader's verdict on one response.
+
+    ``score`` is credit in [0, 1] (1 = fully right). For ``unscorable`` it is 0. For statuses that are
+    not judgements (no_reference, error, timeout, deadline) it is ignored by the composer.
+    """
+
+    score: float
+    status: Status = Status.OK
+    reason: str = ""
+    metrics: Mapping[str, float] = field(default_factory=dict)
+
+    @staticmethod
+    def right(reason: str = "", **metrics: float) -> Grade:
+        return Grade(1.0, Status.OK, reason, metrics)
+
+    @staticmethod
+    def wrong(reason: str = "", **metrics: float) -> Grade:
+        return Grade(0.0, Status.OK, reason, metrics)
+
+    @staticmethod
+    def partial(score: float, reason: str = "", **metrics: float) -> Grade:
+        return Grade(clamp01(score), Status.OK, reason, metrics)
+
+    @staticmethod
+    def unscorable(reason: str, **metrics: float) -> Grade:
+        return Grade(0.0, Status.UNSCORABLE, reason, metrics)
+
+    @staticmethod
+    def no_reference(reason: str = "the dataset row has no usable reference_answer") -> Grade:
+        return Grade(0.0, Status.NO_REFERENCE, reason)
+
+    @staticmethod
+    def error(reason: str) -> Grade:
+        return Grade(0.0, Status.ERROR, reason)
+
+    @staticmethod
+    def timeout(reason: str = "grading exceeded the per-sample budget") -> Grade:
+        return Grade(0.0, Status.TIMEOUT, reason)
+
+    @staticmethod
+    def deadline(reason: str = "the batch reached its deadline before this sample was graded") -> Grade:
+        return Grade(0.0, Status.DEADLINE, reason)
+
+
+@dataclass(frozen=True, slots=True)
+class DimensionResult:
+    """One dimension's outcome for one sample, after gates and the error policy.
+
+    ``score`` is in [-1, 1]. ``counted`` says whether it entered the aggregate.
+    """
+
+    name: str
+    score: float
+    status: Status
+    counted: bool
+    reason: str = ""
+    metrics: Mapping[str, float] = field(default_factory=dict)
+
+
+def clamp01(x: float) -> float:
+    """Clip to [0, 1]; NaN becomes 0 (never let a NaN reach training)."""
+    if not isinstance(x, (int, float)) or isinstance(x, bool) or math.isnan(x):
+        return 0.0
+    return 0.0 if x < 0 else 1.0 if x > 1 else float(x)
+
+
+def clamp_reward(x: float) -> float:
+    """Clip to [-1, 1]; NaN becomes 0."""
+    if not isinstance(x, (int, float)) or isinstance(x, bool) or math.isnan(x):
+        return 0.0
+    return -1.0 if x < -1 else 1.0 if x > 1 else float(x)

@@ -12,8 +12,17 @@ from reward.graders.base import Grader
 
 # name -> "module:ClassName". Keep sorted; the README's grader table follows this list.
 BUILTIN_GRADERS: dict[str, str] = {
+    "choice": "reward.graders.choice:ChoiceGrader",
+    "custom": "reward.graders.custom:CustomGrader",
+    "exact": "reward.graders.exact:ExactGrader",
     "format": "reward.graders.format:FormatGrader",
+    "json": "reward.graders.json_fields:JsonGrader",
+    "length": "reward.graders.length:LengthGrader",
+    "math": "reward.graders.math:MathGrader",
     "numeric": "reward.graders.numeric:NumericGrader",
+    "regex": "reward.graders.regex:RegexGrader",
+    "similarity": "reward.graders.similarity:SimilarityGrader",
+    "terms": "reward.graders.terms:TermsGrader",
 }
 
 

@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,10 +50,13 @@ DEFAULT_MAX_ROWS = 20_000  # ... and takes at most 20,000 prompts
 # embedded blob), and capping it keeps memory bounded while streaming.
 MAX_LINE_BYTES = 1 << 20
 MAX_FINDINGS_PER_CODE = 50  # beyond this, findings of one code are only counted
-# Duplicate detection remembers an 8-byte digest per prompt. Past this many rows the file already fails
-# the row limit, so we stop remembering rather than grow memory with a file that is rejected anyway.
-_DEDUP_ROW_LIMIT = 1_000_000
+# Duplicate detection remembers an 8-byte digest per prompt and task_id. Past this many rows (10x the
+# service's maximum) the file fails the row limit anyway, so we stop remembering rather than let a
+# huge file grow memory without bound.
+_DEDUP_ROW_LIMIT = 200_000
 _ROLES = ("system", "user", "assistant")
+# Message keys that carry something other than text (OpenAI/Bedrock chat shapes); RFT is text-only.
+_NON_TEXT_MESSAGE_KEYS = ("tool_calls", "function_call", "image", "image_url", "audio")
 _BOM = b"\xef\xbb\xbf"
 
 ERROR = "error"
@@ -84,7 +88,7 @@ RULES: Mapping[str, Rule] = _rules(
     Rule(
         "not-utf8",
         ERROR,
-        "The line is not valid UTF-8.",
+        "The line is not valid UTF-8 (or a \\u escape leaves half of a surrogate pair).",
         "Re-save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8 in.jsonl > out.jsonl`).",
     ),
     Rule(
@@ -228,7 +232,7 @@ RULES: Mapping[str, Rule] = _rules(
     Rule(
         "duplicate-prompt",
         WARNING,
-        "The same prompt (all messages) appears on an earlier line.",
+        "The same prompt (every message, ignoring surrounding whitespace) appears on an earlier line.",
         "Remove the duplicate; repeated prompts weigh those tasks more in training.",
     ),
     Rule(
@@ -414,9 +418,27 @@ def _decode_line(line: _Line) -> tuple[Any, list[_Problem]]:
         message = str(exc) if isinstance(exc, _NotJson) else "nested too deeply"
         problems.append(("invalid-json", f"invalid JSON: {message}", ""))
         return _SKIP, problems
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
+        problems.append(
+            (
+                "not-utf8",
+                "line has a \\u escape for an unpaired surrogate, which is not valid Unicode",
+                "Write characters above U+FFFF as both halves of the pair (\\ud83d\\ude00), or unescaped.",
+            )
+        )
+        return _SKIP, problems
     return value, problems
 
 
+def _has_lone_surrogate(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SKIP = object()
 _BLANK = object()
 
@@ -474,10 +496,8 @@ def _check_messages(record: dict[str, Any]) -> list[_Problem]:
 
 
 def _check_content(message: dict[str, Any], where: str) -> list[_Problem]:
-    if any(key in message for key in ("tool_calls", "function_call", "image", "image_url", "audio")):
-        extra = next(
-            k for k in ("tool_calls", "function_call", "image", "image_url", "audio") if k in message
-        )
+    extra = next((key for key in _NON_TEXT_MESSAGE_KEYS if key in message), None)
+    if extra is not None:
         return [("non-text-content", f"{where} has `{extra}`", "")]
     content = message.get("content")
     if content is None:
@@ -594,7 +614,7 @@ def _json_type(value: Any) -> str:
 
 
 def _short(value: Any, width: int = 40) -> str:
-    text = json.dumps(value, ensure_ascii=False)
+    text = json.dumps(value)  # ASCII-safe: the value may hold characters a terminal cannot print
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -757,7 +777,7 @@ def format_findings(report: DatasetReport, path: str | os.PathLike[str]) -> str:
 
 
 def rules_markdown_table() -> str:
-    """The rules as a Markdown table (for the README; a test keeps the README in sync)."""
+    """The rules as a Markdown table, for the README (generated, so it cannot drift from RULES)."""
     rows = ["| Code | Severity | Meaning | Fix |", "| --- | --- | --- | --- |"]
     for rule in RULES.values():
         rows.append(f"| `{rule.code}` | {rule.severity} | {rule.meaning} | {rule.fix} |")

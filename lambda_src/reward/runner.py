@@ -1,7 +1,21 @@
-"""Grade a batch of samples on every dimension of a spec, under a deadline, without ever raising."""
+"""Grade a batch of samples on every dimension of a spec, under a deadline, without ever raising.
+
+Light graders run inline in this process. Heavy graders (``Grader.heavy``, e.g. ``math``) run in worker
+processes (``reward.workers``) with a hard per-sample budget: the heavy dimensions of each sample are sent
+to the pool first, so every worker is busy while the light dimensions are graded here.
+
+Budget of a sample's heavy dimensions: ``spec.sample_timeout_s``, or the largest ``timeout_s`` a heavy
+grader of the spec sets for itself. Statuses the runner decides (everything else is the grader's):
+- ``error``: malformed sample, a grader raised or returned garbage, a worker died;
+- ``unscorable``: the response is over ``spec.max_response_chars`` (never parsed);
+- ``no_reference``: the grader needs a reference the row lacks;
+- ``timeout``: the sample's heavy dimensions overran their budget (worker killed and replaced);
+- ``deadline``: the batch deadline came before the sample was graded.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 
@@ -9,35 +23,155 @@ from reward.event import Sample
 from reward.results import Grade, Status, clamp01
 from reward.spec import Spec
 
+logger = logging.getLogger("reward.runner")
 
-def grade_batch(spec: Spec, samples: Sequence[Sample], *, deadline: float | None = None) -> list[list[Grade]]:
-    """Grades per sample, in order. ``deadline`` is a ``time.monotonic()`` instant: samples not started
-    by then get status ``deadline`` so the reply still arrives in time."""
-    out: list[list[Grade]] = []
+_LIGHT_CHUNK = 16  # light samples graded between two looks at the workers
+
+
+def grade_batch(
+    spec: Spec,
+    samples: Sequence[Sample],
+    *,
+    deadline: float | None = None,
+    pool: object | None = None,
+) -> list[list[Grade]]:
+    """Grades per sample (one per dimension, in spec order), in sample order.
+
+    ``deadline`` is a ``time.monotonic()`` instant: samples not graded by then get status ``deadline``
+    so the reply still arrives in time. ``pool`` is a ``reward.workers.WorkerPool`` (default: the
+    process-wide one) used when the spec has heavy graders.
+    """
     n_dims = len(spec.dimensions)
+    heavy_dims = tuple(i for i, g in enumerate(spec.graders) if g.heavy)
+    if not heavy_dims:
+        return _grade_light_only(spec, samples, deadline, n_dims)
+    if pool is None:
+        from reward.workers import get_pool
+
+        pool = get_pool()
+    if getattr(pool, "size", 0) <= 0:  # REWARD_WORKERS=0: inline, no hard time limits
+        return _grade_light_only(spec, samples, deadline, n_dims)
+    return _grade_with_workers(spec, samples, deadline, pool, heavy_dims)
+
+
+def _grade_light_only(
+    spec: Spec, samples: Sequence[Sample], deadline: float | None, n_dims: int
+) -> list[list[Grade]]:
+    out: list[list[Grade]] = []
+    if deadline is None:
+        return [grade_sample(spec, sample) for sample in samples]
+    monotonic = time.monotonic
     for sample in samples:
-        if deadline is not None and time.monotonic() >= deadline:
+        if monotonic() >= deadline:
             out.append([Grade.deadline()] * n_dims)
             continue
         out.append(grade_sample(spec, sample))
     return out
 
 
-def grade_sample(spec: Spec, sample: Sample) -> list[Grade]:
-    """Every dimension's grade for one sample. Grader exceptions become status ``error``."""
+def _grade_with_workers(
+    spec: Spec,
+    samples: Sequence[Sample],
+    deadline: float | None,
+    pool: object,
+    heavy_dims: tuple[int, ...],
+) -> list[list[Grade]]:
+    from reward.workers import HeavyJob
+
     n_dims = len(spec.dimensions)
+    heavy = set(heavy_dims)
+    light_dims = tuple(i for i in range(n_dims) if i not in heavy)
+    budget = sample_budget(spec)
+
+    out: list[list[Grade | None]] = []
+    jobs: list[HeavyJob] = []
+    light_todo: list[int] = []
+    for sample in samples:
+        refused = _refusal(spec, sample)
+        if refused is not None:
+            out.append([refused] * n_dims)
+            continue
+        row: list[Grade | None] = [None] * n_dims
+        need = []
+        for i in heavy_dims:
+            if spec.graders[i].needs_reference and not sample.has_reference:
+                row[i] = Grade.no_reference()
+            else:
+                need.append(i)
+        if need:
+            jobs.append(HeavyJob(len(out), sample, tuple(need), budget))  # key: the row
+        out.append(row)
+        if light_dims:
+            light_todo.append(len(out) - 1)
+
+    cursor = 0
+
+    def grade_some_light() -> bool:
+        nonlocal cursor
+        stop = min(cursor + _LIGHT_CHUNK, len(light_todo))
+        for k in light_todo[cursor:stop]:
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            for i, grade in zip(light_dims, grade_dimensions(spec, samples[k], light_dims)):
+                out[k][i] = grade
+        cursor = stop
+        return cursor < len(light_todo)
+
+    try:
+        results = pool.grade(spec, jobs, deadline=deadline, between=grade_some_light)  # type: ignore[attr-defined]
+    except Exception as exc:  # the pool itself failing must not fail the batch
+        logger.exception("worker pool failed; grading heavy dimensions as errors")
+        results = {
+            job.key: [Grade.error(f"worker pool failed: {type(exc).__name__}: {exc}")] * len(job.dims)
+            for job in jobs
+        }
+    while grade_some_light():
+        pass
+    for job in jobs:
+        for i, grade in zip(job.dims, results.get(job.key) or [Grade.deadline()] * len(job.dims)):
+            out[job.key][i] = _sanitize(grade, spec.graders[i].name)
+    return [[g if g is not None else Grade.deadline() for g in row] for row in out]
+
+
+def sample_budget(spec: Spec) -> float:
+    """Seconds a sample's heavy dimensions may take: ``spec.sample_timeout_s``, unless heavy graders set
+    their own ``timeout_s`` (then the largest of those, a grader without one counting the spec's)."""
+    heavy = [g for g in spec.graders if g.heavy]
+    overrides = [getattr(g, "timeout_s", None) for g in heavy]
+    if all(t is None for t in overrides):
+        return spec.sample_timeout_s
+    return max(t if t is not None else spec.sample_timeout_s for t in overrides)
+
+
+def _refusal(spec: Spec, sample: Sample) -> Grade | None:
+    """The grade every dimension gets when the sample is not graded at all."""
     if sample.problem:
-        return [Grade.error(f"malformed sample: {sample.problem}")] * n_dims
+        return Grade.error(f"malformed sample: {sample.problem}")
     response = sample.response or ""
     if len(response) > spec.max_response_chars:
-        return [
-            Grade.unscorable(
-                f"response is {len(response)} chars, over max_response_chars={spec.max_response_chars}"
-            )
-        ] * n_dims
+        return Grade.unscorable(
+            f"response is {len(response)} chars, over max_response_chars={spec.max_response_chars}"
+        )
+    return None
+
+
+def grade_sample(spec: Spec, sample: Sample) -> list[Grade]:
+    """Every dimension's grade for one sample, all inline (no worker, no hard time limit).
+
+    Grader exceptions become status ``error``."""
+    refused = _refusal(spec, sample)
+    if refused is not None:
+        return [refused] * len(spec.dimensions)
+    return grade_dimensions(spec, sample, range(len(spec.dimensions)))
+
+
+def grade_dimensions(spec: Spec, sample: Sample, dims: Sequence[int] | range) -> list[Grade]:
+    """Grades of the dimensions ``dims`` (indices into the spec) for one sample, inline."""
     has_reference = sample.has_reference
+    graders = spec.graders
     grades = []
-    for grader in spec.graders:
+    for i in dims:
+        grader = graders[i]
         if grader.needs_reference and not has_reference:
             grades.append(Grade.no_reference())
             continue
@@ -54,5 +188,11 @@ def _sanitize(grade: object, grader_name: str) -> Grade:
         return Grade.error(f"{grader_name} grader returned {type(grade).__name__}, not a Grade")
     if not isinstance(grade.status, Status):
         return Grade.error(f"{grader_name} grader returned an unknown status {grade.status!r}")
-    score = clamp01(grade.score)
+    score = grade.score
+    if type(score) is float and 0.0 <= score <= 1.0:  # the common case, without a call
+        return grade
+    score = clamp01(score)
     return grade if score == grade.score else Grade(score, grade.status, grade.reason, grade.metrics)
+
+
+__all__ = ["grade_batch", "grade_dimensions", "grade_sample", "sample_budget"]

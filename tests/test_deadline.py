@@ -1,0 +1,89 @@
+"""The batch deadline: samples not graded in time get ``deadline`` and the reply still goes out."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from reward import handler, workers
+from reward.event import Message, Sample
+from reward.results import Status
+from reward.runner import grade_batch
+from reward.spec import parse_spec
+from reward.workers import WorkerPool
+
+ISSUE_65 = "\\boxed{\\dfrac{5^{(5^{(5^{5^5})} - 4)} - 5}{16}}"
+
+
+def samples(*responses: str):
+    return [
+        Sample(str(i), i, (Message("user", "q"),), r, {"final_answer": "1/2"})
+        for i, r in enumerate(responses)
+    ]
+
+
+@pytest.fixture(scope="module")
+def pool():
+    workers_ = WorkerPool(size=2, start_method="fork")
+    yield workers_
+    workers_.close()
+
+
+def test_samples_still_running_at_the_deadline_get_deadline_and_the_call_returns_in_time(pool):
+    spec = parse_spec({"sample_timeout_s": 60, "dimensions": [{"name": "m", "grader": "math"}]})
+    grade_batch(spec, samples("\\boxed{1}"), pool=pool)  # start and warm the workers
+    stuck = set(pool.pids())
+    started = time.monotonic()
+    grades = grade_batch(
+        spec, samples(ISSUE_65, ISSUE_65, ISSUE_65, "\\boxed{0.5}"), pool=pool, deadline=started + 1.0
+    )
+    elapsed = time.monotonic() - started
+    assert elapsed < 1.0 + 0.5
+    assert [g[0].status for g in grades] == [Status.DEADLINE] * 4  # both workers stuck; the rest waited
+    assert stuck.isdisjoint(pool.pids())  # the stuck workers were killed
+    again = grade_batch(spec, samples("\\boxed{0.5}"), pool=pool)  # and replaced on the next call
+    assert (again[0][0].status, again[0][0].score) == (Status.OK, 1.0)
+
+
+def test_a_deadline_already_past_grades_nothing(pool):
+    spec = parse_spec({"dimensions": [{"name": "m", "grader": "math"}, {"name": "f", "grader": "format"}]})
+    grades = grade_batch(spec, samples("\\boxed{0.5}", "#### 1"), pool=pool, deadline=time.monotonic() - 1)
+    assert {g.status for row in grades for g in row} == {Status.DEADLINE}
+
+
+class Context:
+    def __init__(self, remaining_ms: int) -> None:
+        self.until = time.monotonic() + remaining_ms / 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.until - time.monotonic()) * 1000)
+
+
+def test_the_handler_answers_every_id_before_the_lambda_times_out(tmp_path: Path, monkeypatch):
+    spec_file = tmp_path / "m.toml"
+    spec_file.write_text(
+        'sample_timeout_s = 60\ndeadline_margin_s = 1\n[[dimensions]]\nname = "m"\ngrader = "math"\n'
+    )
+    monkeypatch.setenv("REWARD_SPEC", str(spec_file))
+    monkeypatch.setattr(workers, "_POOL", WorkerPool(size=2, start_method="fork"))
+    event = [
+        {
+            "id": f"s{i}",
+            "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": r}],
+            "reference_answer": {"final_answer": "1/2"},
+        }
+        for i, r in enumerate([ISSUE_65, "\\boxed{0.5}", ISSUE_65, ISSUE_65])
+    ]
+    try:
+        started = time.monotonic()
+        reply = handler.lambda_handler(event, Context(remaining_ms=3000))
+        elapsed = time.monotonic() - started
+    finally:
+        workers.reset_pool()
+    assert elapsed < 3.0 - 0.5  # the margin (1 s) left before the Lambda's own timeout
+    assert [r["id"] for r in reply] == ["s0", "s1", "s2", "s3"]
+    statuses = {m["name"] for r in reply for m in r["metrics_list"]}
+    assert "m.status.deadline" in statuses
+    assert reply[1]["aggregate_reward_score"] == 1.0  # the easy sample was graded in time

@@ -91,5 +91,15 @@ def batch_deadline(spec: Spec, context: Any, started: float) -> float | None:
     return started + remaining_s - margin
 
 
+def _init() -> None:
+    """Cold start: load the spec (a broken bundled spec fails here, not on the first batch) and, when it
+    has heavy graders, start the worker processes now so the first batch does not pay for them."""
+    spec = current_spec()
+    if spec.heavy and os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        from reward.workers import get_pool
+
+        get_pool().start(spec)
+
+
 if os.environ.get("REWARD_SPEC"):
-    current_spec()  # fail at cold start, not on the first batch, when the bundled spec is broken
+    _init()

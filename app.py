@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""The CDK app: validated config -> data, reward and training stacks, with cdk-nag as a synth gate.
+
+Run through the CDK CLI (`npx cdk synth`, `make synth`); `-c key=value` overrides any key of cdk.json's
+"context" (see stacks/config.py). A bad value stops synth with a message saying what to type instead.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import cdk_nag
+
+from stacks.config import Config, ConfigError, load_config
+from stacks.data_stack import DataStack
+from stacks.reward_stack import RewardStack
+from stacks.training_stack import TrainingStack
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+
+
+def cdk_json_context() -> dict[str, Any]:
+    """cdk.json's "context": the feature flags and the typed defaults of every key."""
+    return dict(json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"])
+
+
+@dataclass(frozen=True)
+class NovaRftApp:
+    """The app and what it is made of (tests inspect the stacks)."""
+
+    app: cdk.App
+    config: Config
+    data: DataStack
+    reward: RewardStack
+    training: TrainingStack
+
+    @property
+    def stacks(self) -> tuple[cdk.Stack, ...]:
+        return (self.data, self.reward, self.training)
+
+
+def build_app(context: dict[str, Any] | None = None, *, outdir: str | None = None) -> NovaRftApp:
+    """Build the whole app. `context` overrides cdk.json (like `-c`); the CLI's own `-c` wins over both.
+
+    Raises ConfigError for an invalid context value.
+    """
+    app = cdk.App(context={**cdk_json_context(), **(context or {})}, outdir=outdir)
+    config = load_config(app.node)
+    prefix = config.name_prefix
+    env = config.env
+    data = DataStack(app, f"{prefix}-data", config=config, env=env, description="Nova RFT Kit: datasets")
+    reward = RewardStack(
+        app, f"{prefix}-reward", config=config, env=env, description="Nova RFT Kit: the reward Lambda"
+    )
+    training = TrainingStack(
+        app,
+        f"{prefix}-training",
+        config=config,
+        data=data,
+        reward=reward,
+        env=env,
+        description="Nova RFT Kit: the RFT job, its role and notifications",
+    )
+    stacks = {"data": data, "reward": reward, "training": training}
+    for warning in config.warnings:
+        if warning.stack != "data":  # the data stack puts its own warnings on the upload
+            cdk.Annotations.of(stacks[warning.stack]).add_warning_v2(
+                f"nova-rft:{warning.key}", warning.message
+            )
+    for stack in stacks.values():
+        cdk.Tags.of(stack).add("project", "nova-rft-kit")
+        cdk.Tags.of(stack).add("nova-rft:prefix", prefix)
+    # cdk-nag v3 is a validation plugin: any unacknowledged finding fails synth (exit 1 / app.synth() raises).
+    cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(), cdk_nag.ServerlessChecks())
+    return NovaRftApp(app=app, config=config, data=data, reward=reward, training=training)
+
+
+def main() -> int:
+    try:
+        built = build_app()
+    except ConfigError as error:
+        # A user error, not a crash: no traceback, just what to change.
+        print(f"\nConfiguration error (cdk.json context / -c flags):\n\n{error}\n", file=sys.stderr)
+        return 1
+    built.app.synth()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

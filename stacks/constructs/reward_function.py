@@ -1,0 +1,103 @@
+"""The reward Lambda: the reward library and the chosen spec, bundled locally, with a published version.
+
+The function gets its own role (it may write to its own log group and nothing else), an explicit log group
+with retention, and `self.version` — the immutable version the RFT job pins to (never `$LATEST`, so a later
+deploy cannot change the grader of a running job).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from stacks.constructs.local_bundling import python_lambda_code
+
+#: Where the Lambda sources live.
+LAMBDA_SRC = Path(__file__).resolve().parents[2] / "lambda_src"
+
+#: Top-level entries of lambda_src/ that are not reward code: the job starter has its own function.
+_NOT_REWARD_CODE = frozenset({"job_starter"})
+
+_ARCHITECTURES = {"arm64": lambda_.Architecture.ARM_64, "x86_64": lambda_.Architecture.X86_64}
+
+
+def reward_code_paths(src: Path = LAMBDA_SRC) -> list[Path]:
+    """The `reward` package plus every other top-level user module in `src` (custom graders), sorted.
+
+    A custom grader `my_graders.py` (or package `my_graders/`) next to `reward/` is bundled, so a spec can
+    use `function = "my_graders:score"`; the job starter and packaging metadata are left out.
+    """
+    paths = []
+    for entry in sorted(src.iterdir()):
+        if entry.name in _NOT_REWARD_CODE or entry.name.startswith((".", "_")):
+            continue
+        if (entry.is_dir() and (entry / "__init__.py").is_file()) or (
+            entry.is_file() and entry.suffix == ".py"
+        ):
+            paths.append(entry)
+    return paths
+
+
+class RewardFunction(Construct):
+    """The reward Lambda. Attributes: `function`, `version` (published), `log_group`, `role`."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        spec_path: Path,
+        architecture: str,
+        memory_mb: int,
+        timeout_s: int,
+        removal_policy: cdk.RemovalPolicy,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        spec_in_bundle = f"specs/{spec_path.name}"
+        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=removal_policy)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Reward Lambda: writes its own logs, nothing else",
+        )
+        # Written out instead of AWSLambdaBasicExecutionRole (which allows every log group in the account).
+        # The log group exists before the function (explicit resource), so no logs:CreateLogGroup.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.log_group.log_group_arn],
+            )
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description=f"Nova RFT reward function (spec {spec_path.name})",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=_ARCHITECTURES[architecture],
+            handler="reward.handler.lambda_handler",
+            code=python_lambda_code(
+                packages=reward_code_paths(),
+                extra_files={spec_in_bundle: spec_path},
+                requirements=LAMBDA_SRC / "reward" / "requirements.txt",
+                architecture=architecture,
+            ),
+            memory_size=memory_mb,
+            timeout=cdk.Duration.seconds(timeout_s),
+            environment={"REWARD_SPEC": spec_in_bundle, "PYTHONUNBUFFERED": "1"},
+            role=self.role,
+            log_group=self.log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            # A code or spec change publishes a new version; the old one must survive the update, since
+            # a job started on it keeps invoking it for hours (CloudFormation would delete it otherwise).
+            current_version_options=lambda_.VersionOptions(removal_policy=cdk.RemovalPolicy.RETAIN),
+        )
+        # The role's policy must exist before the function runs (it is attached after creation otherwise).
+        self.function.node.add_dependency(self.role)
+        self.version: lambda_.IVersion = self.function.current_version

@@ -172,7 +172,7 @@ CONTEXT_KEYS: dict[str, KeySpec] = {
     ),
     "preflight_rows": KeySpec(
         4,
-        "Dataset rows the job starter grades with the deployed reward Lambda before starting the job (1..50).",
+        "Dataset rows the job starter grades with the deployed reward Lambda before starting the job (0..50; 0 skips the smoke test: not recommended).",
         "8",
     ),
 }
@@ -462,7 +462,7 @@ def load_config(node: constructs.Node) -> Config:
     read("encryption", _choice("s3-managed", "kms"))
     read("notification_email", _email)
     read("retain_data", _as_bool)
-    read("preflight_rows", _int_range(1, 50))
+    read("preflight_rows", _int_range(0, 50))
 
     constraints = hyperparameter_constraints()
     hyperparameters: dict[str, int | float | str] = {}

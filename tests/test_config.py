@@ -126,7 +126,7 @@ BAD_VALUES: list[tuple[str, Any, str]] = [
     ("encryption", "aes", "s3-managed, kms"),
     ("notification_email", "not-an-email", "email address"),
     ("retain_data", "keep", "true or false"),
-    ("preflight_rows", "0", "1..50"),
+    ("preflight_rows", "51", "0..50"),
 ]
 
 

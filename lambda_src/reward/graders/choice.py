@@ -1,0 +1,163 @@
+"""``choice``: a multiple-choice answer — one option letter (or that option's text) — equals the reference.
+
+Formula: credit 1 when the response names exactly one option and it is the reference option, else 0.
+
+Where the answer is read (anchored, never "the last letter anywhere"):
+1. every final-answer declaration: ``#### B``, ``\\boxed{B}``, "final answer: B", "the answer is B",
+   and a line ``Answer: B``;
+2. when there is none, the whole response if it is nothing but an answer (``B``, ``(B)``, ``B) Paris``,
+   or an option's text).
+No answer found is ``unscorable`` (a wrong answer). A declaration that names several options ("A or B",
+"A and B", "A, B, C, D"), or declarations that disagree, are wrong: one answer, or no credit.
+
+An option is named by its label as a standalone capital letter (``B``, ``(B)``, ``B.``; a lone lower-case
+``b`` only when it is the whole declaration) or, with ``accept_text``, by its full text (normalized,
+word-bounded). The reference is ``"B"``, ``{"answer": "B"}`` or the option's text; the options come from
+the reference object or the row's metadata under ``options_key``: a list (labelled A, B, ...) or a
+table ``{A = "...", B = "..."}``.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reward.answers import declared_answers
+from reward.event import Sample
+from reward.graders.base import Grader, ParamError
+from reward.results import Grade
+from reward.text import has_content, normalize
+
+_ANSWER_LINE = re.compile(r"^[ \t>*_#]*answer[ \t*_]*[:=][ \t]*(.*?)[ \t]*$", re.IGNORECASE | re.MULTILINE)
+_BARE_LETTER = re.compile(r"[(\[]?\s*([A-Za-z])\s*[)\].:]?")
+_LETTER_WITH_TEXT = re.compile(r"[(\[]?([A-Z])\s*[)\].:]\s+\S.*", re.DOTALL)
+_MAX_BARE_CHARS = 300  # a whole response longer than this is reasoning, not a bare answer
+
+
+@dataclass(frozen=True)
+class ChoiceParams:
+    reference_key: str = "answer"  # key of the reference object holding the correct option
+    options_key: str = "options"  # key (in the reference object, else metadata) of the option texts
+    labels: str = "ABCDE"  # valid option letters when the row lists no options
+    accept_text: bool = True  # the option's full text counts as naming it
+
+    def __post_init__(self) -> None:
+        if not self.labels or not all(c in string.ascii_uppercase for c in self.labels):
+            raise ParamError("labels", "'labels' must be capital letters, e.g. \"ABCD\"")
+        if len(set(self.labels)) != len(self.labels):
+            raise ParamError("labels", "'labels' must not repeat a letter")
+        if not self.reference_key:
+            raise ParamError("reference_key", "'reference_key' must not be empty")
+
+
+class ChoiceGrader(Grader):
+    name = "choice"
+    Params = ChoiceParams
+    needs_reference = True
+
+    def grade(self, sample: Sample) -> Grade:
+        p: ChoiceParams = self.params
+        options = _options(sample, p.options_key)
+        labels = tuple(options) if options else tuple(p.labels)
+        expected = _reference_label(sample.reference, p.reference_key, labels, options)
+        if expected is None:
+            return Grade.no_reference(f"reference_answer names no option among {', '.join(labels)}")
+        text = sample.response or ""
+        if not has_content(text):
+            return Grade.unscorable("empty response")
+        texts = (
+            {label: normalize(t, punctuation=True) for label, t in options.items()} if p.accept_text else {}
+        )
+        declarations = [d.text for d in declared_answers(text)]
+        declarations += [m.group(1) for m in _ANSWER_LINE.finditer(text)]
+        if not declarations:
+            bare = text.strip()
+            if len(bare) > _MAX_BARE_CHARS or not _is_bare_answer(bare, labels, texts):
+                return Grade.unscorable("no declared answer ('the answer is B', 'Answer: B', \\boxed{B})")
+            declarations = [bare]
+        named: set[str] = set()
+        for declaration in declarations:
+            found = _named_options(declaration, labels, texts)
+            if len(found) > 1:
+                return Grade.wrong(f"one declaration names several options: {', '.join(sorted(found))}")
+            named |= found
+        if not named:
+            return Grade.unscorable("the declared answer names no option")
+        if len(named) > 1:
+            return Grade.wrong(f"declarations disagree: {', '.join(sorted(named))}")
+        answer = named.pop()
+        if answer == expected:
+            return Grade.right()
+        return Grade.wrong(f"answered {answer}, expected {expected}")
+
+
+def _options(sample: Sample, key: str) -> dict[str, str]:
+    """Option texts by label, from the reference object or the metadata; {} when the row has none."""
+    raw: Any = None
+    if isinstance(sample.reference, Mapping):
+        raw = sample.reference.get(key)
+    if raw is None and isinstance(sample.metadata, Mapping):
+        raw = sample.metadata.get(key)
+    if isinstance(raw, Mapping):
+        out = {}
+        for label, value in raw.items():
+            if isinstance(label, str) and len(label.strip()) == 1 and label.strip().isalpha():
+                out[label.strip().upper()] = value if isinstance(value, str) else str(value)
+        return out
+    if isinstance(raw, Sequence) and not isinstance(raw, str) and 0 < len(raw) <= 26:
+        return {string.ascii_uppercase[i]: v if isinstance(v, str) else str(v) for i, v in enumerate(raw)}
+    return {}
+
+
+def _reference_label(
+    reference: Any, key: str, labels: tuple[str, ...], options: Mapping[str, str]
+) -> str | None:
+    value = reference.get(key) if isinstance(reference, Mapping) else reference
+    if not isinstance(value, str):
+        return None
+    stripped = value.strip()
+    bare = _BARE_LETTER.fullmatch(stripped)
+    if bare and bare.group(1).upper() in labels:
+        return bare.group(1).upper()
+    wanted = normalize(stripped, punctuation=True)
+    matches = [label for label, text in options.items() if normalize(text, punctuation=True) == wanted]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _is_bare_answer(text: str, labels: tuple[str, ...], texts: Mapping[str, str]) -> bool:
+    """The whole response is just an answer: a letter, a letter with its text, or an option's text."""
+    bare = _BARE_LETTER.fullmatch(text)
+    if bare and bare.group(1).upper() in labels:
+        return True
+    with_text = _LETTER_WITH_TEXT.fullmatch(text)
+    if with_text and with_text.group(1) in labels and "\n" not in text.strip():
+        return True
+    wanted = normalize(text, punctuation=True)
+    return bool(wanted) and wanted in texts.values()
+
+
+def _named_options(declaration: str, labels: tuple[str, ...], texts: Mapping[str, str]) -> set[str]:
+    """Every option a declaration names, by label or (when ``texts``) by full option text."""
+    stripped = declaration.strip()
+    bare = _BARE_LETTER.fullmatch(stripped)
+    if bare:
+        letter = bare.group(1).upper()
+        return {letter} if letter in labels else set()
+    named = {
+        m.group(1)
+        for m in re.finditer(r"(?<![A-Za-z0-9'’])([A-Z])(?![A-Za-z0-9'’])", stripped)
+        if m.group(1) in labels
+    }
+    if texts:
+        flat = f" {normalize(stripped, punctuation=True)} "
+        hits = {label: text for label, text in texts.items() if text and f" {text} " in flat}
+        # "Paris, Texas" names one option even when "Paris" is another: drop texts inside a longer hit.
+        named |= {
+            label
+            for label, text in hits.items()
+            if not any(other != text and f" {text} " in f" {other} " for other in hits.values())
+        }
+    return named

@@ -1,0 +1,205 @@
+"""Every shipped spec pins hedging, multi-answer, degenerate and master-key responses to the floor (-1),
+and scores the reference answer (the positive control) strictly above all of them, on its sample data.
+
+A spec added to reward_specs/ must name its sample dataset in ``DATASETS`` (the test fails otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reward.contract import check_reply
+from reward.controls import negative_controls, positive_control, render
+from reward.spec import Spec, load_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+SPECS = sorted((ROOT / "reward_specs").glob("*.toml"))
+DATASETS = {
+    "gsm8k": ROOT / "data/sample/train.jsonl",
+    "math": ROOT / "data/math/train.jsonl",
+    "structured_json": ROOT / "data/structured_json/train.jsonl",
+}
+HEAVY_ROWS = 40  # rows used for specs whose graders run in worker processes (keeps the test fast)
+
+DEGENERATE = {
+    "empty": "",
+    "whitespace": " \n\t  \n",
+    "colon": ":",
+    "thought_process": "Thought process:",
+    "step_by_step": "Let's solve this problem step by step.",
+    "ellipsis": "...",
+}
+
+
+@contextmanager
+def spec_env(path: Path) -> Iterator[None]:
+    old = os.environ.get("REWARD_SPEC")
+    os.environ["REWARD_SPEC"] = str(path)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("REWARD_SPEC", None)
+        else:
+            os.environ["REWARD_SPEC"] = old
+
+
+def rows_for(spec: Spec) -> list[dict[str, Any]]:
+    assert spec.name in DATASETS, f"{spec.path.name}: add its sample dataset to DATASETS in {__file__}"
+    lines = DATASETS[spec.name].read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines if line.strip()]
+    return rows[:HEAVY_ROWS] if spec.heavy else rows
+
+
+def answer_attacks(template: str, reference: Any) -> dict[str, str]:
+    """Hedged and multi-answer responses built from the reference (the right answer always included)."""
+    attacks: dict[str, str] = {}
+    negatives = negative_controls(template, reference)
+    if "hedged" in negatives:
+        attacks["hedged_number"] = negatives["hedged"]
+    if isinstance(reference, dict) and "compliant" in reference:
+        right, flipped = reference["compliant"], "Yes" if reference["compliant"] == "No" else "No"
+        explanation = reference.get("explanation", "")
+        wrong_obj = {**reference, "compliant": flipped}
+        attacks |= {
+            "hedged_or": json.dumps({**reference, "compliant": f"{right} or {flipped}"}),
+            "every_option": json.dumps({**reference, "compliant": ["Yes", "No"]}),
+            "two_objects": json.dumps(reference) + "\n" + json.dumps(wrong_obj),
+            "two_fenced_blocks": f"```json\n{json.dumps(reference)}\n```\n```json\n{json.dumps(wrong_obj)}\n```",
+            "duplicate_key": f'{{"compliant": "{flipped}", "compliant": "{right}", "explanation": {json.dumps(explanation)}}}',
+            "wrong_verdict": json.dumps(wrong_obj),
+        }
+    elif isinstance(reference, dict) and isinstance(reference.get("final_answer"), str):
+        answer = reference["final_answer"]
+        wrong = negatives.get("wrong_number") or render(
+            template, {**reference, "final_answer": f"{answer}+1"}
+        )
+        attacks |= {
+            "hedged_or": render(template, {**reference, "final_answer": f"{answer} or {answer}+1"}),
+            "multi_answer": positive_control(template, reference) + "\n" + wrong,
+            "wrong_then_right": wrong + "\n" + positive_control(template, reference),
+            "wrong_answer": wrong,
+        }
+    return attacks
+
+
+def event_for(row: dict[str, Any], response: str, sample_id: str) -> dict[str, Any]:
+    metadata = {k: v for k, v in row.items() if k != "messages"}
+    return {
+        "id": sample_id,
+        "messages": [*row["messages"], {"role": "assistant", "content": response}],
+        "metadata": metadata,
+    }
+
+
+@pytest.fixture(scope="module", params=SPECS, ids=[p.stem for p in SPECS])
+def graded(request) -> tuple[Spec, list[dict[str, str]], dict[str, float]]:
+    """(spec, attacks per row, score per event id) — the whole dataset graded in one batch."""
+    path: Path = request.param
+    spec = load_spec(path)
+    rows = rows_for(spec)
+    event, attacks_per_row = [], []
+    for i, row in enumerate(rows):
+        reference = row.get("reference_answer")
+        attacks = {**DEGENERATE, "echo_prompt": row["messages"][-1]["content"]}
+        attacks |= answer_attacks(spec.control_template, reference)
+        attacks_per_row.append(attacks)
+        event.append(event_for(row, positive_control(spec.control_template, reference), f"{i}:positive"))
+        event += [event_for(row, text, f"{i}:{name}") for name, text in attacks.items()]
+    from reward.handler import lambda_handler
+
+    with spec_env(path):
+        reply = lambda_handler(event, None)
+    assert check_reply(event, reply) == []
+    return spec, attacks_per_row, {e["id"]: e["aggregate_reward_score"] for e in reply}
+
+
+def test_every_attack_scores_exactly_the_floor(graded):
+    spec, attacks_per_row, scores = graded
+    above_floor = [
+        f"row {i} {name}: {scores[f'{i}:{name}']} for {text[:80]!r}"
+        for i, attacks in enumerate(attacks_per_row)
+        for name, text in attacks.items()
+        if name != "wrong_answer" and name != "wrong_verdict" and scores[f"{i}:{name}"] != -1.0
+    ]
+    assert not above_floor, f"{spec.name}: {len(above_floor)} attacks above -1:\n" + "\n".join(
+        above_floor[:20]
+    )
+
+
+def test_wrong_answers_score_the_floor(graded):
+    spec, attacks_per_row, scores = graded
+    wrong = [
+        f"row {i} {name}: {scores[f'{i}:{name}']}"
+        for i, attacks in enumerate(attacks_per_row)
+        for name in ("wrong_answer", "wrong_verdict")
+        if name in attacks and scores[f"{i}:{name}"] != -1.0
+    ]
+    assert not wrong, f"{spec.name}: wrong answers above -1:\n" + "\n".join(wrong[:20])
+
+
+def test_positive_control_beats_every_attack_on_every_row(graded):
+    spec, attacks_per_row, scores = graded
+    losing = []
+    for i, attacks in enumerate(attacks_per_row):
+        positive = scores[f"{i}:positive"]
+        best_attack = max(scores[f"{i}:{name}"] for name in attacks)
+        if not positive > best_attack:
+            losing.append(f"row {i}: positive {positive} <= best attack {best_attack}")
+    assert not losing, f"{spec.name}: {len(losing)} rows:\n" + "\n".join(losing[:20])
+
+
+def test_hack_families_cover_the_brief(graded):
+    """The suite itself must not silently shrink: each spec meets hedged and multi-answer attacks."""
+    _, attacks_per_row, _ = graded
+    names = set().union(*attacks_per_row)
+    assert {"empty", "colon", "thought_process", "step_by_step", "whitespace"} <= names
+    assert {"hedged_or"} <= names and ({"multi_answer", "two_objects"} & names), sorted(names)
+
+
+def test_the_floor_check_catches_a_naive_spec(tmp_path):
+    """Proof the check can fail: a spec paying for explanation overlap alone lets a hedged verdict win."""
+    naive = tmp_path / "naive.toml"
+    naive.write_text(
+        '[[dimensions]]\nname = "explanation"\ngrader = "json"\n'
+        '[dimensions.params]\ndefault_mode = "ignore"\nfields = { explanation = "similarity" }\n'
+    )
+    row = json.loads(DATASETS["structured_json"].read_text(encoding="utf-8").splitlines()[0])
+    hedged = answer_attacks("{reference}", row["reference_answer"])["hedged_or"]
+    from reward.handler import lambda_handler
+
+    with spec_env(naive):
+        reply = lambda_handler([event_for(row, hedged, "h")], None)
+    assert reply[0]["aggregate_reward_score"] == 1.0
+
+
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_sample_datasets_are_valid_nova_rft_data(name):
+    from reward.dataset import validate_dataset_file
+
+    path = DATASETS[name]
+    if not path.is_file():
+        pytest.skip(f"{path} not generated yet")
+    report = validate_dataset_file(path)
+    assert report.ok and report.rows >= 100, report.errors[:3]
+
+
+def test_structured_json_data_is_reproducible(tmp_path):
+    import subprocess
+    import sys
+
+    generator = ROOT / "data/structured_json/generate.py"
+    subprocess.run([sys.executable, str(generator), "--out", str(tmp_path)], check=True, capture_output=True)
+    for name in ("train.jsonl", "validation.jsonl"):
+        assert (tmp_path / name).read_bytes() == (ROOT / "data/structured_json" / name).read_bytes()
+    rows = [json.loads(line) for line in (tmp_path / "train.jsonl").read_text().splitlines()]
+    verdicts = [row["reference_answer"]["compliant"] for row in rows]
+    assert 0.3 < verdicts.count("Yes") / len(verdicts) < 0.7  # balanced, so "always No" cannot win
+    assert all((row["rule"] == "none") == (row["reference_answer"]["compliant"] == "Yes") for row in rows)

@@ -48,7 +48,7 @@ def test_contract_example_is_answered_exactly(handler):
     assert check_reply(event, reply) == []
     assert reply[0]["id"] == "id-0" and reply[0]["aggregate_reward_score"] == 1.0
     rewards = {m["name"]: m["value"] for m in reply[0]["metrics_list"] if m["type"] == "Reward"}
-    assert rewards == {"correctness": 1.0, "format": 1.0}
+    assert rewards == {"correctness": 1.0, "format": 1.0, "conciseness": 1.0}
 
 
 def test_reference_is_read_from_metadata_then_top_level(handler):
@@ -105,7 +105,7 @@ def test_order_is_kept_in_a_large_mixed_batch(handler):
     event = [element(i, answers[i % len(answers)]) for i in range(500)]
     reply = handler(event, None)
     assert [e["id"] for e in reply] == [e["id"] for e in event]
-    assert scores(reply)[:5] == [1.0, -1.0, -1.0, -1.0, pytest.approx(0.6)]
+    assert scores(reply)[:5] == [1.0, -1.0, -1.0, -1.0, pytest.approx((0.8 - 0.2 + 0.15) / 1.15)]  # right, unformatted
 
 
 def test_oversize_response_is_unscorable_without_parsing(handler):

@@ -1,0 +1,381 @@
+"""What every ``rft`` command shares: the spec and the handler, dataset rows as reward events, batches
+graded locally or by the deployed Lambda, reply parsing, statistics, a text histogram and a progress bar.
+
+Grading always goes through ``reward.handler.lambda_handler`` (locally) or the deployed reward Lambda
+(``--remote``), so the CLI scores exactly what training will: there is no second implementation.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+#: Lambda's synchronous payload limit is 6 MB; keep a margin for the JSON framing.
+MAX_PAYLOAD_BYTES = 6_000_000
+
+Batch = list[dict[str, Any]]
+BatchGrader = Callable[[Batch], list[Any]]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a command writes to and reaches the outside world through (tests inject their own)."""
+
+    out: IO[str]
+    err: IO[str]
+    #: ``(service_name, region) -> boto3 client``; ``None`` means ``boto3.client``.
+    client_factory: Callable[[str, str], Any] | None = None
+    sleep: Callable[[float], None] = time.sleep
+
+
+class CliError(Exception):
+    """A problem the user must fix; ``main`` prints the message and exits with ``code``."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# --------------------------------------------------------------------------------------------------
+# The spec, through the handler (the very loader the Lambda runs at init).
+
+
+def use_spec(path: str | os.PathLike[str]) -> Any:
+    """Point ``REWARD_SPEC`` at ``path`` and load it the way the Lambda does; returns the ``Spec``.
+
+    Raises ``CliError`` (usage) naming the file and field when the spec is missing or invalid.
+    """
+    spec_file = Path(path)
+    if not spec_file.is_file():
+        raise CliError(f"{spec_file}: reward spec not found (see reward_specs/ for examples)")
+    os.environ["REWARD_SPEC"] = str(spec_file.resolve())
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # The handler logs one INFO line per batch: noise on a terminal.
+    logging.getLogger("reward").setLevel(logging.WARNING)
+    from reward.handler import current_spec
+    from reward.spec import SpecError
+
+    try:
+        return current_spec()
+    except SpecError as exc:
+        raise CliError(str(exc)) from None
+
+
+def local_grader() -> BatchGrader:
+    """Grade a batch with ``reward.handler.lambda_handler`` in this process (after ``use_spec``)."""
+    from reward.handler import lambda_handler
+
+    return lambda batch: lambda_handler(batch, None)
+
+
+# --------------------------------------------------------------------------------------------------
+# Dataset rows and reward events.
+
+
+@dataclass(frozen=True)
+class Row:
+    """One valid dataset record and the line it is on."""
+
+    line: int
+    record: Mapping[str, Any]
+
+    @property
+    def task_id(self) -> str | None:
+        value = self.record.get("task_id")
+        return None if value is None else str(value)
+
+    @property
+    def reference(self) -> Any:
+        return self.record.get("reference_answer")
+
+    @property
+    def user_text(self) -> str:
+        for message in reversed(self.record.get("messages") or []):
+            if isinstance(message, Mapping) and message.get("role") == "user":
+                content = message.get("content")
+                return content if isinstance(content, str) else ""
+        return ""
+
+    @property
+    def label(self) -> str:
+        return f"line {self.line}" + (f" ({self.task_id})" if self.task_id else "")
+
+
+def load_rows(
+    path: str | os.PathLike[str], *, limit: int | None = None, err: IO[str] | None = None
+) -> list[Row]:
+    """The dataset's valid rows, through ``reward.dataset.iter_rows`` (the one reader).
+
+    Invalid records are skipped with a note on ``err`` that names ``rft validate-data``; a missing file or
+    a file without one valid row is a ``CliError``.
+    """
+    from reward.dataset import iter_rows, validate_dataset_file
+
+    data = Path(path)
+    if not data.is_file():
+        raise CliError(f"{data}: no such dataset file")
+    report = validate_dataset_file(data, min_rows=0, max_rows=sys.maxsize)
+    rows: list[Row] = []
+    for line, record in iter_rows(data):
+        rows.append(Row(line, record))
+        if limit is not None and len(rows) >= limit:
+            break
+    if report.error_count and err is not None:
+        lines = sorted({f.line for f in report.errors if f.line})
+        shown = ", ".join(map(str, lines[:8])) + (", …" if len(lines) > 8 else "")
+        print(
+            f"warning: {data}: {report.error_count} dataset error(s); records on line(s) {shown} are skipped. "
+            f"Run `rft validate-data {data}` for details.",
+            file=err,
+        )
+    if not rows:
+        raise CliError(f"{data}: no valid records to grade; run `rft validate-data {data}`", EXIT_FAILURE)
+    return rows
+
+
+def event_element(row: Row, response: str, sample_id: str) -> dict[str, Any]:
+    """The element Bedrock sends the reward Lambda for ``response`` to ``row`` (rft-contract.md §1)."""
+    return {
+        "id": sample_id,
+        "messages": [*row.record["messages"], {"role": "assistant", "content": response}],
+        "metadata": {k: v for k, v in row.record.items() if k != "messages"},
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# Replies.
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One reply element, read back: the aggregate and each dimension's reward and status."""
+
+    aggregate: float
+    rewards: Mapping[str, float]
+    statuses: Mapping[str, str]
+
+
+def read_reply_element(element: Mapping[str, Any], dimensions: Sequence[str]) -> Scored:
+    """Per-dimension rewards (``Reward`` metrics) and statuses (``<dim>.status.<status>`` metrics)."""
+    rewards: dict[str, float] = {}
+    statuses = dict.fromkeys(dimensions, "ok")
+    for item in element.get("metrics_list") or ():
+        name = item.get("name", "")
+        if item.get("type") == "Reward" and name in statuses:
+            rewards[name] = float(item["value"])
+        elif item.get("type") == "Metric" and ".status." in name:
+            dim, _, status = name.partition(".status.")
+            if dim in statuses:
+                statuses[dim] = status
+    return Scored(float(element["aggregate_reward_score"]), rewards, statuses)
+
+
+# --------------------------------------------------------------------------------------------------
+# Running batches.
+
+
+def batches(elements: Sequence[dict[str, Any]], size: int) -> list[Batch]:
+    return [list(elements[i : i + size]) for i in range(0, len(elements), size)]
+
+
+def grade_all(
+    elements: Sequence[dict[str, Any]],
+    grader: BatchGrader,
+    *,
+    batch_size: int,
+    concurrency: int = 1,
+    progress: Progress | None = None,
+    check: Callable[[Batch, Any], list[str]] | None = None,
+) -> list[dict[str, Any]]:
+    """Reply elements for ``elements`` in order, graded ``batch_size`` at a time.
+
+    With ``concurrency > 1`` the batches run on a bounded thread pool (for the remote Lambda: I/O bound).
+    ``check(batch, reply)`` returns contract problems; any problem is a ``CliError`` naming the batch.
+    """
+    work = batches(elements, batch_size)
+    replies: list[list[Any] | None] = [None] * len(work)
+
+    def run(index: int) -> list[Any]:
+        batch = work[index]
+        reply = grader(batch)
+        problems = check(batch, reply) if check is not None else []
+        if problems:
+            first, last = batch[0]["id"], batch[-1]["id"]
+            listed = "\n  ".join(problems[:10])
+            raise CliError(
+                f"the reply to batch {index + 1} (samples {first} … {last}) breaks the reward contract:\n  {listed}",
+                EXIT_FAILURE,
+            )
+        return reply
+
+    if concurrency <= 1 or len(work) <= 1:
+        for index in range(len(work)):
+            replies[index] = run(index)
+            if progress is not None:
+                progress.advance(len(work[index]))
+    else:
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            futures = {pool.submit(run, index): index for index in range(len(work))}
+            for future in as_completed(futures):
+                index = futures[future]
+                replies[index] = future.result()
+                if progress is not None:
+                    progress.advance(len(work[index]))
+    if progress is not None:
+        progress.close()
+    return [element for reply in replies for element in (reply or [])]
+
+
+class Progress:
+    """A one-line progress bar on stderr, drawn only on a terminal and only once the work has run for
+    ``delay`` seconds (a quick run prints nothing). No dependency."""
+
+    def __init__(
+        self,
+        total: int,
+        label: str,
+        *,
+        stream: IO[str] | None = None,
+        delay: float = 1.0,
+        enabled: bool | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.total = max(total, 1)
+        self.label = label
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = _isatty(self.stream) if enabled is None else enabled
+        self.delay = delay
+        self.clock = clock
+        self.started = clock()
+        self.done = 0
+        self.drawn = False
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        if not self.enabled:
+            return
+        elapsed = self.clock() - self.started
+        if elapsed < self.delay:
+            return  # quick work shows nothing
+        width = 30
+        filled = round(width * min(self.done, self.total) / self.total)
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - self.done) / rate if rate > 0 else 0.0
+        self.stream.write(
+            f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
+            f"{rate:,.0f}/s eta {eta:,.0f}s "
+        )
+        self.stream.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.drawn = False
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+# --------------------------------------------------------------------------------------------------
+# Statistics and text histograms.
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Distribution of a list of scores."""
+
+    n: int
+    mean: float
+    std: float
+    min: float
+    p10: float
+    p50: float
+    p90: float
+    max: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: getattr(self, k) for k in ("n", "mean", "std", "min", "p10", "p50", "p90", "max")}
+
+
+def percentile(ordered: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0..100) of sorted values, linearly interpolated (numpy's default)."""
+    if not ordered:
+        return math.nan
+    position = (len(ordered) - 1) * q / 100.0
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def summarize(values: Iterable[float]) -> Summary:
+    ordered = sorted(values)
+    n = len(ordered)
+    if not n:
+        return Summary(0, *([math.nan] * 7))
+    mean = math.fsum(ordered) / n
+    std = math.sqrt(math.fsum((v - mean) ** 2 for v in ordered) / n)
+    return Summary(
+        n,
+        mean,
+        std,
+        ordered[0],
+        percentile(ordered, 10),
+        percentile(ordered, 50),
+        percentile(ordered, 90),
+        ordered[-1],
+    )
+
+
+def text_histogram(
+    values: Sequence[float], *, low: float = -1.0, high: float = 1.0, bins: int = 10, width: int = 40
+) -> str:
+    """A horizontal histogram of ``values`` over [low, high], one line per bin (the last bin is closed)."""
+    counts = [0] * bins
+    span = (high - low) / bins
+    for value in values:
+        index = int((value - low) / span) if span > 0 else 0
+        counts[min(max(index, 0), bins - 1)] += 1
+    peak = max(counts) or 1
+    lines = []
+    for i, count in enumerate(counts):
+        left, right = low + i * span, low + (i + 1) * span
+        closing = "]" if i == bins - 1 else ")"
+        bar = "█" * round(width * count / peak)
+        if count and not bar:
+            bar = "▏"
+        lines.append(f"  [{left:+.1f}, {right:+.1f}{closing} {bar:<{width}} {count}")
+    return "\n".join(lines)
+
+
+def write_jsonl(path: Path, records: Iterable[Mapping[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for record in records:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def output_dir(path: str | os.PathLike[str]) -> Path:
+    """Create ``path`` (and parents) for ``--out``; a file in the way is a usage error."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise CliError(f"--out {out}: exists and is not a directory")
+    out.mkdir(parents=True, exist_ok=True)
+    return out

@@ -1,0 +1,88 @@
+"""PNG figures for ``rft score`` and ``rft probe``. matplotlib is imported here only, lazily, with the
+non-interactive Agg backend, so the other commands start fast and nothing needs a display."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+_BINS = [i / 10 for i in range(-10, 11)]  # 20 bins of 0.1 over the reward range [-1, 1]
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def score_histograms(path: Path, series: Mapping[str, Sequence[float]], *, title: str) -> Path:
+    """One histogram per series (each dimension, then the aggregate) on a shared [-1, 1] axis."""
+    plt = _pyplot()
+    names = list(series)
+    columns = min(3, len(names))
+    rows = -(-len(names) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.0 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, names):
+        values = list(series[name])
+        ax.hist(values, bins=_BINS, color="#4C72B0" if name != "aggregate" else "#DD8452", edgecolor="white")
+        mean = sum(values) / len(values) if values else 0.0
+        ax.set_title(f"{name}  (n={len(values)}, mean={mean:+.2f})", fontsize=10)
+        ax.set_xlim(-1.05, 1.05)
+        ax.set_xlabel("reward")
+        ax.set_ylabel("samples")
+    for ax in list(axes.flat)[len(names) :]:
+        ax.axis("off")
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def probe_distributions(
+    path: Path,
+    control: Sequence[float],
+    attacks: Mapping[str, Sequence[float]],
+    *,
+    failing: Sequence[str] = (),
+    title: str,
+) -> Path:
+    """Control vs each attack family: a strip of every row's score (jittered), the family's mean, and
+    the control's median as a reference line. Families that beat the control are drawn in red."""
+    import random
+
+    plt = _pyplot()
+    names = ["positive control", *attacks]
+    values = [list(control), *(list(attacks[name]) for name in attacks)]
+    fig, ax = plt.subplots(figsize=(max(7.0, 0.62 * len(names) + 3.5), 4.6))
+    jitter = random.Random(0)  # the same picture on every run
+    for x, (name, scores) in enumerate(zip(names, values)):
+        if not scores:
+            continue
+        color = "#2CA02C" if x == 0 else ("#D62728" if name in failing else "#4C72B0")
+        xs = [x + jitter.uniform(-0.28, 0.28) for _ in scores]
+        ax.scatter(xs, scores, s=9, alpha=0.35, color=color, linewidths=0)
+        mean = sum(scores) / len(scores)
+        ax.plot([x - 0.35, x + 0.35], [mean, mean], color="black", linewidth=1.6)
+    if control:
+        ordered = sorted(control)
+        ax.axhline(
+            ordered[len(ordered) // 2], color="#2CA02C", linestyle="--", linewidth=1, label="control median"
+        )
+        ax.scatter([], [], color="#D62728", s=12, label="family wins (at or above the control)")
+        ax.scatter([], [], color="#4C72B0", s=12, label="family loses")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels(names, rotation=40, ha="right", fontsize=9)
+    ax.set_ylim(-1.1, 1.1)
+    ax.set_ylabel("aggregate reward (best variant per row)")
+    ax.set_title(title, fontsize=11)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

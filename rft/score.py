@@ -1,0 +1,212 @@
+"""``rft score``: grade responses — or the dataset's reference answers — with a reward spec.
+
+Without ``--responses`` every row's reference answer, written as a response with the spec's
+``control_template`` (``reward.controls.positive_control``), is graded: the positive control, which a
+sound reward scores at the top. With ``--responses FILE`` (JSONL of ``{"task_id": ..., "response": ...}``
+or ``{"line": N, "response": ...}``) those responses are graded against their rows. Grading goes through
+``reward.handler.lambda_handler`` — or, with ``--remote FUNCTION``, the deployed reward Lambda.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from rft import core
+from rft.core import EXIT_OK, CliError, Row, Scored
+
+HELP = "grade responses (or the reference answers) and show the reward distribution"
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("score", help=HELP, description=__doc__.split("\n\n")[1].replace("``", ""))
+    parser.add_argument("--spec", required=True, help="reward spec (TOML), e.g. reward_specs/gsm8k.toml")
+    parser.add_argument("--data", required=True, help="dataset (Nova RFT JSONL)")
+    parser.add_argument(
+        "--responses",
+        metavar="FILE",
+        help='JSONL of {"task_id"|"line": ..., "response": "..."} to grade (default: the reference answers)',
+    )
+    parser.add_argument("--out", metavar="DIR", help="write scores.jsonl and histograms.png here")
+    parser.add_argument(
+        "--remote", metavar="FUNCTION", help="grade with the deployed reward Lambda (name or ARN) instead"
+    )
+    parser.add_argument("--region", help="AWS region for --remote (default: AWS_REGION, else us-east-1)")
+    parser.add_argument("--batch", type=int, default=64, metavar="N", help="samples per batch (default 64)")
+    parser.add_argument(
+        "--concurrency", type=int, default=4, metavar="N", help="batches in flight with --remote (default 4)"
+    )
+    parser.add_argument("--limit", type=int, metavar="N", help="grade only the first N rows")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, ctx: core.Context) -> int:
+    out, err = ctx.out, ctx.err
+    if args.batch < 1 or args.concurrency < 1 or (args.limit is not None and args.limit < 1):
+        raise CliError("--batch, --concurrency and --limit must be >= 1")
+    spec = core.use_spec(args.spec)
+    rows = core.load_rows(args.data, limit=args.limit, err=err)
+    if args.responses:
+        pairs = read_responses(Path(args.responses), rows)
+        what = f"{len(pairs)} responses from {args.responses}"
+    else:
+        from reward.controls import positive_control
+
+        pairs = [(row, positive_control(spec.control_template, row.reference), None) for row in rows]
+        what = f"{len(pairs)} reference answers (positive control)"
+    elements = [core.event_element(row, text, f"{i}:{row.line}") for i, (row, text, _) in enumerate(pairs)]
+
+    if args.remote:
+        from rft import remote
+
+        grader = remote.lambda_grader(remote.client(ctx, "lambda", args.region), args.remote)
+        concurrency, where = args.concurrency, f"the deployed function {args.remote}"
+    else:
+        grader, concurrency, where = core.local_grader(), 1, "lambda_handler (local)"
+    from reward.contract import check_reply
+
+    started = time.perf_counter()
+    progress = core.Progress(len(elements), "scoring", stream=err)
+    reply = core.grade_all(
+        elements, grader, batch_size=args.batch, concurrency=concurrency, progress=progress, check=check_reply
+    )
+    elapsed = time.perf_counter() - started
+
+    dimensions = [d.name for d in spec.dimensions]
+    scored = [core.read_reply_element(element, dimensions) for element in reply]
+    print(
+        f"spec {spec.name} ({args.spec}) on {args.data}: {what} graded by {where} in {elapsed:.2f} s",
+        file=out,
+    )
+    print(file=out)
+    print(stats_table(scored, dimensions), file=out)
+    print(f"\nhistogram of the aggregate reward ({len(scored)} samples):", file=out)
+    print(core.text_histogram([s.aggregate for s in scored]), file=out)
+
+    if args.out:
+        directory = core.output_dir(args.out)
+        core.write_jsonl(
+            directory / "scores.jsonl",
+            (
+                {
+                    "line": row.line,
+                    "task_id": row.task_id,
+                    **({"responses_line": source} if source is not None else {}),
+                    "aggregate": s.aggregate,
+                    "rewards": dict(s.rewards),
+                    "statuses": dict(s.statuses),
+                }
+                for (row, _, source), s in zip(pairs, scored)
+            ),
+        )
+        from rft.plots import score_histograms
+
+        series = {d: [s.rewards.get(d, 0.0) for s in scored] for d in dimensions}
+        series["aggregate"] = [s.aggregate for s in scored]
+        score_histograms(directory / "histograms.png", series, title=f"{spec.name}: {what}")
+        print(f"\nwrote {directory / 'scores.jsonl'} and {directory / 'histograms.png'}", file=out)
+    return EXIT_OK
+
+
+def stats_table(scored: Sequence[Scored], dimensions: Sequence[str]) -> str:
+    """Per-dimension and aggregate statistics, with each dimension's status counts."""
+    header = f"{'dimension':<16} {'n':>6} {'mean':>7} {'std':>6} {'min':>6} {'p10':>6} {'p50':>6} {'p90':>6} {'max':>6}  statuses"
+    lines = [header, "-" * len(header)]
+    for name in [*dimensions, "aggregate"]:
+        if name == "aggregate":
+            values = [s.aggregate for s in scored]
+            statuses = ""
+        else:
+            values = [s.rewards.get(name, 0.0) for s in scored]
+            counts = Counter(s.statuses.get(name, "ok") for s in scored)
+            statuses = ", ".join(f"{status} {n}" for status, n in counts.most_common())
+        m = core.summarize(values)
+        lines.append(
+            f"{name:<16} {m.n:>6} {m.mean:>+7.3f} {m.std:>6.3f} {m.min:>+6.2f} {m.p10:>+6.2f} {m.p50:>+6.2f} "
+            f"{m.p90:>+6.2f} {m.max:>+6.2f}  {statuses}"
+        )
+    return "\n".join(lines)
+
+
+def read_responses(path: Path, rows: Sequence[Row]) -> list[tuple[Row, str, int]]:
+    """Match each line of a responses file to its dataset row, by ``task_id`` or by ``line``.
+
+    Returns ``(row, response, responses_line)``. Anything unreadable or unmatched is a ``CliError`` that
+    names the responses file's line and what to write instead.
+    """
+    if not path.is_file():
+        raise CliError(f"{path}: no such responses file")
+    by_line = {row.line: row for row in rows}
+    by_task: dict[str, Row] = {}
+    duplicated: set[str] = set()
+    for row in rows:
+        if row.task_id is not None:
+            if row.task_id in by_task:
+                duplicated.add(row.task_id)
+            by_task[row.task_id] = row
+    pairs: list[tuple[Row, str, int]] = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise CliError(f"{path}: not UTF-8 text") from None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            record = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise CliError(
+                f"{where}: invalid JSON at column {exc.colno}: {exc.msg}", core.EXIT_FAILURE
+            ) from None
+        if not isinstance(record, Mapping):
+            raise CliError(
+                f'{where}: expected an object {{"task_id": ..., "response": "..."}}', core.EXIT_FAILURE
+            )
+        response = record.get("response")
+        if not isinstance(response, str):
+            raise CliError(f"{where}: `response` must be a string, got {_kind(response)}", core.EXIT_FAILURE)
+        pairs.append((_match(record, where, by_task, duplicated, by_line), response, number))
+    if not pairs:
+        raise CliError(f"{path}: no responses (one JSON object per line)", core.EXIT_FAILURE)
+    return pairs
+
+
+def _match(
+    record: Mapping[str, Any],
+    where: str,
+    by_task: Mapping[str, Row],
+    duplicated: set[str],
+    by_line: Mapping[int, Row],
+) -> Row:
+    if record.get("task_id") is not None:
+        task_id = str(record["task_id"])
+        if task_id in duplicated:
+            raise CliError(
+                f"{where}: task_id {task_id!r} is on several dataset rows; match by `line` instead", 1
+            )
+        if task_id not in by_task:
+            raise CliError(
+                f"{where}: task_id {task_id!r} matches no valid row of the dataset", core.EXIT_FAILURE
+            )
+        return by_task[task_id]
+    line = record.get("line")
+    if isinstance(line, int) and not isinstance(line, bool):
+        if line not in by_line:
+            raise CliError(
+                f"{where}: line {line} is not a valid (or selected) record of the dataset", core.EXIT_FAILURE
+            )
+        return by_line[line]
+    raise CliError(
+        f'{where}: say which row the response answers: "task_id": "<the row\'s task_id>" or "line": <its line number>',
+        core.EXIT_FAILURE,
+    )
+
+
+def _kind(value: Any) -> str:
+    return "nothing" if value is None else type(value).__name__

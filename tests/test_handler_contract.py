@@ -105,7 +105,13 @@ def test_order_is_kept_in_a_large_mixed_batch(handler):
     event = [element(i, answers[i % len(answers)]) for i in range(500)]
     reply = handler(event, None)
     assert [e["id"] for e in reply] == [e["id"] for e in event]
-    assert scores(reply)[:5] == [1.0, -1.0, -1.0, -1.0, pytest.approx((0.8 - 0.2 + 0.15) / 1.15)]  # right, unformatted
+    assert scores(reply)[:5] == [
+        1.0,
+        -1.0,
+        -1.0,
+        -1.0,
+        pytest.approx((0.8 - 0.2 + 0.15) / 1.15),
+    ]  # right, unformatted
 
 
 def test_oversize_response_is_unscorable_without_parsing(handler):

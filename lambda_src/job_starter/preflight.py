@@ -23,6 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from reward.contract import check_reply
 from reward.controls import negative_controls, positive_control
+from reward.dataset import iter_rows_from_lines
 
 logger = logging.getLogger("job_starter")
 
@@ -120,21 +121,11 @@ def read_rows(s3: Any, uri: str, count: int) -> tuple[list[DatasetRow], int]:
     rows: list[DatasetRow] = []
     scanned = 0
     try:
-        for scanned, raw in enumerate(_iter_lines(body), start=1):
+        # The one dataset reader: rows with a validation error are skipped exactly as synth judged them.
+        for scanned, data in iter_rows_from_lines(_iter_lines(body)):
             if len(rows) >= count or scanned > MAX_SCAN_LINES:
                 break
-            text = raw.decode("utf-8", errors="replace").strip()
-            if not text:
-                continue
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError:
-                continue  # the dataset was validated at synth time; a stray line is not the grader's fault
-            if (
-                isinstance(data, dict)
-                and isinstance(data.get("messages"), list)
-                and _has_reference(data.get("reference_answer"))
-            ):
+            if _has_reference(data.get("reference_answer")):
                 rows.append(DatasetRow(line=scanned, data=data))
     finally:
         body.close()  # drop the rest of the object: we only wanted the first rows

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 import boto3
 import pytest
 from botocore.stub import Stubber
 
 from rft.cli import main
+from tests.lambda_emulator import FakeLambda, running_lambda
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN = str(ROOT / "data" / "sample" / "train.jsonl")
@@ -30,76 +28,17 @@ VERSION_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:nova-rft-reward-Fn-A
 JOB_ARN = (
     f"arn:aws:bedrock:us-east-1:{ACCOUNT}:model-customization-job/amazon.nova-2-lite-v1:0:256k/abc123xyz"
 )
-INVOKE_PATH = "/2015-03-31/functions/{name}/invocations"
-
-Reply = tuple[int, dict[str, str], bytes]
-
-
-def real_handler(event: object) -> Reply:
-    from reward.handler import lambda_handler
-
-    return 200, {}, json.dumps(lambda_handler(event, None)).encode()
-
-
-class FakeLambda(ThreadingHTTPServer):
-    """Lambda's Invoke API (POST /2015-03-31/functions/<name>/invocations) on 127.0.0.1."""
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.behaviour: Callable[[object], Reply] = real_handler
-        self.requests: list[dict] = []
-        self.lock = threading.Lock()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: FakeLambda
-
-    def do_POST(self) -> None:
-        path = urlparse(self.path).path
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        prefix, suffix = "/2015-03-31/functions/", "/invocations"
-        if not (path.startswith(prefix) and path.endswith(suffix)):
-            status, headers, payload = 404, {"x-amzn-ErrorType": "UnknownOperationException"}, b"{}"
-        else:
-            event = json.loads(body)
-            with self.server.lock:
-                self.server.requests.append(
-                    {
-                        "function": unquote(path[len(prefix) : -len(suffix)]),
-                        "invocation_type": self.headers.get("X-Amz-Invocation-Type"),
-                        "signed": self.headers.get("Authorization", "").startswith("AWS4-HMAC-SHA256"),
-                        "event": event,
-                    }
-                )
-            status, headers, payload = self.server.behaviour(event)
-        self.send_response(status)
-        for key, value in {"Content-Type": "application/json", **headers}.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 @pytest.fixture
 def fake_lambda(monkeypatch) -> Iterator[FakeLambda]:
     monkeypatch.setenv("REWARD_SPEC", GSM8K)  # the "deployed" function's spec; restored after the test
-    server = FakeLambda()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", server.url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    yield server
-    server.shutdown()
-    server.server_close()
+    with running_lambda() as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", server.url)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+        monkeypatch.delenv("AWS_PROFILE", raising=False)
+        yield server
 
 
 class Clients:

@@ -6,11 +6,7 @@ from __future__ import annotations
 import io
 import json
 import re
-import threading
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 import boto3
 import pytest
@@ -23,6 +19,7 @@ from job_starter.preflight import (
     read_rows,
     run_preflight,
 )
+from tests.lambda_emulator import real_handler, running_lambda
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_TRAIN = ROOT / "data" / "sample" / "train.jsonl"
@@ -31,74 +28,17 @@ ACCOUNT = "123456789012"
 REWARD_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:nova-rft-reward-Fn-AbC123:7"
 TRAIN_URI = "s3://nova-rft-data-bucket/datasets/0123456789abcdef/train.jsonl"
 TEMPLATE = "Working through the problem step by step gives the result.\n#### {final_answer}"
-INVOKE_PATH = re.compile(r"/2015-03-31/functions/(?P<name>[^/]+)/invocations")
-
-Reply = tuple[int, dict[str, str], bytes]
-
-
-def real_grader(event: object) -> Reply:
-    """What the deployed function returns: reward.handler.lambda_handler's reply."""
-    from reward.handler import lambda_handler
-
-    return 200, {}, json.dumps(lambda_handler(event, None)).encode()
-
-
-class FakeLambda(ThreadingHTTPServer):
-    """Speaks Lambda's Invoke API (POST /2015-03-31/functions/<name>/invocations)."""
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _InvokeHandler)
-        self.behaviour: Callable[[object], Reply] = real_grader
-        self.requests: list[dict] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class _InvokeHandler(BaseHTTPRequestHandler):
-    server: FakeLambda
-
-    def do_POST(self) -> None:
-        match = INVOKE_PATH.fullmatch(urlparse(self.path).path)
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        if not match:
-            status, headers, payload = 404, {"x-amzn-ErrorType": "UnknownOperationException"}, b"{}"
-        else:
-            event = json.loads(body)
-            self.server.requests.append(
-                {
-                    "function": unquote(match.group("name")),
-                    "invocation_type": self.headers.get("X-Amz-Invocation-Type"),
-                    "signed": self.headers.get("Authorization", "").startswith("AWS4-HMAC-SHA256"),
-                    "event": event,
-                }
-            )
-            status, headers, payload = self.server.behaviour(event)
-        self.send_response(status)
-        for key, value in {"Content-Type": "application/json", **headers}.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args: object) -> None:  # keep pytest output clean
-        pass
 
 
 @pytest.fixture(scope="module")
 def server():
-    server = FakeLambda()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with running_lambda() as server:
+        yield server
 
 
 @pytest.fixture
 def fake_lambda(server, monkeypatch):
-    server.behaviour = real_grader
+    server.behaviour = real_handler
     server.requests.clear()
     monkeypatch.setenv("REWARD_SPEC", str(GSM8K_SPEC))
     monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", server.url)

@@ -19,7 +19,8 @@ from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from app import NovaRftApp
-from stacks.training_stack import START_JOB_HINT, nag_flatten
+from stacks.constructs.nag import nag_flatten
+from stacks.training_stack import START_JOB_HINT
 from tests.conftest import SynthesizedApp, synthesize
 
 pytestmark = pytest.mark.slow

@@ -7,9 +7,6 @@ A spec added to reward_specs/ must name its sample dataset in ``DATASETS`` (the 
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +15,7 @@ import pytest
 from reward.contract import check_reply
 from reward.controls import negative_controls, positive_control, render
 from reward.spec import Spec, load_spec
+from tests.spec_env import spec_env
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted((ROOT / "reward_specs").glob("*.toml"))
@@ -36,19 +34,6 @@ DEGENERATE = {
     "step_by_step": "Let's solve this problem step by step.",
     "ellipsis": "...",
 }
-
-
-@contextmanager
-def spec_env(path: Path) -> Iterator[None]:
-    old = os.environ.get("REWARD_SPEC")
-    os.environ["REWARD_SPEC"] = str(path)
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("REWARD_SPEC", None)
-        else:
-            os.environ["REWARD_SPEC"] = old
 
 
 def rows_for(spec: Spec) -> list[dict[str, Any]]:

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +16,7 @@ from hypothesis import strategies as st
 from reward.contract import check_reply
 from reward.controls import positive_control
 from reward.spec import load_spec
+from tests.spec_env import spec_env
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted((ROOT / "reward_specs").glob("*.toml"))
@@ -35,19 +33,6 @@ def _rows(name: str, n: int = 12) -> list[dict[str, Any]]:
     if path is None or not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()[:n] if line.strip()]
-
-
-@contextmanager
-def spec_env(path: Path) -> Iterator[None]:
-    old = os.environ.get("REWARD_SPEC")
-    os.environ["REWARD_SPEC"] = str(path)
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("REWARD_SPEC", None)
-        else:
-            os.environ["REWARD_SPEC"] = old
 
 
 # --- strategies ----------------------------------------------------------------------------------

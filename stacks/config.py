@@ -35,6 +35,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 #: AWS's RFT docs list only Nova 2 Lite, in us-east-1, at the time of writing (rft-contract.md §3).
 RFT_MODELS: dict[str, tuple[str, ...]] = {"amazon.nova-2-lite-v1:0:256k": ("us-east-1",)}
 
+#: The judge model when `judge_model_id` is not set: Amazon Nova Pro through the US cross-region inference
+#: profile (routes to us-east-1, us-east-2 and us-west-2).
+DEFAULT_JUDGE_MODEL_ID = "us.amazon.nova-pro-v1:0"
+
 #: The context window of the 256k model: prompt plus generated tokens must fit in it.
 MAX_CONTEXT_TOKENS = 262_144
 
@@ -115,6 +119,19 @@ CONTEXT_KEYS: dict[str, KeySpec] = {
         "The reward spec (TOML) the reward Lambda applies; validated at synth and bundled with the code.",
         "reward_specs/gsm8k.toml",
     ),
+    "judge_model_id": KeySpec(
+        DEFAULT_JUDGE_MODEL_ID,
+        "The judge model of specs that use the `judge` grader (LLM-as-judge): a Bedrock model id, a "
+        "cross-region inference profile id (`us.`, `eu.`, `apac.`, `global.` ...) or an inference-profile "
+        "ARN. The reward Lambda's role may invoke exactly this model; ignored when the spec has no judge.",
+        "us.amazon.nova-lite-v1:0",
+    ),
+    "judge_profile_regions": KeySpec(
+        "",
+        "Regions the judge's inference profile routes to, comma-separated (its foundation-model ARNs in "
+        "those regions go into the IAM policy). Empty = the built-in table of known profiles.",
+        "us-east-1,us-east-2,us-west-2",
+    ),
     "start_job": KeySpec(
         False,
         "Start the RFT job on deploy (costs money). false: deploy data, grader and roles only.",
@@ -175,6 +192,24 @@ CONTEXT_KEYS: dict[str, KeySpec] = {
         "Dataset rows the job starter grades with the deployed reward Lambda before starting the job (0..50; 0 skips the smoke test: not recommended).",
         "8",
     ),
+    "log_level": KeySpec(
+        "INFO",
+        "Log level of the reward Lambda: DEBUG (one line per sample), INFO (one line per batch, plus "
+        "samples with a non-ok status), WARNING or ERROR.",
+        "DEBUG",
+    ),
+    "alarm_non_ok_rate": KeySpec(
+        0.05,
+        "Alarm when more than this fraction of dimension results in 5 minutes have a status that is not a "
+        "judgement of the response (no_reference, error, timeout, deadline). 0 < rate <= 1.",
+        "0.1",
+    ),
+    "alarm_judge_throttle_rate": KeySpec(
+        0.2,
+        "Alarm when more than this fraction of judge calls in 5 minutes are throttled (specs with a judge). "
+        "0 < rate <= 1.",
+        "0.3",
+    ),
 }
 
 #: Names people type for our keys -> the key (beyond what difflib finds).
@@ -206,6 +241,8 @@ class Config:
     training_data: Path
     validation_data: Path | None
     reward_spec: Path
+    judge_model_id: str
+    judge_profile_regions: tuple[str, ...]  # empty: the built-in table decides
     start_job: bool
     hyperparameters: Mapping[str, int | float | str]  # API names; pass as-is to rftConfig.hyperParameters
     reward_memory_mb: int
@@ -215,6 +252,9 @@ class Config:
     notification_email: str | None
     retain_data: bool
     preflight_rows: int
+    log_level: str
+    alarm_non_ok_rate: float
+    alarm_judge_throttle_rate: float
     warnings: tuple[ConfigWarning, ...] = field(default=(), compare=False)
 
     @property
@@ -393,6 +433,53 @@ def _path(raw: Any, *, optional: bool) -> Path | None:
     return path
 
 
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d")
+# A model id (`amazon.nova-pro-v1:0`), optionally behind a cross-region profile prefix (`us.`, `global.`).
+_MODEL_ID = re.compile(r"(?:[a-z]{2,6}(?:-gov)?\.)?[a-z0-9-]+\.[A-Za-z0-9._-]+(?::[A-Za-z0-9]+)*")
+_MODEL_ARN = re.compile(
+    r"arn:aws(?:-[a-z-]+)?:bedrock:[a-z0-9-]*:\d{0,12}:"
+    r"(?:foundation-model|inference-profile|application-inference-profile)/[A-Za-z0-9._:-]+"
+)
+
+
+def _judge_model(raw: Any) -> str:
+    value = _as_str(raw)
+    if not (_MODEL_ID.fullmatch(value) or _MODEL_ARN.fullmatch(value)):
+        raise _Invalid(
+            "a Bedrock model id (amazon.nova-pro-v1:0), an inference profile id (us.amazon.nova-pro-v1:0) "
+            "or an inference-profile ARN"
+        )
+    return value
+
+
+def _regions(raw: Any) -> tuple[str, ...]:
+    allowed = "region names separated by commas, e.g. us-east-1,us-east-2,us-west-2 (or empty)"
+    if isinstance(raw, (list, tuple)):
+        items = [str(r).strip() for r in raw]
+    else:
+        items = [r.strip() for r in _as_str(raw).split(",")]
+    regions = tuple(r for r in items if r)
+    if any(not _REGION.fullmatch(r) for r in regions):
+        raise _Invalid(allowed)
+    return tuple(dict.fromkeys(regions))
+
+
+def _log_level(raw: Any) -> str:
+    value = _as_str(raw).upper()
+    if value not in _LOG_LEVELS:
+        raise _Invalid("one of " + ", ".join(_LOG_LEVELS))
+    return value
+
+
+def _rate(raw: Any) -> float:
+    allowed = "a fraction 0 < rate <= 1, e.g. 0.05 for 5%"
+    value = _as_float(raw, allowed)
+    if not 0 < value <= 1:
+        raise _Invalid(allowed)
+    return value
+
+
 # ---------------------------------------------------------------------------------------------------------
 
 
@@ -455,6 +542,8 @@ def load_config(node: constructs.Node) -> Config:
     read("training_data", lambda raw: _path(raw, optional=False))
     read("validation_data", lambda raw: _path(raw, optional=True))
     read("reward_spec", lambda raw: _path(raw, optional=False))
+    read("judge_model_id", _judge_model)
+    read("judge_profile_regions", _regions)
     read("start_job", _as_bool)
     read("reward_memory_mb", _int_range(128, 10240, " (Lambda's memory limits)"))
     read("reward_timeout_s", _int_range(60, 900, " (Lambda's maximum is 900)"))
@@ -463,6 +552,9 @@ def load_config(node: constructs.Node) -> Config:
     read("notification_email", _email)
     read("retain_data", _as_bool)
     read("preflight_rows", _int_range(0, 50))
+    read("log_level", _log_level)
+    read("alarm_non_ok_rate", _rate)
+    read("alarm_judge_throttle_rate", _rate)
 
     constraints = hyperparameter_constraints()
     hyperparameters: dict[str, int | float | str] = {}
@@ -499,6 +591,8 @@ def load_config(node: constructs.Node) -> Config:
         training_data=values["training_data"],
         validation_data=values["validation_data"],
         reward_spec=values["reward_spec"],
+        judge_model_id=values["judge_model_id"],
+        judge_profile_regions=values["judge_profile_regions"],
         start_job=values["start_job"],
         hyperparameters=hyperparameters,
         reward_memory_mb=values["reward_memory_mb"],
@@ -508,6 +602,9 @@ def load_config(node: constructs.Node) -> Config:
         notification_email=values["notification_email"],
         retain_data=values["retain_data"],
         preflight_rows=values["preflight_rows"],
+        log_level=values["log_level"],
+        alarm_non_ok_rate=values["alarm_non_ok_rate"],
+        alarm_judge_throttle_rate=values["alarm_judge_throttle_rate"],
         warnings=tuple(warnings),
     )
 

@@ -8,10 +8,24 @@ import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from reward.metric_names import NAMESPACE_ENV, SERVICE
 from reward.spec import Spec, load_spec
 from stacks.config import Config
 from stacks.constructs.nag import acknowledge
 from stacks.constructs.reward_function import RewardFunction
+
+
+def reward_environment(config: Config, *, uses_judge: bool, namespace: str) -> dict[str, str]:
+    """The reward Lambda's environment (besides REWARD_SPEC): logging, metrics and the judge model."""
+    environment = {
+        "LOG_LEVEL": config.log_level,
+        "POWERTOOLS_LOG_LEVEL": config.log_level,
+        "POWERTOOLS_SERVICE_NAME": SERVICE,
+        NAMESPACE_ENV: namespace,
+    }
+    if uses_judge:
+        environment["JUDGE_MODEL_ID"] = config.judge_model_id
+    return environment
 
 
 class RewardStack(cdk.Stack):
@@ -25,6 +39,10 @@ class RewardStack(cdk.Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: Config, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.spec: Spec = load_spec(config.reward_spec)
+        #: True when the spec grades with an LLM judge (Bedrock Converse): the role may then invoke it.
+        self.uses_judge: bool = "judge" in self.spec.graders_used
+        #: The CloudWatch namespace of this deployment's reward metrics (reward.metric_names).
+        self.metrics_namespace: str = f"NovaRft/{config.name_prefix}"
         reward = RewardFunction(
             self,
             "Reward",
@@ -33,6 +51,9 @@ class RewardStack(cdk.Stack):
             memory_mb=config.reward_memory_mb,
             timeout_s=config.reward_timeout_s,
             removal_policy=config.removal_policy,
+            environment=reward_environment(
+                config, uses_judge=self.uses_judge, namespace=self.metrics_namespace
+            ),
         )
         self.function: lambda_.Function = reward.function
         self.version: lambda_.IVersion = reward.version

@@ -127,6 +127,12 @@ BAD_VALUES: list[tuple[str, Any, str]] = [
     ("notification_email", "not-an-email", "email address"),
     ("retain_data", "keep", "true or false"),
     ("preflight_rows", "51", "0..50"),
+    ("judge_model_id", "nova pro", "inference profile id"),
+    ("judge_model_id", "arn:aws:s3:::bucket", "inference-profile ARN"),
+    ("judge_profile_regions", "us-east-1;us-west-2", "region names separated by commas"),
+    ("log_level", "verbose", "DEBUG, INFO, WARNING, ERROR"),
+    ("alarm_non_ok_rate", "5", "0 < rate <= 1"),
+    ("alarm_judge_throttle_rate", "0", "0 < rate <= 1"),
 ]
 
 

@@ -7,6 +7,7 @@ deploy cannot change the grader of a running job).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -56,6 +57,7 @@ class RewardFunction(Construct):
         memory_mb: int,
         timeout_s: int,
         removal_policy: cdk.RemovalPolicy,
+        environment: Mapping[str, str] | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -90,7 +92,7 @@ class RewardFunction(Construct):
             ),
             memory_size=memory_mb,
             timeout=cdk.Duration.seconds(timeout_s),
-            environment={"REWARD_SPEC": spec_in_bundle, "PYTHONUNBUFFERED": "1"},
+            environment={**(environment or {}), "REWARD_SPEC": spec_in_bundle, "PYTHONUNBUFFERED": "1"},
             role=self.role,
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,

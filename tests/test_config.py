@@ -255,3 +255,10 @@ def test_a_too_small_training_set_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "tiny.jsonl"
     path.write_text("".join(SAMPLE_TRAIN.read_text().splitlines(keepends=True)[:10]))
     assert "'training_data'" in error_of(training_data=str(path))
+
+
+def test_readme_documents_every_context_key_with_its_default() -> None:
+    """The README's context-key table is what users read: a new key or a changed default must show there."""
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    for key, spec in CONTEXT_KEYS.items():
+        assert f"| `{key}` | `{json.dumps(spec.default)}` |" in readme, key

@@ -55,7 +55,12 @@ def build_app(context: dict[str, Any] | None = None, *, outdir: str | None = Non
     env = config.env
     data = DataStack(app, f"{prefix}-data", config=config, env=env, description="Nova RFT Kit: datasets")
     reward = RewardStack(
-        app, f"{prefix}-reward", config=config, env=env, description="Nova RFT Kit: the reward Lambda"
+        app,
+        f"{prefix}-reward",
+        config=config,
+        encryption_key=data.encryption_key,
+        env=env,
+        description="Nova RFT Kit: the reward Lambda",
     )
     training = TrainingStack(
         app,

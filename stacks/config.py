@@ -26,6 +26,8 @@ import aws_cdk as cdk
 import constructs
 
 from job_starter.request_model import Constraint, hyperparameter_constraints
+from reward.graders.judge import DEFAULT_MODEL_ID as JUDGE_DEFAULT_MODEL_ID
+from stacks.constructs.judge_access import JudgeModelError, resolve_judge_model
 from stacks.constructs.reward_function import LAMBDA_SRC, reward_code_paths
 
 #: The project root (holds cdk.json); relative paths in context are resolved against it.
@@ -36,8 +38,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 RFT_MODELS: dict[str, tuple[str, ...]] = {"amazon.nova-2-lite-v1:0:256k": ("us-east-1",)}
 
 #: The judge model when `judge_model_id` is not set: Amazon Nova Pro through the US cross-region inference
-#: profile (routes to us-east-1, us-east-2 and us-west-2).
-DEFAULT_JUDGE_MODEL_ID = "us.amazon.nova-pro-v1:0"
+#: profile (routes to us-east-1, us-east-2 and us-west-2). Defined by the judge grader (its fallback when
+#: JUDGE_MODEL_ID is unset), so the two cannot drift; that module imports no boto3 at import time.
+DEFAULT_JUDGE_MODEL_ID: str = JUDGE_DEFAULT_MODEL_ID
 
 #: The context window of the 256k model: prompt plus generated tokens must fit in it.
 MAX_CONTEXT_TOKENS = 262_144
@@ -577,6 +580,7 @@ def load_config(node: constructs.Node) -> Config:
         )
     if "reward_spec" in values:
         _check_spec(values["reward_spec"], problems)
+        _check_judge(values, problems)
     for key, min_rows in (("training_data", TRAINING_MIN_ROWS), ("validation_data", 1)):
         if values.get(key) is not None:
             _check_dataset(key, values[key], min_rows, problems, warnings)
@@ -628,6 +632,32 @@ def _check_region(values: dict[str, Any], problems: list[str]) -> None:
     elif model != values["base_model_id"] and f":bedrock:{region}:" not in values["base_model_id"]:
         problems.append(
             _problem("base_model_id", values["base_model_id"], f"a foundation-model ARN in region {region}")
+        )
+
+
+def _check_judge(values: dict[str, Any], problems: list[str]) -> None:
+    """When the spec uses the judge, the reward Lambda's role must be grantable exactly that model."""
+    from reward.spec import SpecError, load_spec
+
+    if not {"judge_model_id", "judge_profile_regions", "region"} <= values.keys():
+        return
+    try:
+        uses_judge = "judge" in load_spec(values["reward_spec"]).graders_used
+    except SpecError:
+        return  # reported by _check_spec
+    if not uses_judge:
+        return  # the judge model is ignored: nothing is granted
+    try:
+        resolve_judge_model(
+            values["judge_model_id"],
+            region=values["region"],
+            profile_regions=values["judge_profile_regions"],
+        )
+    except JudgeModelError as error:
+        key = "judge_profile_regions" if "judge_profile_regions" in str(error) else "judge_model_id"
+        problems.append(
+            f"Invalid context value for {key!r} (the reward spec {values['reward_spec'].name} uses the "
+            f"LLM judge):\n  {error}"
         )
 
 

@@ -1,18 +1,24 @@
-"""The reward stack: the reward Lambda (code + spec), its role, log group and published version."""
+"""The reward stack: the reward Lambda (code + spec), its role, log group and published version, its alarms and
+dashboard, and the notification topic."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from reward.metric_names import NAMESPACE_ENV, SERVICE
 from reward.spec import Spec, load_spec
 from stacks.config import Config
+from stacks.constructs.job_notifications import Notifications, job_state_rule_name
+from stacks.constructs.judge_access import JudgeAccess
 from stacks.constructs.nag import acknowledge
+from stacks.constructs.reward_alarms import AlarmThresholds
 from stacks.constructs.reward_function import RewardFunction
+from stacks.constructs.reward_monitoring import RewardMonitoring
 
 
 def reward_environment(config: Config, *, uses_judge: bool, namespace: str) -> dict[str, str]:
@@ -34,10 +40,22 @@ class RewardStack(cdk.Stack):
     Attributes:
         function: the reward Lambda.  version: its published version (the job pins to it).
         spec: the validated reward spec bundled with it.
+        topic: the notification topic (job state changes and reward alarms; encrypted with
+        `encryption_key` when `encryption=kms`).  monitoring: the alarms and the dashboard.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: Config, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: Config,
+        encryption_key: kms.IKey | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        if config.kms and encryption_key is None:
+            raise ValueError("encryption=kms: pass the data stack's key (encryption_key=data.encryption_key)")
         self.spec: Spec = load_spec(config.reward_spec)
         #: True when the spec grades with an LLM judge (Bedrock Converse): the role may then invoke it.
         self.uses_judge: bool = "judge" in self.spec.graders_used
@@ -58,6 +76,19 @@ class RewardStack(cdk.Stack):
         self.function: lambda_.Function = reward.function
         self.version: lambda_.IVersion = reward.version
         self._acknowledge(reward)
+        # bedrock:InvokeModel on exactly the judge model (stacks/constructs/judge_access.py)
+        if self.uses_judge:
+            judge = JudgeAccess(
+                self,
+                "JudgeAccess",
+                role=reward.role,
+                model_id=config.judge_model_id,
+                profile_regions=config.judge_profile_regions,
+            )
+            self.function.node.add_dependency(judge.policy)  # no invocation before the grant exists
+            cdk.CfnOutput(self, "JudgeModelId", value=config.judge_model_id, description="LLM judge model")
+
+        self._monitor(config, encryption_key)
 
         cdk.CfnOutput(
             self, "RewardFunctionName", value=self.function.function_name, description="Reward Lambda"
@@ -73,6 +104,40 @@ class RewardStack(cdk.Stack):
         )
         cdk.CfnOutput(
             self, "RewardSpecSha256", value=self.spec.sha256, description=f"sha256 of {self.spec.path.name}"
+        )
+
+    def _monitor(self, config: Config, encryption_key: kms.IKey | None) -> None:
+        """The notification topic (job state changes and alarms), the alarms and the dashboard."""
+        self.notifications = Notifications(
+            self,
+            "Notifications",
+            display_name=f"Nova RFT Kit {config.name_prefix}: RFT job and reward alarms",
+            encryption_key=encryption_key,
+            email=config.notification_email,
+        )
+        #: The SNS topic the job's state changes (training stack) and the reward alarms go to.
+        self.topic = self.notifications.topic
+        if config.start_job:
+            self.notifications.allow_job_state_rule(job_state_rule_name(config.name_prefix))
+        self.monitoring = RewardMonitoring(
+            self,
+            "Monitoring",
+            name_prefix=config.name_prefix,
+            function=self.function,
+            timeout=cdk.Duration.seconds(config.reward_timeout_s),
+            namespace=self.metrics_namespace,
+            dimensions=[d.name for d in self.spec.dimensions],
+            uses_judge=self.uses_judge,
+            thresholds=AlarmThresholds(
+                non_ok_rate=config.alarm_non_ok_rate, judge_throttle_rate=config.alarm_judge_throttle_rate
+            ),
+            notifications=self.notifications,
+        )
+        cdk.CfnOutput(
+            self,
+            "DashboardUrl",
+            value=self.monitoring.dashboard_url,
+            description="CloudWatch dashboard of the reward Lambda (rewards, statuses, duration, judge)",
         )
 
     @staticmethod

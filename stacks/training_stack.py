@@ -1,4 +1,5 @@
-"""The training stack: the RFT job's service role, the job starter (when `start_job=true`), notifications.
+"""The training stack: the RFT job's service role, the job starter (when `start_job=true`), and the rule that
+sends the job's state changes to the notification topic (which lives in the reward stack, with the alarms).
 
 Thin by design: it composes the constructs in `stacks/constructs/`, wires them to the data and reward
 stacks, acknowledges the cdk-nag findings that are safe (each on the exact construct, with its reason) and
@@ -13,7 +14,7 @@ from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from stacks.constructs.job_notifications import JobNotifications
+from stacks.constructs.job_notifications import JobStateRule, job_state_rule_name
 from stacks.constructs.job_role import JobRole
 from stacks.constructs.job_starter import JobStarter
 from stacks.constructs.nag import acknowledge, acknowledge_values
@@ -43,8 +44,9 @@ class TrainingStack(Stack):
 
     Attributes:
         job_role: the job's service role (exists even when no job is started).
-        topic: the SNS topic job notifications go to (exists even when no job is started).
+        topic: the SNS topic job notifications go to (the reward stack's `topic`).
         starter: the `JobStarter` when `config.start_job`, else None.
+        job_state_rule: the EventBridge rule forwarding the job's state changes, when a job is started.
     """
 
     def __init__(
@@ -83,23 +85,9 @@ class TrainingStack(Stack):
             "(output/*) of the output bucket; nothing else in that bucket or any other is writable.",
         )
 
-        self.notifications = JobNotifications(
-            self,
-            "Notifications",
-            display_name=f"{config.name_prefix} RFT job",
-            encryption_key=key,
-            email=config.notification_email,
-        )
-        self.topic = self.notifications.topic
-        if self.notifications.email_subscription is not None:
-            acknowledge(
-                self.notifications.email_subscription,
-                "Serverless-SNSRedrivePolicy",
-                "An email subscription only notifies a person of job state changes; a message SNS cannot "
-                "deliver is not worth redriving, and the job's state stays available from Bedrock "
-                "(GetModelCustomizationJob, the console URL output).",
-            )
-
+        # The topic lives in the reward stack, which deploys first, so its alarms can publish to it.
+        self.topic = reward.topic
+        self.job_state_rule: JobStateRule | None = None
         self.starter: JobStarter | None = None
         if config.start_job:
             self._start_job(config, data, reward)
@@ -116,7 +104,7 @@ class TrainingStack(Stack):
             self,
             "NotificationTopicArn",
             value=self.topic.topic_arn,
-            description="SNS topic that receives the job's state changes.",
+            description="SNS topic that receives the job's state changes and the reward alarms.",
         )
 
     def _start_job(self, config: Config, data: DataStack, reward: RewardStack) -> None:
@@ -146,9 +134,16 @@ class TrainingStack(Stack):
         starter.resource.node.add_dependency(data.deployment)
         self._acknowledge_starter(starter)
 
-        rule = self.notifications.watch_job(starter.job_arn)
+        # The reward stack's topic policy lets exactly this rule name publish (allow_job_state_rule).
+        self.job_state_rule = JobStateRule(
+            self,
+            "JobStateChange",
+            topic=self.topic,
+            job_arn=starter.job_arn,
+            rule_name=job_state_rule_name(config.name_prefix),
+        )
         acknowledge(
-            rule,
+            self.job_state_rule.rule,
             "Serverless-EventBusDLQ",
             "The rule only forwards job state changes to the notification topic; EventBridge retries "
             "delivery for 24 hours, and the job's state stays available from Bedrock "

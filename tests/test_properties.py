@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from reward.contract import check_reply
 from reward.controls import positive_control
 from reward.spec import load_spec
+from tests.bedrock_emulator import bedrock_emulator
 from tests.spec_env import spec_env
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,6 +26,7 @@ SAMPLE_ROWS = {
     "gsm8k": ROOT / "data/sample/train.jsonl",
     "math": ROOT / "data/math/train.jsonl",
     "structured_json": ROOT / "data/structured_json/train.jsonl",
+    "support_rubric": ROOT / "data/support/train.jsonl",
 }
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -33,6 +36,11 @@ def _rows(name: str, n: int = 12) -> list[dict[str, Any]]:
     if path is None or not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()[:n] if line.strip()]
+
+
+def judge_peer(spec_path: Path) -> AbstractContextManager[object]:
+    """Judge specs call Bedrock: point them at the emulator's honest judge (a real HTTP peer)."""
+    return bedrock_emulator() if "judge" in load_spec(spec_path).graders_used else nullcontext()
 
 
 # --- strategies ----------------------------------------------------------------------------------
@@ -162,7 +170,8 @@ def test_handler_answers_every_element_within_the_contract(spec_path: Path) -> N
             )
         json.dumps(reply)  # the reply serializes as the Lambda runtime will send it
 
-    check()
+    with judge_peer(spec_path):
+        check()
 
 
 @pytest.mark.parametrize("spec_path", SPECS, ids=[p.stem for p in SPECS])
@@ -170,7 +179,7 @@ def test_handler_answers_every_element_within_the_contract(spec_path: Path) -> N
 def test_non_list_and_empty_events_never_raise(spec_path: Path, event: Any) -> None:
     from reward.handler import lambda_handler
 
-    with spec_env(spec_path):
+    with judge_peer(spec_path), spec_env(spec_path):
         reply = lambda_handler(event, None)
     assert isinstance(reply, list)
     if isinstance(event, list):
@@ -194,7 +203,7 @@ def test_a_context_near_its_deadline_still_gets_a_full_reply(spec_path: Path) ->
     ]
     from reward.handler import lambda_handler
 
-    with spec_env(spec_path):
+    with judge_peer(spec_path), spec_env(spec_path):
         reply = lambda_handler(event, Context())
     assert check_reply(event, reply) == []
 

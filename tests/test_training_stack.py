@@ -435,12 +435,13 @@ def test_every_log_group_has_a_retention(started: Variant) -> None:
 
 
 # --- notifications ------------------------------------------------------------------------------------
+# The topic, its policy, its key statements and the email subscription live in the reward stack (with the
+# alarms that publish to it): tests/test_dashboard.py pins them. The training stack owns only the rule.
 
 
 def test_rule_matches_only_this_jobs_state_changes(started: Variant) -> None:
-    """The rule forwards Bedrock's state changes of this job only, to the topic."""
+    """The rule forwards Bedrock's state changes of this job only, to the reward stack's topic."""
     job, _ = started.only("Custom::NovaRftJob")
-    topic = started.logical_id(started.built.training.topic)
     _, rule = started.only("AWS::Events::Rule")
     assert rule["Properties"]["EventPattern"] == {
         "source": ["aws.bedrock"],
@@ -448,56 +449,45 @@ def test_rule_matches_only_this_jobs_state_changes(started: Variant) -> None:
         "detail": {"jobArn": [{"Fn::GetAtt": [job, "JobArn"]}]},
     }
     (target,) = rule["Properties"]["Targets"]
-    assert target["Arn"] == {"Ref": topic}
+    assert started.render(target["Arn"]) == started.ref(started.built.reward.topic)
+    assert started.built.training.topic is started.built.reward.topic
 
 
-def test_topic_is_tls_only_and_publishable_only_by_the_rule(variant: Variant) -> None:
-    """enforceSSL, and EventBridge may publish only on behalf of our rule (aws:SourceArn)."""
-    _, policy = variant.only("AWS::SNS::TopicPolicy")
-    statements = policy["Properties"]["PolicyDocument"]["Statement"]
-    deny = [s for s in statements if s["Effect"] == "Deny"]
-    assert deny and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    allows = [s for s in statements if s["Effect"] == "Allow"]
-    if variant.built.training.starter is None:
-        assert allows == []
-    else:
-        rule, _ = variant.only("AWS::Events::Rule")
-        (allow,) = allows
-        assert allow["Principal"] == {"Service": "events.amazonaws.com"}
-        assert allow["Action"] == "sns:Publish"
-        assert allow["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule, "Arn"]}}}
-
-
-def test_topic_uses_the_customer_key_with_kms(started: Variant, started_kms: Variant) -> None:
-    """With kms the topic is encrypted with the data key, and the key lets EventBridge publish."""
-    assert "KmsMasterKeyId" not in started.only("AWS::SNS::Topic")[1]["Properties"]
-    v = started_kms
-    _, topic = v.only("AWS::SNS::Topic")
-    assert v.render(topic["Properties"]["KmsMasterKeyId"]) == v.ref(v.built.data.encryption_key, "Arn")
-    _, key = v.only("AWS::KMS::Key", v.built.data.stack_name)
-    (events_statement,) = [
+def test_rule_has_the_name_the_topic_policy_allows(started: Variant) -> None:
+    """The reward stack's topic policy names the rule's ARN from its fixed name: they must agree."""
+    _, rule = started.only("AWS::Events::Rule")
+    assert rule["Properties"]["Name"] == "nova-rft-job-state"
+    assert "EventBusName" not in rule["Properties"]  # the default bus: the ARN is rule/<name>
+    reward = started.built.reward.stack_name
+    (policy,) = started.resources("AWS::SNS::TopicPolicy", reward).values()
+    (allow,) = [
         s
-        for s in key["Properties"]["KeyPolicy"]["Statement"]
-        if s["Principal"].get("Service") == "events.amazonaws.com"
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s.get("Principal") == {"Service": "events.amazonaws.com"}
     ]
-    # Exact actions (no kms:GenerateDataKey*), and no SourceArn/SourceAccount: SNS does not support them here.
-    assert sorted(events_statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
-    assert "Condition" not in events_statement
+    assert started.render(allow["Condition"]["ArnEquals"]["aws:SourceArn"], reward) == (
+        "arn:aws:events:us-east-1:<AWS::AccountId>:rule/nova-rft-job-state"
+    )
 
 
-def test_email_subscription_only_when_an_email_is_set(started: Variant, started_kms: Variant) -> None:
-    """notification_email adds one email subscription; without it there is none."""
-    assert started.resources("AWS::SNS::Subscription") == {}
-    _, subscription = started_kms.only("AWS::SNS::Subscription")
-    assert subscription["Properties"]["Protocol"] == "email"
-    assert subscription["Properties"]["Endpoint"] == EMAIL
+def test_training_stack_has_no_topic_of_its_own(variant: Variant) -> None:
+    """One topic for the job and the alarms, in the reward stack; the training stack only publishes to it."""
+    for type_ in ("AWS::SNS::Topic", "AWS::SNS::TopicPolicy", "AWS::SNS::Subscription"):
+        assert variant.resources(type_) == {}, type_
+    variant.only("AWS::SNS::Topic", variant.built.reward.stack_name)
 
 
-def test_topic_exists_without_a_job(kms_not_started: Variant) -> None:
-    """Alarms from later issues publish to the topic whether or not a job was started."""
-    kms_not_started.only("AWS::SNS::Topic")
-    kms_not_started.only("AWS::SNS::Subscription")
-    assert kms_not_started.resources("AWS::Events::Rule") == {}
+def test_no_job_no_rule_and_no_eventbridge_publisher(kms_not_started: Variant) -> None:
+    """Without a job there is no rule, and the topic policy lets no EventBridge rule publish."""
+    v = kms_not_started
+    assert v.resources("AWS::Events::Rule") == {}
+    (policy,) = v.resources("AWS::SNS::TopicPolicy", v.built.reward.stack_name).values()
+    principals = [s.get("Principal") for s in policy["Properties"]["PolicyDocument"]["Statement"]]
+    assert {"Service": "events.amazonaws.com"} not in principals
+    (key,) = v.resources("AWS::KMS::Key", v.built.data.stack_name).values()
+    key_principals = [s["Principal"] for s in key["Properties"]["KeyPolicy"]["Statement"]]
+    assert {"Service": "events.amazonaws.com"} not in key_principals
+    assert {"Service": "cloudwatch.amazonaws.com"} in key_principals  # the alarms publish regardless
 
 
 # --- the security gate --------------------------------------------------------------------------------

@@ -8,24 +8,17 @@ Runs locally with only ``REWARD_SPEC`` set.
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 import time
-from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from reward import telemetry
 from reward.compose import compose, reply_element
 from reward.event import parse_event
 from reward.runner import grade_batch
 from reward.spec import Spec, load_spec
-
-logger = logging.getLogger("reward")
-if not logger.handlers:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))
-logger.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
 
 
 def spec_path() -> Path:
@@ -51,30 +44,21 @@ def current_spec() -> Spec:
 
 
 def lambda_handler(event: Any, context: Any = None) -> list[dict[str, Any]]:
+    """Grade a batch (rft-contract.md §1): one reply element per event element, in order.
+
+    Metrics and logs (``reward.telemetry``) are emitted after grading and can never fail the batch.
+    """
     started = time.monotonic()
+    telemetry.begin_invocation(context)
     spec = current_spec()
     samples = parse_event(event)
     if not isinstance(event, list):
-        logger.warning(json.dumps({"message": "event is not a list", "type": type(event).__name__}))
+        telemetry.logger.warning("event is not a list", extra={"type": type(event).__name__})
     grades = grade_batch(spec, samples, deadline=batch_deadline(spec, context, started))
-    reply = []
-    statuses: Counter[str] = Counter()
-    for sample, sample_grades in zip(samples, grades):
-        aggregate, results = compose(spec, sample_grades)
-        reply.append(reply_element(sample, aggregate, results))
-        for r in results:
-            statuses[r.status.value] += 1
-    logger.info(
-        json.dumps(
-            {
-                "message": "batch graded",
-                "spec": spec.name,
-                "samples": len(samples),
-                "statuses": dict(statuses),
-                "duration_ms": round((time.monotonic() - started) * 1000, 2),
-            }
-        )
-    )
+    grading_ms = (time.monotonic() - started) * 1000.0
+    outcomes = [compose(spec, sample_grades) for sample_grades in grades]
+    reply = [reply_element(s, aggregate, results) for s, (aggregate, results) in zip(samples, outcomes)]
+    telemetry.record_batch(spec, samples, outcomes, started=started, grading_ms=grading_ms)
     return reply
 
 

@@ -11,13 +11,24 @@ grader of the spec sets for itself. Statuses the runner decides (everything else
 - ``no_reference``: the grader needs a reference the row lacks;
 - ``timeout``: the sample's heavy dimensions overran their budget (worker killed and replaced);
 - ``deadline``: the batch deadline came before the sample was graded.
+
+Batched graders (``Grader.batched``, e.g. ``judge``: network-bound, one model call per sample) get the
+whole batch at once through ``grade_many(samples, deadline)`` and grade it concurrently in threads of this
+process (not in worker processes: they wait on I/O, not CPU, and ``REWARD_WORKERS`` does not apply). The
+runner starts every batched dimension first, grades the other dimensions meanwhile, then collects: it
+waits for a batched dimension until the batch deadline at the latest (the grader is given a deadline a
+little earlier, ``_BATCHED_GRACE_S``, so it can hand in what it finished), and a sample it did not grade
+in time gets ``deadline``.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 from reward.event import Sample
 from reward.results import Grade, Status, clamp01
@@ -26,6 +37,9 @@ from reward.spec import Spec
 logger = logging.getLogger("reward.runner")
 
 _LIGHT_CHUNK = 16  # light samples graded between two looks at the workers
+_BATCHED_GRACE_S = 0.05  # a batched grader's own deadline comes this much before the batch's
+_dispatch_lock = threading.Lock()
+_dispatcher: ThreadPoolExecutor | None = None
 
 
 def grade_batch(
@@ -41,17 +55,130 @@ def grade_batch(
     so the reply still arrives in time. ``pool`` is a ``reward.workers.WorkerPool`` (default: the
     process-wide one) used when the spec has heavy graders.
     """
-    n_dims = len(spec.dimensions)
-    heavy_dims = tuple(i for i, g in enumerate(spec.graders) if g.heavy)
-    if not heavy_dims:
-        return _grade_light_only(spec, samples, deadline, n_dims)
-    if pool is None:
-        from reward.workers import get_pool
+    batched_dims = tuple(i for i, g in enumerate(spec.graders) if getattr(g, "batched", False))
+    if not batched_dims:
+        return _grade_unbatched(spec, samples, deadline, pool, ())
+    started = _start_batched(spec, samples, batched_dims, deadline)
+    out = _grade_unbatched(spec, samples, deadline, pool, batched_dims)
+    _collect_batched(spec, out, started, deadline)
+    return out
 
-        pool = get_pool()
-    if getattr(pool, "size", 0) <= 0:  # REWARD_WORKERS=0: inline, no hard time limits
+
+def _grade_unbatched(
+    spec: Spec,
+    samples: Sequence[Sample],
+    deadline: float | None,
+    pool: object | None,
+    skip: tuple[int, ...],
+) -> list[list[Grade]]:
+    """Grades of every dimension not in ``skip`` (those are left as placeholders to fill)."""
+    n_dims = len(spec.dimensions)
+    heavy_dims = tuple(i for i, g in enumerate(spec.graders) if g.heavy and i not in skip)
+    if heavy_dims:
+        if pool is None:
+            from reward.workers import get_pool
+
+            pool = get_pool()
+        if getattr(pool, "size", 0) > 0:  # REWARD_WORKERS=0: inline, no hard time limits
+            return _grade_with_workers(spec, samples, deadline, pool, heavy_dims, skip)
+    if not skip:
         return _grade_light_only(spec, samples, deadline, n_dims)
-    return _grade_with_workers(spec, samples, deadline, pool, heavy_dims)
+    dims = tuple(i for i in range(n_dims) if i not in skip)
+    out: list[list[Grade]] = []
+    for sample in samples:
+        refused = _refusal(spec, sample)
+        if refused is not None:
+            out.append([refused] * n_dims)
+            continue
+        row = [_PENDING] * n_dims
+        if deadline is not None and time.monotonic() >= deadline:
+            for i in dims:
+                row[i] = Grade.deadline()
+        else:
+            for i, grade in zip(dims, grade_dimensions(spec, sample, dims)):
+                row[i] = grade
+        out.append(row)
+    return out
+
+
+# Placeholder for a batched dimension's grade until it is collected (never leaves the runner).
+_PENDING = Grade(0.0, Status.DEADLINE, "pending")
+
+
+def _batched_executor() -> ThreadPoolExecutor:
+    global _dispatcher
+    with _dispatch_lock:
+        if _dispatcher is None:
+            # One thread per batched dimension in flight; each grader runs its own bounded call pool.
+            _dispatcher = ThreadPoolExecutor(max_workers=8, thread_name_prefix="reward-batched")
+        return _dispatcher
+
+
+def _start_batched(
+    spec: Spec, samples: Sequence[Sample], dims: tuple[int, ...], deadline: float | None
+) -> list[tuple[int, list[int], Future[list[Grade]] | None, Grade | None]]:
+    """Submit each batched dimension's gradable samples; return (dim, sample indices, future, failure)."""
+    inner = None if deadline is None else deadline - _BATCHED_GRACE_S
+    started = []
+    for i in dims:
+        grader = spec.graders[i]
+        keep = [
+            k
+            for k, sample in enumerate(samples)
+            if _refusal(spec, sample) is None and (not grader.needs_reference or sample.has_reference)
+        ]
+        if not keep:
+            started.append((i, keep, None, None))
+            continue
+        subset = [samples[k] for k in keep]
+        try:
+            future = _batched_executor().submit(grader.grade_many, subset, inner)  # type: ignore[attr-defined]
+        except Exception as exc:  # e.g. interpreter shutting down: grade as errors, never raise
+            started.append((i, keep, None, Grade.error(f"{grader.name} grader could not start: {exc}")))
+            continue
+        started.append((i, keep, future, None))
+    return started
+
+
+def _collect_batched(
+    spec: Spec,
+    out: list[list[Grade]],
+    started: list[tuple[int, list[int], Future[list[Grade]] | None, Grade | None]],
+    deadline: float | None,
+) -> None:
+    """Fill the batched dimensions' grades into ``out``, waiting until ``deadline`` at the latest."""
+    for i, keep, future, failure in started:
+        grader = spec.graders[i]
+        grades: list[Grade]
+        if future is None:
+            grades = [failure or Grade.deadline()] * len(keep)
+        else:
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                grades = future.result(timeout=timeout)
+            except FutureTimeout:
+                future.cancel()
+                logger.warning("batched grader %s missed the batch deadline", grader.name)
+                grades = [Grade.deadline()] * len(keep)
+            except Exception as exc:  # a grader bug must not fail the batch
+                logger.exception("batched grader %s raised", grader.name)
+                grades = [
+                    Grade.error(f"{grader.name} grader raised {type(exc).__name__}: {str(exc)[:200]}")
+                ] * len(keep)
+            if not isinstance(grades, list) or len(grades) != len(keep):
+                grades = [
+                    Grade.error(
+                        f"{grader.name} grader returned {len(grades) if isinstance(grades, list) else type(grades).__name__} grades for {len(keep)} samples"
+                    )
+                ] * len(keep)
+        kept = set(keep)
+        for k, grade in zip(keep, grades):
+            out[k][i] = _sanitize(grade, grader.name)
+        for k, row in enumerate(out):
+            if k in kept or row[i] is not _PENDING:
+                continue
+            # Not sent to the grader: refused sample (its row is already the refusal) or no reference.
+            row[i] = Grade.no_reference()
 
 
 def _grade_light_only(
@@ -75,12 +202,13 @@ def _grade_with_workers(
     deadline: float | None,
     pool: object,
     heavy_dims: tuple[int, ...],
+    skip: tuple[int, ...] = (),
 ) -> list[list[Grade]]:
     from reward.workers import HeavyJob
 
     n_dims = len(spec.dimensions)
     heavy = set(heavy_dims)
-    light_dims = tuple(i for i in range(n_dims) if i not in heavy)
+    light_dims = tuple(i for i in range(n_dims) if i not in heavy and i not in skip)
     budget = sample_budget(spec)
 
     out: list[list[Grade | None]] = []
@@ -92,6 +220,8 @@ def _grade_with_workers(
             out.append([refused] * n_dims)
             continue
         row: list[Grade | None] = [None] * n_dims
+        for i in skip:
+            row[i] = _PENDING
         need = []
         for i in heavy_dims:
             if spec.graders[i].needs_reference and not sample.has_reference:

@@ -17,6 +17,7 @@ BUILTIN_GRADERS: dict[str, str] = {
     "exact": "reward.graders.exact:ExactGrader",
     "format": "reward.graders.format:FormatGrader",
     "json": "reward.graders.json_fields:JsonGrader",
+    "judge": "reward.graders.judge:JudgeGrader",
     "length": "reward.graders.length:LengthGrader",
     "math": "reward.graders.math:MathGrader",
     "numeric": "reward.graders.numeric:NumericGrader",

@@ -1,0 +1,280 @@
+"""IAM for the LLM judge: `bedrock:InvokeModel` on exactly the configured judge model, and nothing else.
+
+The reward Lambda calls Bedrock Runtime `Converse` on `judge_model_id`. Converse is authorized as
+`bedrock:InvokeModel` (ConverseStream would need `bedrock:InvokeModelWithResponseStream`; the judge does not
+stream, so that action is not granted). What the resource list must hold depends on the kind of id
+(AWS Bedrock user guide, "Geographic cross-Region inference" and "Global cross-Region inference", IAM
+policy requirements; rft-contract.md §1):
+
+* a model id (`amazon.nova-pro-v1:0`) or a foundation-model ARN: that model in the stack's region;
+* a geographic cross-region inference profile (`us.`, `eu.`, `apac.`, ... + model id) or its ARN: the
+  profile ARN in the stack's region, plus the foundation model in the source region and in every region
+  the profile routes to. The model grants carry `bedrock:InferenceProfileArn` = the profile, as in AWS's
+  example: the role may reach the model in those regions only through this profile;
+* a global profile (`global.` + model id): the profile ARN, the model in the stack's region and the
+  region-less model ARN `arn:<partition>:bedrock:::foundation-model/<model>` with
+  `aws:RequestedRegion = unspecified` (AWS documents all three as required);
+* an application inference profile ARN: not supported. The ARN does not say which model (or which
+  system profile) it wraps, so the model grants cannot be derived; granting `foundation-model/*` would
+  defeat "exactly the judge model". Use the system profile id instead.
+
+Which regions a geographic profile routes to is not in the id: `PROFILE_REGIONS` below is a table of the
+profiles we know (from AWS's public docs), and `judge_profile_regions` overrides it. An unknown profile
+without an override is a configuration error (see `resolve_judge_model`), raised at synth time.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+#: Prefixes of system-defined cross-region inference profile ids (`us.amazon.nova-pro-v1:0`).
+GEO_PREFIXES: frozenset[str] = frozenset({"us", "eu", "apac", "jp", "au", "ca", "us-gov", "global"})
+
+_US = ("us-east-1", "us-east-2", "us-west-2")
+# The EU and APAC Nova profiles' destinations depend on the source region; this is the union AWS lists
+# (Bedrock user guide "Supported Regions and models for batch inference", Nova rows, "Regions that support
+# the inference profile"). Listing a region the profile never routes to from our source region grants
+# nothing usable: every model grant is conditioned on this very profile ARN.
+_EU_NOVA = ("eu-central-1", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-3")
+_APAC_NOVA = ("ap-northeast-1", "ap-northeast-2", "ap-south-1", "ap-southeast-1", "ap-southeast-2")
+
+#: (geo prefix, model id) -> regions the system-defined profile routes to, from AWS's public docs:
+#: Bedrock user guide "Supported Regions and models for inference profiles" (US Nova Pro/Lite/Micro: source
+#: and destination us-east-1, us-east-2, us-west-2) and "Supported Regions and models for batch inference"
+#: (EU/APAC Nova). Anything not here needs `-c judge_profile_regions=...` (check with
+#: `aws bedrock get-inference-profile --inference-profile-identifier <id>`: `models[].modelArn`).
+PROFILE_REGIONS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("us", "amazon.nova-pro-v1:0"): _US,
+    ("us", "amazon.nova-lite-v1:0"): _US,
+    ("us", "amazon.nova-micro-v1:0"): _US,
+    ("us", "amazon.nova-2-lite-v1:0"): _US,
+    ("eu", "amazon.nova-pro-v1:0"): _EU_NOVA,
+    ("eu", "amazon.nova-lite-v1:0"): _EU_NOVA,
+    ("eu", "amazon.nova-micro-v1:0"): _EU_NOVA,
+    ("apac", "amazon.nova-pro-v1:0"): _APAC_NOVA,
+    ("apac", "amazon.nova-lite-v1:0"): _APAC_NOVA,
+    ("apac", "amazon.nova-micro-v1:0"): _APAC_NOVA,
+}
+
+#: The one action Converse needs.
+INVOKE_MODEL = "bedrock:InvokeModel"
+
+_ARN = re.compile(
+    r"arn:(?P<partition>aws[a-z-]*):bedrock:(?P<region>[a-z0-9-]*):(?P<account>\d*):"
+    r"(?P<kind>foundation-model|inference-profile|application-inference-profile)/(?P<id>.+)"
+)
+
+
+class JudgeModelError(ValueError):
+    """The judge model cannot be granted exactly; the message says what to configure instead."""
+
+
+@dataclass(frozen=True)
+class JudgeModel:
+    """What the configured judge id means for IAM (plain strings; ARNs are built by `JudgeAccess`).
+
+    Attributes:
+        model_id: the configured `judge_model_id`, as the Lambda passes it to Converse.
+        kind: "model", "profile" (geographic cross-region profile) or "global" (global profile).
+        base_model: the foundation model id (the profile id without its geo prefix).
+        regions: for "model", the model's region; for "profile", the source region and every region it
+            routes to; for "global", the source region (the region-less ARN covers the rest).
+        profile_arn: the profile ARN when the id was given as an ARN (used as-is), else None.
+        partition: the ARN partition when given as an ARN, else None (the stack's partition).
+        regions_source: "stack region", "built-in table", "judge_profile_regions" or "ARN".
+    """
+
+    model_id: str
+    kind: str
+    base_model: str
+    regions: tuple[str, ...]
+    profile_arn: str | None = None
+    partition: str | None = None
+    regions_source: str = "stack region"
+
+    @property
+    def profile_id(self) -> str | None:
+        """The system-defined profile id (`us.amazon.nova-pro-v1:0`), or None for a plain model."""
+        if self.kind == "model":
+            return None
+        return self.profile_arn.rsplit("/", 1)[-1] if self.profile_arn else self.model_id
+
+
+def split_profile_id(model_id: str) -> tuple[str, str] | None:
+    """(geo prefix, model id) of a system-defined profile id, or None when `model_id` is not one."""
+    prefix, dot, rest = model_id.partition(".")
+    if dot and prefix in GEO_PREFIXES and "." in rest:
+        return prefix, rest
+    return None
+
+
+def _regions_hint(profile_id: str, example: str) -> str:
+    return (
+        f"set the regions the profile routes to: npx cdk synth -c judge_profile_regions={example}\n"
+        f"  (find them with: aws bedrock get-inference-profile --inference-profile-identifier {profile_id}"
+        " --query 'models[].modelArn'), or pick a profile the built-in table knows: "
+        + ", ".join(f"{geo}.{model}" for geo, model in PROFILE_REGIONS)
+    )
+
+
+def resolve_judge_model(model_id: str, *, region: str, profile_regions: tuple[str, ...] = ()) -> JudgeModel:
+    """Interpret `judge_model_id` for a stack in `region`; raise `JudgeModelError` when IAM cannot be exact.
+
+    `profile_regions` (context `judge_profile_regions`) replaces the built-in table for a geographic
+    profile. The source region (`region`) is always granted too, as AWS requires.
+    """
+    partition: str | None = None
+    profile_arn: str | None = None
+    identifier = model_id
+    match = _ARN.fullmatch(model_id)
+    if match:
+        partition = match["partition"]
+        if match["kind"] == "application-inference-profile":
+            raise JudgeModelError(
+                f"judge_model_id {model_id!r} is an application inference profile: its ARN does not say "
+                "which foundation model (or which cross-region profile) it wraps, so the reward Lambda's "
+                "role cannot be limited to exactly that model. Use the model's system-defined profile id "
+                "instead, e.g. -c judge_model_id=us.amazon.nova-pro-v1:0 (costs tracked by application "
+                "profiles are then not available for the judge)."
+            )
+        if match["region"] != region:
+            raise JudgeModelError(
+                f"judge_model_id {model_id!r} is in region {match['region'] or '(none)'!r}, but the reward "
+                f"Lambda runs in {region!r} and calls Bedrock there. Use the {region} ARN, or the id alone "
+                "(e.g. us.amazon.nova-pro-v1:0)."
+            )
+        identifier = match["id"]
+        if match["kind"] == "foundation-model":
+            if split_profile_id(identifier):
+                raise JudgeModelError(f"judge_model_id {model_id!r}: a foundation model id has no geo prefix")
+            return JudgeModel(model_id, "model", identifier, (region,), None, partition, "ARN")
+        profile_arn = model_id
+    profile = split_profile_id(identifier)
+    if profile is None:
+        if profile_arn:
+            raise JudgeModelError(
+                f"judge_model_id {model_id!r}: not a cross-region inference profile id "
+                f"(expected one of the prefixes {', '.join(sorted(GEO_PREFIXES))})"
+            )
+        return JudgeModel(model_id, "model", identifier, (region,))
+    geo, base_model = profile
+    if geo == "global":
+        return JudgeModel(model_id, "global", base_model, (region,), profile_arn, partition, "global")
+    if profile_regions:
+        routed, source = profile_regions, "judge_profile_regions"
+    elif (geo, base_model) in PROFILE_REGIONS:
+        routed, source = PROFILE_REGIONS[(geo, base_model)], "built-in table"
+        if region not in routed:
+            raise JudgeModelError(
+                f"judge_model_id {model_id!r} is a {geo.upper()} profile, which routes to "
+                f"{', '.join(routed)}; it cannot be called from the stack's region {region!r}. Pick a "
+                f"profile of {region}'s geography (e.g. us.{base_model} for us-east-1)."
+            )
+    else:
+        example = ",".join(_US) if geo == "us" else "<region>,<region>"
+        raise JudgeModelError(
+            f"judge_model_id {model_id!r} is a cross-region inference profile that the built-in table does "
+            "not know, so the regions it routes to (whose foundation-model ARNs the reward Lambda's role "
+            "must be allowed) are unknown.\n  " + _regions_hint(identifier, example)
+        )
+    regions = tuple(dict.fromkeys((region, *routed)))
+    return JudgeModel(model_id, "profile", base_model, regions, profile_arn, partition, source)
+
+
+@dataclass(frozen=True)
+class _Arns:
+    profile: str | None
+    regional_models: tuple[str, ...]
+    global_model: str | None
+
+
+class JudgeAccess(Construct):
+    """Grants `role` `bedrock:InvokeModel` on exactly the judge model (see the module docstring).
+
+    Attributes:
+        judge: the resolved `JudgeModel`.
+        policy: the `iam.Policy` attached to `role` (its own policy, so the judge grant is one resource).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        role: iam.IRole,
+        model_id: str,
+        profile_regions: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        if cdk.Token.is_unresolved(stack.region):
+            raise JudgeModelError("the judge grant needs a stack with an explicit region (env=...)")
+        self.judge = resolve_judge_model(model_id, region=stack.region, profile_regions=profile_regions)
+        arns = self._arns(self.judge, stack)
+        statements: list[iam.PolicyStatement] = []
+        if self.judge.kind == "model":
+            statements.append(self._statement("JudgeModel", list(arns.regional_models)))
+        else:
+            assert arns.profile is not None
+            via = {"bedrock:InferenceProfileArn": arns.profile}
+            global_ = self.judge.kind == "global"
+            here = {"aws:RequestedRegion": stack.region} if global_ else {}
+            statements.append(
+                self._statement(
+                    "JudgeInferenceProfile", [arns.profile], {"StringEquals": here} if here else None
+                )
+            )
+            statements.append(
+                self._statement(
+                    "JudgeProfileModels", list(arns.regional_models), {"StringEquals": {**here, **via}}
+                )
+            )
+            if global_ and arns.global_model:
+                statements.append(
+                    self._statement(
+                        "JudgeGlobalProfileModel",
+                        [arns.global_model],
+                        {"StringEquals": {"aws:RequestedRegion": "unspecified", **via}},
+                    )
+                )
+        self.policy = iam.Policy(self, "Policy", statements=statements)
+        role.attach_inline_policy(self.policy)
+
+    @staticmethod
+    def _statement(
+        sid: str, resources: list[str], conditions: dict[str, dict[str, str]] | None = None
+    ) -> iam.PolicyStatement:
+        return iam.PolicyStatement(
+            sid=sid, actions=[INVOKE_MODEL], resources=resources, conditions=conditions or None
+        )
+
+    @staticmethod
+    def _arns(judge: JudgeModel, stack: cdk.Stack) -> _Arns:
+        # A user-given ARN is used verbatim (IAM compares it with the modelId the Lambda sends); otherwise
+        # the partition and account are the stack's (tokens when the account is not known at synth).
+        partition = judge.partition or stack.partition
+        if judge.kind == "model":
+            if judge.regions_source == "ARN":
+                return _Arns(None, (judge.model_id,), None)
+            return _Arns(
+                None,
+                (f"arn:{partition}:bedrock:{judge.regions[0]}::foundation-model/{judge.base_model}",),
+                None,
+            )
+        profile = judge.profile_arn or (
+            f"arn:{partition}:bedrock:{stack.region}:{stack.account}:inference-profile/{judge.model_id}"
+        )
+        models = tuple(
+            f"arn:{partition}:bedrock:{r}::foundation-model/{judge.base_model}" for r in judge.regions
+        )
+        global_model = (
+            f"arn:{partition}:bedrock:::foundation-model/{judge.base_model}"
+            if judge.kind == "global"
+            else None
+        )
+        return _Arns(profile, models, global_model)

@@ -1,0 +1,365 @@
+"""A Bedrock Runtime emulator: a real HTTP server on 127.0.0.1 that speaks ``Converse``'s wire format.
+
+``POST /model/{modelId}/converse`` with AWS's restJson protocol, as in botocore's
+``bedrock-runtime/2023-09-30/service-2.json``: a JSON body ``{"output": {"message": {"role", "content":
+[{"toolUse": {"toolUseId", "name", "input"}} | {"text"}]}}, "stopReason", "usage": {"inputTokens",
+"outputTokens", "totalTokens"}, "metrics": {"latencyMs"}}``; errors as a status code, an
+``x-amzn-ErrorType`` header and a JSON ``{"message"}`` body. ``bedrock_emulator()`` points boto3 at it
+(``AWS_ENDPOINT_URL_BEDROCK_RUNTIME``, dummy credentials, a region), so the judge's requests are really
+signed, serialized, sent and parsed.
+
+What the judge model does is scripted by ``Script`` (mutable while the server runs):
+- ``judge``: ``honest`` (grades the fenced response by token overlap with the fenced reference),
+  ``gullible`` (honest, except that it gives the top label on every criterion when it sees an instruction
+  to the grader *outside* the properly nonce-fenced blocks — so only the fencing protects the grader),
+  ``malformed`` (a tool call with a broken verdict), ``off_scale`` (a label not on the scale),
+  ``missing_criterion``, ``refusal`` (``stopReason: content_filtered``), ``prose`` (text, no verdict),
+  ``text_json`` (the verdict as JSON text instead of a tool call), ``hang`` (never answers until shutdown);
+- ``latency_s``, ``slow_every``/``slow_first``/``slow_s``: fixed latency, and every k-th (or the first n)
+  requests slower;
+- ``throttle_fraction``: exactly that fraction of requests answered ``ThrottlingException`` (429),
+  deterministically spread (request n is throttled when ``floor((n+1)f) > floor(nf)``);
+- ``error``: every request fails with that AWS error (``AccessDeniedException``, ``ValidationException``...);
+- ``reject_tool_choice``: a forced ``toolChoice`` gets a ValidationException (models that lack it).
+
+Every request is recorded (``Emulator.requests``): model id from the URL, the parsed body, and headers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote
+
+from reward.text import token_f1
+
+#: Status code of each AWS error the emulator can answer (botocore's service model agrees).
+ERROR_STATUS = {
+    "ThrottlingException": 429,
+    "ServiceUnavailableException": 503,
+    "ValidationException": 400,
+    "ModelTimeoutException": 408,
+    "InternalServerException": 500,
+    "AccessDeniedException": 403,
+    "ResourceNotFoundException": 404,
+    "ModelNotReadyException": 429,
+    "ModelErrorException": 424,
+}
+#: What makes the gullible judge give the top label when it is outside the fences.
+GULLIBLE_TRIGGERS = (
+    "maximum score",
+    "ignore the rubric",
+    "ignore previous instructions",
+    "top grade",
+    "top label",
+    "full marks",
+    "perfect score",
+    "grader",
+    "evaluator",
+    "system:",
+)
+_PATH = re.compile(r"^/model/(?P<model>[^/]+)/converse$")
+_OPEN = re.compile(r"<(prompt|response|reference)-([0-9a-f]{8,})>")
+
+
+@dataclass
+class Script:
+    """How the emulated judge behaves (tests change it between batches)."""
+
+    judge: str = "honest"
+    latency_s: float = 0.0
+    slow_every: int = 0
+    slow_s: float = 0.0
+    slow_first: int = 0  # the first n requests are slow too
+    throttle_fraction: float = 0.0
+    error: str | None = None
+    reject_tool_choice: bool = False
+
+
+@dataclass
+class Recorded:
+    """One request as the emulator received it."""
+
+    model_id: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+    answered: str = ""  # "ok", or the error code sent back
+
+    @property
+    def user_text(self) -> str:
+        return "".join(b.get("text", "") for m in self.body.get("messages", []) for b in m.get("content", []))
+
+    @property
+    def system_text(self) -> str:
+        return "".join(b.get("text", "") for b in self.body.get("system", []))
+
+
+@dataclass
+class Emulator:
+    url: str
+    script: Script
+    requests: list[Recorded] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _closing: threading.Event = field(default_factory=threading.Event)
+    _count: int = 0
+    in_flight: int = 0
+    max_in_flight: int = 0  # the most requests the server held at once
+
+    def enter(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+    def next_index(self) -> int:
+        with self._lock:
+            n = self._count
+            self._count += 1
+            return n
+
+    def record(self, rec: Recorded) -> None:
+        with self._lock:
+            self.requests.append(rec)
+
+    def answered(self, what: str) -> list[Recorded]:
+        return [r for r in self.requests if r.answered == what]
+
+
+# ------------------------------------------------------------------ reading the judge's request
+
+
+def fenced_blocks(text: str) -> tuple[dict[str, str], str]:
+    """The properly fenced blocks of ``text`` by name (``<name-nonce>`` up to the first
+    ``</name-nonce>`` with the same nonce) and the text outside all of them."""
+    blocks: dict[str, str] = {}
+    outside = []
+    pos = 0
+    while True:
+        match = _OPEN.search(text, pos)
+        if match is None:
+            outside.append(text[pos:])
+            break
+        name, nonce = match.group(1), match.group(2)
+        close = f"</{name}-{nonce}>"
+        end = text.find(close, match.end())
+        if end < 0:  # never closed: the rest is inside
+            outside.append(text[pos : match.start()])
+            blocks.setdefault(name, text[match.end() :])
+            break
+        outside.append(text[pos : match.start()])
+        blocks.setdefault(name, text[match.end() : end])
+        pos = end + len(close)
+    return blocks, "".join(outside)
+
+
+def rubric_of(body: dict[str, Any], system: str) -> tuple[list[str], list[str]]:
+    """(criteria names, scale labels) from the tool's input schema, else from the system prompt."""
+    for tool in (body.get("toolConfig") or {}).get("tools", []):
+        schema = tool.get("toolSpec", {}).get("inputSchema", {}).get("json", {})
+        names = list(schema.get("properties", {}))
+        if names:
+            return names, list(schema["properties"][names[0]]["properties"]["verdict"]["enum"])
+    names = re.findall(r"^- ([a-z][a-z0-9_]*): ", system, re.MULTILINE)
+    scale_line = re.search(r"from worst to best: (.*)\.$", system, re.MULTILINE)
+    scale = re.findall(r'"([^"]+)"', scale_line.group(1)) if scale_line else []
+    return names, scale
+
+
+def honest_index(response: str, reference: str | None, n: int) -> int:
+    """The honest judge's label index: token F1 of the response with the reference, on the scale."""
+    if reference is None:
+        return n // 2
+    return min(n - 1, max(0, round(token_f1(response, reference) * (n - 1) + 0.25)))
+
+
+def gullible(outside: str) -> bool:
+    lowered = outside.lower()
+    return any(t in lowered for t in GULLIBLE_TRIGGERS)
+
+
+def verdict_for(script: Script, body: dict[str, Any]) -> tuple[dict[str, Any] | None, str, str]:
+    """(verdict object or None, stopReason, text) the scripted judge answers with."""
+    system = "".join(b.get("text", "") for b in body.get("system", []))
+    user = "".join(b.get("text", "") for m in body.get("messages", []) for b in m.get("content", []))
+    names, scale = rubric_of(body, system)
+    blocks, outside = fenced_blocks(user)
+    response = blocks.get("response", user)  # an unfenced judge sees the whole message as the response
+    top = len(scale) - 1
+    if script.judge == "refusal":
+        return None, "content_filtered", "The generated text has been blocked by our content filters."
+    if script.judge == "prose":
+        return None, "end_turn", "I think this response is pretty good overall."
+    if script.judge == "gullible" and (gullible(outside) or "response" not in blocks):
+        index = top
+    else:
+        index = honest_index(response, blocks.get("reference"), len(scale))
+    verdict: dict[str, Any] = {
+        n: {"reason": f"overlap-based verdict for {n}", "verdict": scale[index]} for n in names
+    }
+    if script.judge == "malformed":
+        verdict = {n: {"reason": "looks fine", "score": 5} for n in names}
+    elif script.judge == "off_scale":
+        verdict = {n: {"reason": "top", "verdict": "10/10"} for n in names}
+    elif script.judge == "missing_criterion" and names:
+        verdict.pop(names[-1])
+    return verdict, "tool_use", ""
+
+
+# ------------------------------------------------------------------ the HTTP server
+
+
+def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet test output
+            return
+
+        def _send(self, status: int, payload: dict[str, Any], error: str | None = None) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("x-amzn-RequestId", f"req-{time.monotonic_ns()}")
+            if error:
+                self.send_header(
+                    "x-amzn-ErrorType", f"{error}:http://internal.amazon.com/coral/com.amazon.bedrock/"
+                )
+            self.end_headers()
+            try:
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up (read timeout): fine
+                self.close_connection = True
+
+        def _error(self, rec: Recorded | None, code: str, message: str) -> None:
+            if rec is not None:
+                rec.answered = code
+            self._send(ERROR_STATUS[code], {"message": message}, code)
+
+        def do_POST(self) -> None:
+            emulator.enter()
+            try:
+                self._converse()
+            finally:
+                emulator.leave()
+
+        def _converse(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length)
+            match = _PATH.match(self.path)
+            if match is None:
+                self._error(None, "ResourceNotFoundException", f"no such operation: {self.path}")
+                return
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                self._error(None, "ValidationException", "body is not JSON")
+                return
+            rec = Recorded(
+                unquote(match.group("model")), body, {k.lower(): v for k, v in self.headers.items()}
+            )
+            emulator.record(rec)
+            n = emulator.next_index()
+            script = emulator.script
+            started = time.monotonic()
+            if script.judge == "hang":
+                emulator._closing.wait(120)
+                rec.answered = "hang"
+                self.close_connection = True
+                return
+            slow = n < script.slow_first or (script.slow_every and (n + 1) % script.slow_every == 0)
+            delay = script.latency_s + (script.slow_s if slow else 0.0)
+            if delay:
+                time.sleep(delay)
+            if script.error:
+                self._error(rec, script.error, f"scripted {script.error}")
+                return
+            f = script.throttle_fraction
+            if f and math.floor((n + 1) * f) > math.floor(n * f):
+                self._error(rec, "ThrottlingException", "Too many requests, please wait before trying again.")
+                return
+            if script.reject_tool_choice and "toolChoice" in (body.get("toolConfig") or {}):
+                self._error(rec, "ValidationException", "This model doesn't support the toolChoice field.")
+                return
+            verdict, stop_reason, text = verdict_for(script, body)
+            if verdict is not None and (script.judge == "text_json" or "toolConfig" not in body):
+                content = [{"text": json.dumps(verdict)}]
+                stop_reason = "end_turn"
+            elif verdict is not None:
+                content = [
+                    {"toolUse": {"toolUseId": f"tooluse_{n}", "name": "record_verdict", "input": verdict}}
+                ]
+            else:
+                content = [{"text": text}]
+            input_tokens = len((rec.system_text + rec.user_text).split())
+            output_tokens = len(json.dumps(content).split())
+            rec.answered = "ok"
+            self._send(
+                200,
+                {
+                    "output": {"message": {"role": "assistant", "content": content}},
+                    "stopReason": stop_reason,
+                    "usage": {
+                        "inputTokens": input_tokens,
+                        "outputTokens": output_tokens,
+                        "totalTokens": input_tokens + output_tokens,
+                    },
+                    "metrics": {"latencyMs": int((time.monotonic() - started) * 1000)},
+                },
+            )
+
+    return Handler
+
+
+_ENV = {
+    "AWS_ACCESS_KEY_ID": "AKIDEMULATOR",
+    "AWS_SECRET_ACCESS_KEY": "emulator-secret",
+    "AWS_SESSION_TOKEN": "emulator-token",
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+@contextmanager
+def bedrock_emulator(script: Script | None = None) -> Iterator[Emulator]:
+    """Run the emulator and point boto3 at it (env vars restored, judge client and cache reset after)."""
+    from reward import judge_runtime
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    server.daemon_threads = True
+    emulator = Emulator(url=f"http://127.0.0.1:{server.server_address[1]}", script=script or Script())
+    server.RequestHandlerClass = _handler_for(emulator)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="bedrock-emulator", daemon=True
+    )
+    thread.start()
+    env = {**_ENV, "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": emulator.url}
+    saved = {k: os.environ.get(k) for k in [*env, "AWS_PROFILE"]}
+    os.environ.update(env)
+    os.environ.pop("AWS_PROFILE", None)
+    judge_runtime.reset()
+    try:
+        yield emulator
+    finally:
+        emulator._closing.set()
+        server.shutdown()
+        server.server_close()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        judge_runtime.reset()

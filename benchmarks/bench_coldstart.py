@@ -6,8 +6,10 @@
 
 ``import reward.handler`` also loads and validates the spec named by ``REWARD_SPEC`` (what the Lambda does
 at init). Reported: the ``-X importtime`` total (sum of top-level cumulative import times), wall time of
-the whole interpreter run, and the heavy modules that got imported (must be none: sympy, math-verify and
-boto3 load on first use). Baseline, same run: ``python -c "pass"`` (the interpreter alone).
+the whole interpreter run, and the heavy modules that got imported (must be none: sympy and math-verify
+load on the first heavy sample, boto3 on the judge's first call, the X-Ray SDK never). Baseline, same run:
+``python -c "pass"`` (the interpreter alone). Also shown: the share of Powertools (``reward.telemetry``'s
+Logger and EMF provider; the package ``__init__`` brings the botocore package, not boto3).
 """
 
 from __future__ import annotations
@@ -21,12 +23,18 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("sympy", "math_verify", "latex2sympy2_extended", "boto3", "botocore", "mpmath")
-PROBE = f"import sys, reward.handler; print(','.join(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))))"
+#: Must not load at cold start: sympy / math-verify load on the first heavy sample, boto3 on the judge's
+#: first call, and the X-Ray SDK is never used.
+HEAVY = ("sympy", "math_verify", "latex2sympy2_extended", "boto3", "mpmath", "aws_xray_sdk")
+PROBE = (
+    "import sys, reward.handler; "
+    f"print(','.join(sorted(h for h in {HEAVY!r} if any(m == h or m.startswith(h + '.') for m in sys.modules))))"
+)
+POWERTOOLS = "aws_lambda_powertools"
 
 
-def run(code: str, spec: str | None) -> tuple[float, float, str]:
-    """(importtime total in ms, wall ms, heavy modules imported)."""
+def run(code: str, spec: str | None) -> tuple[float, float, float, str]:
+    """(importtime total in ms, of which Powertools in ms, wall ms, heavy modules imported)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "lambda_src"), "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("REWARD_SPEC", None)
     if spec:
@@ -38,14 +46,27 @@ def run(code: str, spec: str | None) -> tuple[float, float, str]:
     wall = (time.perf_counter() - started) * 1000
     if out.returncode:
         raise SystemExit(out.stderr[-2000:])
-    total_us = 0
-    for line in out.stderr.splitlines():
-        # "import time: self [us] | cumulative | imported package"; top level = no indentation in the name
-        if line.startswith("import time:") and "|" in line and "cumulative" not in line:
-            _, cumulative, name = line.split("|", 2)
-            if not name.startswith("  "):
-                total_us += int(cumulative.strip())
-    return total_us / 1000, wall, out.stdout.strip()
+    total_us = powertools_us = 0
+    # "import time: self [us] | cumulative | imported package", children (indented deeper) before their
+    # parent. Read backwards so a module's importer comes first: count each Powertools subtree once
+    # (with what it imports, e.g. jmespath), at its outermost Powertools module.
+    ancestors: list[tuple[int, bool]] = []  # (depth, is or is inside a Powertools module)
+    for line in reversed(out.stderr.splitlines()):
+        if not (line.startswith("import time:") and "|" in line) or "cumulative" in line:
+            continue
+        _, cumulative, name = line.split("|", 2)
+        depth = (len(name) - len(name.lstrip())) // 2
+        name = name.strip()
+        while ancestors and ancestors[-1][0] >= depth:
+            ancestors.pop()
+        inside = bool(ancestors) and ancestors[-1][1]
+        is_powertools = name == POWERTOOLS or name.startswith(POWERTOOLS + ".")
+        if is_powertools and not inside:
+            powertools_us += int(cumulative.strip())
+        ancestors.append((depth, inside or is_powertools))
+        if depth == 0:
+            total_us += int(cumulative.strip())
+    return total_us / 1000, powertools_us / 1000, wall, out.stdout.strip()
 
 
 def main() -> None:
@@ -55,13 +76,15 @@ def main() -> None:
     rows = [("baseline: python -c pass", "pass", None)]
     rows += [(f"import reward.handler ({s})", PROBE, f"reward_specs/{s}.toml") for s in ("gsm8k", "math")]
     rows += [("first math use: import math_verify", "import math_verify", None)]
-    print(f"{'':42}{'importtime total':>18}{'wall':>10}  heavy modules imported")
+    print(f"{'':48}{'importtime total':>18}{'Powertools':>12}{'wall':>9}  heavy modules imported")
     for label, code, spec in rows:
         results = [run(code, spec) for _ in range(args.runs)]
         total = statistics.median(r[0] for r in results)
-        wall = statistics.median(r[1] for r in results)
-        heavy = results[0][2] if code == PROBE else ""
-        print(f"{label:42}{total:15.1f} ms{wall:8.0f} ms  {heavy or ('none' if code == PROBE else '')}")
+        powertools = statistics.median(r[1] for r in results)
+        wall = statistics.median(r[2] for r in results)
+        probed = code.endswith(PROBE)
+        heavy = (results[0][3] or "none") if probed else ""
+        print(f"{label:48}{total:15.1f} ms{powertools:9.1f} ms{wall:6.0f} ms  {heavy}")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@
 signed, serialized, sent and parsed.
 
 What the judge model does is scripted by ``Script`` (mutable while the server runs):
-- ``judge``: ``honest`` (grades the fenced response by token overlap with the fenced reference),
+- ``judge``: ``honest`` (grades the fenced response by token F1 with the fenced reference, floored onto
+  the scale: only a reply matching the reference gets the top label),
   ``gullible`` (honest, except that it gives the top label on every criterion when it sees an instruction
   to the grader *outside* the properly nonce-fenced blocks — so only the fencing protects the grader),
   ``malformed`` (a tool call with a broken verdict), ``off_scale`` (a label not on the scale),
@@ -33,14 +34,13 @@ import os
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
-
-from reward.text import token_f1
 
 #: Status code of each AWS error the emulator can answer (botocore's service model agrees).
 ERROR_STATUS = {
@@ -68,6 +68,7 @@ GULLIBLE_TRIGGERS = (
     "system:",
 )
 _PATH = re.compile(r"^/model/(?P<model>[^/]+)/converse$")
+_TOKEN = re.compile(r"\w+")
 _OPEN = re.compile(r"<(prompt|response|reference)-([0-9a-f]{8,})>")
 
 
@@ -178,10 +179,29 @@ def rubric_of(body: dict[str, Any], system: str) -> tuple[list[str], list[str]]:
 
 
 def honest_index(response: str, reference: str | None, n: int) -> int:
-    """The honest judge's label index: token F1 of the response with the reference, on the scale."""
+    """The honest judge's label index: token F1 of the response with the reference answer on the scale,
+    the top label only for a reply that matches the reference (F1 >= 0.995); on a two-label scale, the
+    better label from F1 0.3. Tokens are compared as written (no Unicode folding), so look-alike digits
+    do not pass for the real ones."""
     if reference is None:
         return n // 2
-    return min(n - 1, max(0, round(token_f1(response, reference) * (n - 1) + 0.25)))
+    answer = re.search(r"^answer:(?: (.*)$|\n((?:(?:  .*)?\n?)*))", reference, re.MULTILINE)
+    if answer:  # a rendered reference object: grade against its reply, not the facts around it
+        reference = answer.group(1) or answer.group(2)
+    f1 = _raw_f1(response, reference)
+    if n == 2:  # a pass/fail criterion (e.g. safe/unsafe): passes when the reply is on the reference's topic
+        return int(f1 >= 0.3)
+    index = round(f1 * (n - 1))
+    return n - 2 if index == n - 1 and f1 < 0.995 else index
+
+
+def _raw_f1(candidate: str, reference: str) -> float:
+    cand, ref = _TOKEN.findall(candidate.casefold()), _TOKEN.findall(reference.casefold())
+    overlap = sum((Counter(cand) & Counter(ref)).values())
+    if not overlap:
+        return 0.0
+    precision, recall = overlap / len(cand), overlap / len(ref)
+    return 2 * precision * recall / (precision + recall)
 
 
 def gullible(outside: str) -> bool:

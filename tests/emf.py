@@ -82,5 +82,9 @@ def validate_emf(documents: list[dict[str, Any]]) -> None:
                     targets[key] = {"$ref": "#/$defs/dimensionTarget"}
             for definition in directive.get("Metrics", []):
                 targets[definition.get("Name")] = {"$ref": "#/$defs/metricTarget"}
-        schema = {**base, "required": [*base["required"], *targets], "properties": {**base["properties"], **targets}}
+        schema = {
+            **base,
+            "required": [*base["required"], *targets],
+            "properties": {**base["properties"], **targets},
+        }
         jsonschema.validate(document, schema, cls=jsonschema.Draft202012Validator)

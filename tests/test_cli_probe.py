@@ -2,25 +2,38 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
 import pytest
 
+from reward.spec import load_spec
 from rft import attacks
 from rft.cli import main
+from tests.bedrock_emulator import Script, bedrock_emulator
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted((ROOT / "reward_specs").glob("*.toml"))
 NAIVE = ROOT / "tests" / "fixtures" / "naive_spec.toml"
 GSM8K_TRAIN = ROOT / "data" / "sample" / "train.jsonl"
-#: Rows probed per spec: every row, except where a heavy (worker-process) grader makes it slow.
-LIMITS = {"math": 40}
+#: Rows probed per spec: every row, except where a heavy (worker-process) grader or a judge makes it slow.
+LIMITS = {"math": 40, "support_rubric": 20}
+#: Specs whose dataset folder is not named after the spec.
+DATA_DIRS = {"gsm8k": "sample", "support_rubric": "support"}
 
 
 def dataset_for(spec: Path) -> Path:
-    """The dataset a shipped spec is made for: data/sample for gsm8k, else data/<spec name>/."""
-    return GSM8K_TRAIN if spec.stem == "gsm8k" else ROOT / "data" / spec.stem / "train.jsonl"
+    """The dataset a shipped spec is made for: data/<DATA_DIRS or spec name>/train.jsonl."""
+    return ROOT / "data" / DATA_DIRS.get(spec.stem, spec.stem) / "train.jsonl"
+
+
+def judge_for(spec: Path) -> contextlib.AbstractContextManager:
+    """A judge spec is probed against the emulator's gullible judge (it obeys any instruction it can see
+    outside the nonce fences), so only the pre-checks and the fencing keep injections from winning."""
+    if "judge" not in load_spec(spec).graders_used:
+        return contextlib.nullcontext()
+    return bedrock_emulator(Script(judge="gullible"))
 
 
 @pytest.fixture(autouse=True)
@@ -35,7 +48,8 @@ def test_no_attack_family_beats_a_shipped_spec(spec, capsys):
     argv = ["probe", "--spec", str(spec), "--data", str(data)]
     if spec.stem in LIMITS:
         argv += ["--limit", str(LIMITS[spec.stem])]
-    code = main(argv)
+    with judge_for(spec):
+        code = main(argv)
     out = capsys.readouterr().out
     assert code == 0, out
     assert "OK: no attack family reaches the reference answer's score" in out

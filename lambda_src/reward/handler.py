@@ -3,7 +3,8 @@
 Parse the event into samples, grade them under the batch deadline, compose each reward, answer every
 element in order. It never raises for a data problem; a broken *spec* fails at init (cold start), which
 the job starter's preflight turns into a failed deployment instead of a silently useless training run.
-Runs locally with only ``REWARD_SPEC`` set.
+Logs and metrics: ``reward.telemetry`` (Powertools), which never fails a batch. Runs locally with only
+``REWARD_SPEC`` set (JSON logs to stderr; EMF metrics only on Lambda, see ``telemetry.metrics_enabled``).
 """
 
 from __future__ import annotations
@@ -76,13 +77,18 @@ def batch_deadline(spec: Spec, context: Any, started: float) -> float | None:
 
 
 def _init() -> None:
-    """Cold start: load the spec (a broken bundled spec fails here, not on the first batch) and, when it
-    has heavy graders, start the worker processes now so the first batch does not pay for them."""
+    """Cold start: load the spec (a broken bundled spec fails here, not on the first batch) and, on
+    Lambda, get the graders ready so the first batch does not pay for them: start the worker processes of
+    heavy graders, then create the judge's Bedrock client (``warm``; after the workers are forked)."""
     spec = current_spec()
-    if spec.heavy and os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return
+    if spec.heavy:
         from reward.workers import get_pool
 
         get_pool().start(spec)
+    for grader in spec.graders:
+        grader.warm()
 
 
 if os.environ.get("REWARD_SPEC"):

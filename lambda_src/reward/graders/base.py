@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from reward.event import Sample
@@ -31,13 +32,16 @@ class Grader:
     Subclasses set ``name`` (what a spec writes in ``grader = "..."``), ``Params`` (a frozen dataclass with
     defaults; unknown or mistyped keys are rejected at load time), ``needs_reference`` (the runner answers
     ``no_reference`` without calling ``grade`` when the row has none) and ``heavy`` (CPU-heavy graders run in
-    worker processes with a hard time limit), and implement ``grade``.
+    worker processes with a hard time limit), and implement ``grade``. A network-bound grader (the ``judge``)
+    sets ``batched`` and implements ``grade_many``: the runner hands it the whole batch at once, so it can
+    grade concurrently, and waits for it no longer than the batch deadline.
     """
 
     name: ClassVar[str] = ""
     Params: ClassVar[type] = NoParams
     needs_reference: ClassVar[bool] = False
     heavy: ClassVar[bool] = False
+    batched: ClassVar[bool] = False
 
     def __init__(self, params: Any) -> None:
         self.params = params
@@ -48,6 +52,19 @@ class Grader:
 
     def grade(self, sample: Sample) -> Grade:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def warm(self) -> None:
+        """Get ready at Lambda init (e.g. create a client) so the first batch does not pay for it."""
+
+    def grade_many(self, samples: Sequence[Sample], deadline: float | None) -> list[Grade]:
+        """Grades of ``samples`` in order (batched graders override this to work concurrently).
+
+        ``deadline`` is a ``time.monotonic()`` instant; samples not graded by then get ``Grade.deadline()``.
+        """
+        return [
+            Grade.deadline() if deadline is not None and time.monotonic() >= deadline else self.grade(s)
+            for s in samples
+        ]
 
 
 def parse_params(params_cls: type, raw: Mapping[str, Any]) -> Any:

@@ -323,8 +323,9 @@ def fatal_message(code: str, message: str, model: str) -> str:
 
 
 def render_reference(value: Any, indent: str = "") -> str:
-    """A reference as the judge reads it: a string as is; an object as ``key: value`` lines and a list
-    as ``- item`` lines (nested), which models read more reliably than escaped JSON."""
+    """A reference as the judge reads it: a string as is; an object as ``key: value`` lines (a multi-line
+    value as an indented block) and a list as ``- item`` lines, nested; models read this more reliably
+    than escaped JSON."""
     if isinstance(value, str):
         return value
     if isinstance(value, Mapping):
@@ -332,6 +333,9 @@ def render_reference(value: Any, indent: str = "") -> str:
         for key, item in value.items():
             if isinstance(item, (Mapping, list, tuple)) and item:
                 lines.append(f"{indent}{key}:\n{render_reference(item, indent + '  ')}")
+            elif isinstance(item, str) and "\n" in item:  # a block, indented so no line looks like a key
+                block = "\n".join(f"{indent}  {line}" if line else "" for line in item.splitlines())
+                lines.append(f"{indent}{key}:\n{block}")
             else:
                 lines.append(f"{indent}{key}: {render_reference(item)}")
         return "\n".join(lines)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -518,3 +519,85 @@ def test_reward_metrics_refuse_a_name_the_lambda_does_not_emit() -> None:
     assert metrics.metric(metric_names.dimension_reward("accuracy")).metric_name == "Reward.accuracy"
     with pytest.raises(ValueError, match="Rewards"):
         metrics.metric("Rewards")
+
+
+# --- end to end: what the handler prints is what the dashboard charts ------------------------------
+
+
+def support_event(n: int) -> list[dict[str, Any]]:
+    """Rows of the support dataset answered with their reference replies, as Bedrock would send them."""
+    rows = [
+        json.loads(line)
+        for line in (Path(__file__).resolve().parents[1] / "data/support/train.jsonl")
+        .read_text()
+        .splitlines()[:n]
+    ]
+    return [
+        {
+            "id": f"s{i}",
+            "messages": [
+                *row["messages"],
+                {"role": "assistant", "content": row["reference_answer"]["answer"]},
+            ],
+            "metadata": {"reference_answer": row["reference_answer"]},
+        }
+        for i, row in enumerate(rows)
+    ]
+
+
+GSM8K_EVENT = [
+    {
+        "id": f"g{i}",
+        "messages": [
+            {"role": "user", "content": "How many? End with #### <answer>"},
+            {"role": "assistant", "content": answer},
+        ],
+        "metadata": {"reference_answer": {"final_answer": "42"}},
+    }
+    for i, answer in enumerate(["6 * 7 = 42.\n#### 42", "#### 41", "no idea", "#### 42"])
+]
+
+
+def test_the_handlers_emf_is_valid_and_charted_by_the_dashboard(
+    reward: Reward, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Run the real handler as the deployed function would (same spec, namespace and env): every EMF line
+    passes AWS's schema, lands in the dashboard's namespace and dimension, and every name it prints is
+    charted (Status.ok is the complement of the charted statuses) — and every charted custom metric is
+    printed."""
+    from reward import handler
+    from tests.bedrock_emulator import Script, bedrock_emulator
+    from tests.emf import emf_documents, validate_emf
+
+    stack = reward.stack
+    monkeypatch.setenv("REWARD_SPEC", str(stack.spec.path))
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "reward")
+    monkeypatch.setenv(metric_names.NAMESPACE_ENV, stack.metrics_namespace)
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    capsys.readouterr()
+    if stack.uses_judge:
+        with bedrock_emulator(Script(judge="honest")):
+            reply = handler.lambda_handler(support_event(4))
+    else:
+        reply = handler.lambda_handler(GSM8K_EVENT)
+    assert len(reply) == 4
+    documents = emf_documents(capsys.readouterr().out)
+    assert documents
+    validate_emf(documents)
+    printed = set()
+    for document in documents:
+        (directive,) = document["_aws"]["CloudWatchMetrics"]
+        assert directive["Namespace"] == stack.metrics_namespace
+        assert directive["Dimensions"] == [[metric_names.SERVICE_DIMENSION]]
+        assert document[metric_names.SERVICE_DIMENSION] == metric_names.SERVICE
+        printed |= {m["Name"] for m in directive["Metrics"]}
+    charted = {
+        line.name
+        for widget in reward.widgets
+        for line in metric_lines(widget)
+        if line.namespace == stack.metrics_namespace
+    }
+    assert printed - charted == {metric_names.status_count("ok")}
+    assert charted <= printed
+    if stack.uses_judge:
+        assert {metric_names.JUDGE_CALLS, metric_names.JUDGE_INPUT_TOKENS} <= printed

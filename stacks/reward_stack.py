@@ -152,7 +152,8 @@ class RewardStack(cdk.Stack):
         acknowledge(
             function,
             "Serverless-LambdaTracing",
-            "The reward function calls no other service (CPU-only grading); duration and errors are in its "
+            "Grading is CPU-bound, except a judge spec's Bedrock Converse calls, whose count, throttles, "
+            "retries and tokens are EMF metrics on the reward dashboard; duration and errors are in its "
             "CloudWatch metrics and per-sample statuses in its reply and logs. X-Ray would bill every "
             "invocation of the RFT fan-out and needs xray:PutTraceSegments on Resource '*'.",
         )

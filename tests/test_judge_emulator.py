@@ -98,7 +98,8 @@ def test_a_clean_batch_is_judged_concurrently_with_the_wire_format(tmp_path, mon
         elapsed = time.monotonic() - started
     assert [g.status for g in grades] == [Status.OK] * 16
     assert all(g.score > grades[-1].score for g in grades[:-1])  # honest answers beat the wrong one
-    assert 4 <= emu.max_in_flight <= 8 and elapsed < 1.2  # 16 calls of 0.1 s, 8 at a time: ~0.2 s
+    # 16 calls of 0.1 s, 8 at a time: ~0.2 s (sequential: 1.6 s; the bound leaves room for a loaded CI box)
+    assert 4 <= emu.max_in_flight <= 8 and elapsed < 1.5
     assert len(emu.requests) == 16
     nonces = set()
     for rec in emu.requests:
@@ -332,9 +333,9 @@ def test_a_judge_that_never_answers_gets_deadline_and_the_handler_replies_in_tim
     event = [element(r, i) for i, r in enumerate(distinct(20))]
     with bedrock_emulator(Script(judge="hang")), spec_env(path):
         started = time.monotonic()
-        reply = lambda_handler(event, Context(remaining_ms=1500))  # deadline: 1.5 s - 0.5 s margin
+        reply = lambda_handler(event, Context(remaining_ms=3000))  # deadline: 3 s - a 1.5 s margin
         elapsed = time.monotonic() - started
-    assert elapsed < 1.3
+    assert elapsed < 3.0  # the reply beats the Lambda timeout
     assert len(reply) == 20
     for answer in reply:
         names = {m["name"]: m["value"] for m in answer["metrics_list"]}

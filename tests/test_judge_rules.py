@@ -108,7 +108,7 @@ def test_a_bad_weight_says_which_criterion_and_what_to_do(tmp_path):
         ({"scale": ["bad", " good"]}, "scale[1]"),
         ({"concurrency": 0}, "concurrency"),
         ({"concurrency": 1000}, "concurrency"),
-        ({"max_attempts": 11}, "max_attempts"),
+        ({"max_attempts": 21}, "max_attempts"),
         ({"max_output_tokens": 10}, "max_output_tokens"),
         ({"timeout_s": 0}, "timeout_s"),
         ({"model": "x"}, "model"),  # the model is the deployment's choice (judge_model_id), not the spec's

@@ -86,7 +86,7 @@ def test_the_runner_does_not_wait_past_the_deadline(tmp_path):
     started = time.monotonic()
     rows = grade_batch(spec_with(tmp_path, slow), samples(4), deadline=deadline)
     slow.release.set()
-    assert time.monotonic() - started < 0.45
+    assert time.monotonic() - started < 1.5  # the grader sleeps until released: it was not waited for
     assert [row[0].status for row in rows] == [Status.DEADLINE] * 4
     assert [row[1].status for row in rows] == [Status.OK] * 4  # the light dimension was graded meanwhile
     assert slow.calls[0][1] < deadline  # the grader got a deadline a little before the batch's

@@ -40,7 +40,9 @@ class JudgeParams:
     reference_key: str = ""  # show only this key of a reference object ("" = the whole reference)
     max_response_chars: int = 8000  # longer responses get credit 0 without a call
     concurrency: int = 16  # judge calls in flight per invocation, shared by the spec's judge dimensions
-    max_attempts: int = 4  # per sample: throttles, 5xx, timeouts and malformed verdicts are retried
+    # Per sample: throttles, 5xx, timeouts and malformed verdicts are retried. 8 attempts: with 30% of calls
+    # throttled, a sample still fails only with probability 0.3**8 (7e-5), and the deadline bounds the waits.
+    max_attempts: int = 8
     max_output_tokens: int = 600
     timeout_s: float = 30.0  # read timeout of one Converse call
     backoff_base_s: float = 0.5  # retry n waits uniform(0, min(backoff_max_s, backoff_base_s * 2**n))
@@ -51,7 +53,7 @@ class JudgeParams:
         _check_scale(self.scale)
         _check_int("max_response_chars", self.max_response_chars, 1, 1_000_000)
         _check_int("concurrency", self.concurrency, 1, 256)
-        _check_int("max_attempts", self.max_attempts, 1, 10)
+        _check_int("max_attempts", self.max_attempts, 1, 20)
         _check_int("max_output_tokens", self.max_output_tokens, 64, 8192)
         _check_number("timeout_s", self.timeout_s, 0.05, 900)
         _check_number("backoff_base_s", self.backoff_base_s, 0.001, 60)

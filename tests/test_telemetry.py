@@ -302,6 +302,7 @@ def test_one_info_line_per_batch_with_counts_and_timings(on_lambda, capsys):
     assert line["spec"] == "gsm8k"
     assert line["samples"] == 5
     assert line["statuses"] == {"ok": 14, "unscorable": 1}
+    assert line["unscorable_sample_ids"] == ["sample-4"]  # non-ok samples are named, without their text
     assert line["failed"] == 0
     assert line["reward_mean"] == pytest.approx(0.2)
     assert line["dimension_mean"] == {"correctness": 0.2, "format": 0.2, "conciseness": 0.2}

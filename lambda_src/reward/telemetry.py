@@ -65,6 +65,7 @@ _OK = Status.OK
 _ALL_STATUSES = tuple(Status)
 _OTHER_STATUSES = tuple(s for s in Status if s is not _OK)
 _FAILED = frozenset(Status(s) for s in names.FAILED_STATUSES)
+_UNSCORABLE = Status.UNSCORABLE
 _STATUS_METRICS = tuple((s, names.status_count(s.value)) for s in Status)
 _JUDGE_KEYS = tuple(names.JUDGE_DIAGNOSTICS)
 
@@ -308,7 +309,23 @@ def _log_batch(
         }
     if suppressed:
         batch["failed_lines_suppressed"] = suppressed
+    if counts[_UNSCORABLE]:
+        # Unscorable is a judgement (a wrong answer, e.g. no final answer), common early in training: the
+        # ids go in this one line (at most MAX_PROBLEM_LINES) rather than a line each.
+        batch["unscorable_sample_ids"] = _unscorable_ids(samples, outcomes)
     logger.info("batch graded", extra=batch)
+
+
+def _unscorable_ids(
+    samples: Sequence[Any], outcomes: Sequence[tuple[float, Sequence[DimensionResult]]]
+) -> list[str]:
+    ids: list[str] = []
+    for sample, (_, results) in zip(samples, outcomes):
+        if any(r.status is _UNSCORABLE for r in results):
+            ids.append(str(sample.id))
+            if len(ids) >= MAX_PROBLEM_LINES:
+                break
+    return ids
 
 
 def _log_failed(

@@ -27,7 +27,12 @@ import constructs
 
 from job_starter.request_model import Constraint, hyperparameter_constraints
 from reward.graders.judge import DEFAULT_MODEL_ID as JUDGE_DEFAULT_MODEL_ID
-from stacks.constructs.judge_access import JudgeModelError, resolve_judge_model
+from stacks.constructs.judge_access import (
+    JUDGE_MODEL_FORMS,
+    JudgeModelError,
+    is_judge_model_id,
+    resolve_judge_model,
+)
 from stacks.constructs.reward_function import LAMBDA_SRC, reward_code_paths
 
 #: The project root (holds cdk.json); relative paths in context are resolved against it.
@@ -438,21 +443,12 @@ def _path(raw: Any, *, optional: bool) -> Path | None:
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d")
-# A model id (`amazon.nova-pro-v1:0`), optionally behind a cross-region profile prefix (`us.`, `global.`).
-_MODEL_ID = re.compile(r"(?:[a-z]{2,6}(?:-gov)?\.)?[a-z0-9-]+\.[A-Za-z0-9._-]+(?::[A-Za-z0-9]+)*")
-_MODEL_ARN = re.compile(
-    r"arn:aws(?:-[a-z-]+)?:bedrock:[a-z0-9-]*:\d{0,12}:"
-    r"(?:foundation-model|inference-profile|application-inference-profile)/[A-Za-z0-9._:-]+"
-)
 
 
 def _judge_model(raw: Any) -> str:
     value = _as_str(raw)
-    if not (_MODEL_ID.fullmatch(value) or _MODEL_ARN.fullmatch(value)):
-        raise _Invalid(
-            "a Bedrock model id (amazon.nova-pro-v1:0), an inference profile id (us.amazon.nova-pro-v1:0) "
-            "or an inference-profile ARN"
-        )
+    if not is_judge_model_id(value):
+        raise _Invalid(JUDGE_MODEL_FORMS)
     return value
 
 

@@ -25,7 +25,7 @@ from stacks.constructs.judge_access import (
     resolve_judge_model,
 )
 from tests.conftest import SynthesizedApp, synthesize
-from tests.test_iam_wildcards import statements, wildcard_allows
+from tests.iam import actions_of, resources_of, statements, wildcard_allows
 
 pytestmark = pytest.mark.slow
 
@@ -55,16 +55,9 @@ def bedrock_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
     """Every Allow statement in the template that lets a principal run a model."""
     found = []
     for _, statement in statements(template):
-        actions = statement.get("Action", [])
-        actions = [actions] if isinstance(actions, str) else actions
-        if any(isinstance(a, str) and a.startswith(_INVOKE_ACTIONS) for a in actions):
+        if any(isinstance(a, str) and a.startswith(_INVOKE_ACTIONS) for a in actions_of(statement)):
             found.append(statement)
     return found
-
-
-def resources_of(statement: dict[str, Any]) -> list[Any]:
-    resource = statement["Resource"]
-    return resource if isinstance(resource, list) else [resource]
 
 
 @pytest.fixture(scope="module")
@@ -101,9 +94,7 @@ def test_the_default_judge_gets_exactly_invoke_model_on_the_profile_and_its_us_m
     """us.amazon.nova-pro-v1:0: the profile ARN, plus Nova Pro in us-east-1/2 and us-west-2 through it."""
     assert support.built.reward.uses_judge
     found = bedrock_statements(support.templates["reward"])
-    assert {a for s in found for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])} == {
-        "bedrock:InvokeModel"
-    }
+    assert {a for s in found for a in actions_of(s)} == {"bedrock:InvokeModel"}
     profile = profile_arn("us.amazon.nova-pro-v1:0")
     by_sid = {s["Sid"]: s for s in found}
     assert set(by_sid) == {"JudgeInferenceProfile", "JudgeProfileModels"}
@@ -227,6 +218,7 @@ def test_the_table_covers_the_nova_profiles_and_always_includes_the_source_regio
             "application inference",
         ),
         ("arn:aws:bedrock:us-west-2:111122223333:inference-profile/us.amazon.nova-pro-v1:0", "us-west-2"),
+        ("arn:aws:bedrock:us-east-1:111122223333:inference-profile/us nova", "is not a Bedrock model id"),
     ],
 )
 def test_ids_that_cannot_be_granted_exactly_are_refused(model_id: str, message: str) -> None:

@@ -13,8 +13,6 @@ numbers put into the problem, never typed in. Standard library only.
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import random
 import sys
@@ -23,6 +21,9 @@ from fractions import Fraction
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.append(str(HERE.parent))  # data/: jsonl_files.py, shared by the generators
+import jsonl_files  # noqa: E402
+
 SEED = 20251204
 TRAIN_ROWS = 160
 VALIDATION_ROWS = 100
@@ -157,7 +158,8 @@ def record(question: str, answer: str, task_id: str) -> dict:
     }
 
 
-def generate() -> tuple[list[dict], list[dict]]:
+def build() -> dict[str, list[dict]]:
+    """The dataset files' rows, by file name."""
     rng = random.Random(SEED)
     seen: set[str] = set()
     rows: list[tuple[str, str]] = []
@@ -173,31 +175,11 @@ def generate() -> tuple[list[dict], list[dict]]:
     validation = [
         record(q, a, f"math-sample-validation-{i + 1:04d}") for i, (q, a) in enumerate(rows[TRAIN_ROWS:])
     ]
-    return train, validation
-
-
-def render(records: list[dict]) -> bytes:
-    return b"".join(json.dumps(r, ensure_ascii=False).encode() + b"\n" for r in records)
+    return {"train.jsonl": train, "validation.jsonl": validation}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=HERE, help="directory to write into")
-    parser.add_argument("--check", action="store_true", help="fail if the files differ from a fresh run")
-    args = parser.parse_args(argv)
-    train, validation = generate()
-    files = {"train.jsonl": render(train), "validation.jsonl": render(validation)}
-    if args.check:
-        stale = [name for name, data in files.items() if (args.out / name).read_bytes() != data]
-        if stale:
-            print(f"stale: {', '.join(stale)}; run python data/math/generate.py", file=sys.stderr)
-            return 1
-        return 0
-    args.out.mkdir(parents=True, exist_ok=True)
-    for name, data in files.items():
-        (args.out / name).write_bytes(data)
-    print(f"wrote {len(train)} + {len(validation)} records to {args.out}")
-    return 0
+    return jsonl_files.main(argv, build=build, here=HERE, doc=__doc__)
 
 
 if __name__ == "__main__":

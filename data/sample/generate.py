@@ -13,8 +13,6 @@ Standard library only.
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
 import sys
 from collections.abc import Callable
@@ -22,11 +20,13 @@ from fractions import Fraction
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.append(str(HERE.parent))  # data/: jsonl_files.py, shared by the generators
+import jsonl_files  # noqa: E402
+
 SEED = 20251203  # any fixed integer; changing it changes every problem
 TRAIN_ROWS = 250
 VALIDATION_ROWS = 120
 SYSTEM_PROMPT = "You are a careful math tutor. Solve the problem step by step and check your arithmetic."
-NEWLINE = b"\n"
 INSTRUCTION = "Show your work, then give the final answer on the last line as: #### <answer>"
 
 NAMES = (
@@ -283,43 +283,17 @@ def make_rows(split: str, count: int, rng: random.Random, seen: set[str]) -> lis
     return rows
 
 
-def render(rows: list[dict[str, object]]) -> bytes:
-    """JSONL bytes: one compact-but-readable object per line, LF endings, UTF-8."""
-    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
-
-
-def build() -> dict[str, bytes]:
-    """The dataset files' contents, by file name."""
+def build() -> dict[str, list[dict[str, object]]]:
+    """The dataset files' rows, by file name."""
     seen: set[str] = set()
     # Training first; validation draws from its own stream and skips every training prompt.
     train = make_rows("train", TRAIN_ROWS, random.Random(SEED), seen)
     validation = make_rows("validation", VALIDATION_ROWS, random.Random(SEED + 1), seen)
-    return {"train.jsonl": render(train), "validation.jsonl": render(validation)}
+    return {"train.jsonl": train, "validation.jsonl": validation}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--out", type=Path, default=HERE, help="directory to write into (default: %(default)s)"
-    )
-    parser.add_argument("--check", action="store_true", help="only compare with the files in --out")
-    args = parser.parse_args(argv)
-    stale = []
-    for name, content in build().items():
-        target = args.out / name
-        if args.check:
-            if not target.is_file() or target.read_bytes() != content:
-                stale.append(target)
-            continue
-        args.out.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
-        print(f"wrote {target} ({content.count(NEWLINE)} rows)")
-    if stale:
-        print(
-            "out of date (run python data/sample/generate.py): " + ", ".join(map(str, stale)), file=sys.stderr
-        )
-        return 1
-    return 0
+    return jsonl_files.main(argv, build=build, here=HERE, doc=__doc__)
 
 
 if __name__ == "__main__":

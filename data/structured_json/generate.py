@@ -15,18 +15,18 @@ network) and standard library only.
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.append(str(HERE.parent))  # data/: jsonl_files.py, shared by the generators
+import jsonl_files  # noqa: E402
+
 SEED = 20251204
 TRAIN_ROWS = 200
 VALIDATION_ROWS = 100
-NEWLINE = b"\n"
 SYSTEM_PROMPT = (
     "You review marketing copy for policy compliance. Reply with a single JSON object and nothing else."
 )
@@ -195,43 +195,18 @@ def generate(rows: int, split: str, rng: random.Random, seen: set[str]) -> list[
     return out
 
 
-def render(rows: list[dict]) -> bytes:
-    return b"".join(json.dumps(row, ensure_ascii=False).encode("utf-8") + b"\n" for row in rows)
-
-
-def build() -> dict[str, bytes]:
+def build() -> dict[str, list[dict]]:
+    """The dataset files' rows, by file name."""
     rng = random.Random(SEED)
     seen: set[str] = set()
     return {
-        "train.jsonl": render(generate(TRAIN_ROWS, "train", rng, seen)),
-        "validation.jsonl": render(generate(VALIDATION_ROWS, "validation", rng, seen)),
+        "train.jsonl": generate(TRAIN_ROWS, "train", rng, seen),
+        "validation.jsonl": generate(VALIDATION_ROWS, "validation", rng, seen),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=HERE, help="directory to write into (default: here)")
-    parser.add_argument("--check", action="store_true", help="exit 1 if the files differ from a fresh run")
-    args = parser.parse_args(argv)
-    files = build()
-    if args.check:
-        stale = [
-            name
-            for name, data in files.items()
-            if not (args.out / name).is_file() or (args.out / name).read_bytes() != data
-        ]
-        for name in stale:
-            print(
-                f"{args.out / name} is out of date: run python data/structured_json/generate.py",
-                file=sys.stderr,
-            )
-        return 1 if stale else 0
-    args.out.mkdir(parents=True, exist_ok=True)
-    for name, data in files.items():
-        (args.out / name).write_bytes(data)
-        rows = data.count(NEWLINE)
-        print(f"wrote {rows} rows to {args.out / name}")
-    return 0
+    return jsonl_files.main(argv, build=build, here=HERE, doc=__doc__)
 
 
 if __name__ == "__main__":

@@ -24,8 +24,6 @@ Deterministic (a seeded ``random.Random``; no network, no clock). Standard libra
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
 import sys
 from collections.abc import Callable
@@ -33,6 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.append(str(HERE.parent))  # data/: jsonl_files.py, shared by the generators
+import jsonl_files  # noqa: E402
+
 SEED = 20260115
 TRAIN_ROWS = 160
 VALIDATION_ROWS = 40
@@ -633,7 +634,8 @@ def record(case: Case, name: str, task_id: str) -> dict:
     }
 
 
-def generate() -> tuple[list[dict], list[dict]]:
+def build() -> dict[str, list[dict]]:
+    """The dataset files' rows, by file name."""
     rng = random.Random(SEED)
     seen: set[str] = set()
     rows: list[tuple[Case, str]] = []
@@ -651,35 +653,11 @@ def generate() -> tuple[list[dict], list[dict]]:
     validation = [
         record(c, n, f"support-validation-{i + 1:04d}") for i, (c, n) in enumerate(rows[TRAIN_ROWS:])
     ]
-    return train, validation
-
-
-def render(records: list[dict]) -> bytes:
-    return b"".join(json.dumps(r, ensure_ascii=False).encode() + b"\n" for r in records)
+    return {"train.jsonl": train, "validation.jsonl": validation}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=HERE, help="directory to write into")
-    parser.add_argument("--check", action="store_true", help="fail if the files differ from a fresh run")
-    args = parser.parse_args(argv)
-    train, validation = generate()
-    files = {"train.jsonl": render(train), "validation.jsonl": render(validation)}
-    if args.check:
-        stale = [
-            name
-            for name, data in files.items()
-            if not (args.out / name).is_file() or (args.out / name).read_bytes() != data
-        ]
-        if stale:
-            print(f"stale: {', '.join(stale)}; run python data/support/generate.py", file=sys.stderr)
-            return 1
-        return 0
-    args.out.mkdir(parents=True, exist_ok=True)
-    for name, data in files.items():
-        (args.out / name).write_bytes(data)
-    print(f"wrote {len(train)} + {len(validation)} records to {args.out}")
-    return 0
+    return jsonl_files.main(argv, build=build, here=HERE, doc=__doc__)
 
 
 if __name__ == "__main__":

@@ -64,9 +64,17 @@ PROFILE_REGIONS: dict[tuple[str, str], tuple[str, ...]] = {
 #: The one action Converse needs.
 INVOKE_MODEL = "bedrock:InvokeModel"
 
+# The shapes `judge_model_id` may take (stacks/config.py checks them for every spec, this module for a judge).
+# A model id (`amazon.nova-pro-v1:0`); the provider part may carry a profile prefix (`us.`, `global.`).
+_MODEL_ID = re.compile(r"[a-z0-9-]+\.[A-Za-z0-9._-]+(?::[A-Za-z0-9]+)*")
 _ARN = re.compile(
-    r"arn:(?P<partition>aws[a-z-]*):bedrock:(?P<region>[a-z0-9-]*):(?P<account>\d*):"
-    r"(?P<kind>foundation-model|inference-profile|application-inference-profile)/(?P<id>.+)"
+    r"arn:(?P<partition>aws(?:-[a-z-]+)?):bedrock:(?P<region>[a-z0-9-]*):(?P<account>\d{0,12}):"
+    r"(?P<kind>foundation-model|inference-profile|application-inference-profile)/(?P<id>[A-Za-z0-9._:-]+)"
+)
+#: What `judge_model_id` may be, for messages.
+JUDGE_MODEL_FORMS = (
+    "a Bedrock model id (amazon.nova-pro-v1:0), an inference profile id (us.amazon.nova-pro-v1:0) "
+    "or an inference-profile ARN"
 )
 
 
@@ -105,6 +113,11 @@ class JudgeModel:
         return self.profile_arn.rsplit("/", 1)[-1] if self.profile_arn else self.model_id
 
 
+def is_judge_model_id(value: str) -> bool:
+    """Whether `value` has the shape of a judge model: a model or profile id, or a Bedrock model/profile ARN."""
+    return bool(_MODEL_ID.fullmatch(value) or _ARN.fullmatch(value))
+
+
 def split_profile_id(model_id: str) -> tuple[str, str] | None:
     """(geo prefix, model id) of a system-defined profile id, or None when `model_id` is not one."""
     prefix, dot, rest = model_id.partition(".")
@@ -128,6 +141,8 @@ def resolve_judge_model(model_id: str, *, region: str, profile_regions: tuple[st
     `profile_regions` (context `judge_profile_regions`) replaces the built-in table for a geographic
     profile. The source region (`region`) is always granted too, as AWS requires.
     """
+    if not is_judge_model_id(model_id):
+        raise JudgeModelError(f"judge_model_id {model_id!r} is not {JUDGE_MODEL_FORMS}")
     partition: str | None = None
     profile_arn: str | None = None
     identifier = model_id

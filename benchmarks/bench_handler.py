@@ -25,7 +25,7 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,15 +93,18 @@ def rate(fn, events: list[list[dict]], rounds: int) -> float:
 
 
 @contextlib.contextmanager
-def telemetry_off() -> Iterator[None]:
-    """The handler without telemetry: ``begin_invocation`` and ``record_batch`` do nothing."""
+def telemetry_replaced(wrap: Callable[[Callable], Callable]) -> Iterator[None]:
+    """The handler with telemetry's two calls, ``begin_invocation`` and ``record_batch``, each ``wrap``ped."""
     saved = telemetry.begin_invocation, telemetry.record_batch
-    telemetry.begin_invocation = lambda *args, **kwargs: None
-    telemetry.record_batch = lambda *args, **kwargs: None
+    telemetry.begin_invocation, telemetry.record_batch = (wrap(f) for f in saved)
     try:
         yield
     finally:
         telemetry.begin_invocation, telemetry.record_batch = saved
+
+
+def _off(fn: Callable) -> Callable:
+    return lambda *args, **kwargs: None
 
 
 def telemetry_rates(events: list[list[dict]], rounds: int) -> tuple[float, float, float, float]:
@@ -113,7 +116,6 @@ def telemetry_rates(events: list[list[dict]], rounds: int) -> tuple[float, float
     on = off = 0.0
     ratios = []
     direct = [0.0]
-    saved = telemetry.begin_invocation, telemetry.record_batch
 
     def timed(fn):
         def wrapper(*args, **kwargs):
@@ -125,12 +127,9 @@ def telemetry_rates(events: list[list[dict]], rounds: int) -> tuple[float, float
 
     on_time = 0.0
     for _ in range(rounds):
-        telemetry.begin_invocation, telemetry.record_batch = (timed(f) for f in saved)
-        try:
+        with telemetry_replaced(timed):
             r_on = rate(handler.lambda_handler, events, 1)
-        finally:
-            telemetry.begin_invocation, telemetry.record_batch = saved
-        with telemetry_off():
+        with telemetry_replaced(_off):
             r_off = rate(handler.lambda_handler, events, 1)
         on, off = max(on, r_on), max(off, r_off)
         ratios.append(r_off / r_on)

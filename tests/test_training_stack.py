@@ -55,30 +55,33 @@ class Variant:
         return self.app.built
 
     @property
-    def templates(self) -> dict[str, dict[str, Any]]:
-        """Templates by stack name (cross-stack references name the producing stack)."""
+    def roles(self) -> dict[str, str]:
+        """Stack role ("data", "reward", "training") by stack name (cross-stack references name the stack)."""
+        built = self.built
         return {
-            self.built.data.stack_name: self.app.templates["data"],
-            self.built.reward.stack_name: self.app.templates["reward"],
-            self.built.training.stack_name: self.app.templates["training"],
+            built.data.stack_name: "data",
+            built.reward.stack_name: "reward",
+            built.training.stack_name: "training",
         }
 
     @property
+    def templates(self) -> dict[str, dict[str, Any]]:
+        """Templates by stack name."""
+        return {name: self.app.templates[role] for name, role in self.roles.items()}
+
+    @property
     def training(self) -> dict[str, Any]:
-        return self.templates[self.built.training.stack_name]
+        return self.app.templates["training"]
 
     @property
     def template(self) -> Template:
-        return Template.from_json(self.training)
+        return self.app.template("training")
 
     def resources(self, type_: str, stack: str | None = None) -> dict[str, dict[str, Any]]:
-        template = self.templates[stack] if stack else self.training
-        return {k: v for k, v in template["Resources"].items() if v["Type"] == type_}
+        return self.app.resources(self.roles[stack] if stack else "training", type_)
 
     def only(self, type_: str, stack: str | None = None) -> tuple[str, dict[str, Any]]:
-        found = self.resources(type_, stack)
-        assert len(found) == 1, f"expected one {type_}, found {sorted(found)}"
-        return next(iter(found.items()))
+        return self.app.only(self.roles[stack] if stack else "training", type_)
 
     def render(self, value: Any, stack: str | None = None) -> str:
         """A template value as text; references read `<stack:LogicalId>` / `<stack:LogicalId.Attr>`."""
@@ -104,9 +107,7 @@ class Variant:
     def ref(self, construct: Any, attribute: str | None = None) -> str:
         """How `render` shows a reference to `construct` (an L2 or L1)."""
         cfn = getattr(construct.node, "default_child", None) or construct
-        stack = cfn.stack
-        logical = stack.resolve(cfn.logical_id)
-        return f"<{stack.stack_name}:{logical}{'.' + attribute if attribute else ''}>"
+        return f"<{cfn.stack.stack_name}:{self.logical_id(construct)}{'.' + attribute if attribute else ''}>"
 
     def statements(self, role_logical_id: str) -> dict[str, dict[str, Any]]:
         """The inline-policy statements of a role, by Sid."""
@@ -114,6 +115,7 @@ class Variant:
         return {s["Sid"]: s for p in role.get("Policies", []) for s in p["PolicyDocument"]["Statement"]}
 
     def logical_id(self, construct: Any) -> str:
+        """The logical id as synthesized (with overrides, e.g. a Lambda version's `CurrentVersion<hash>`)."""
         cfn = getattr(construct.node, "default_child", None) or construct
         return cfn.stack.resolve(cfn.logical_id)
 

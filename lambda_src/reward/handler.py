@@ -35,13 +35,15 @@ def spec_path() -> Path:
     return path
 
 
-@lru_cache(maxsize=8)
-def _load(path: str) -> Spec:
-    return load_spec(path)
-
-
 def current_spec() -> Spec:
-    return _load(str(spec_path()))
+    """The spec at ``spec_path()``, loaded once per value of the variables that name it."""
+    # Keyed on the variables, not on the resolved path: resolving it stats the file, and this runs per batch.
+    return _load(os.environ.get("REWARD_SPEC"), os.environ.get("LAMBDA_TASK_ROOT"))
+
+
+@lru_cache(maxsize=8)
+def _load(_reward_spec: str | None, _task_root: str | None) -> Spec:
+    return load_spec(spec_path())
 
 
 def lambda_handler(event: Any, context: Any = None) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ the spec and status names, never sample ids.
 
 from __future__ import annotations
 
-from reward.results import STATUSES
+from reward.results import STATUSES, Status
 
 #: CloudWatch dimension every metric carries (Powertools' ``service``), and its value.
 SERVICE_DIMENSION = "service"
@@ -28,9 +28,10 @@ GRADING_LATENCY = "GradingLatency"
 #: Dimension results in an invocation (samples x dimensions): the denominator of the status rates.
 RESULTS = "Results"
 
-#: Statuses that say nothing about the response (infrastructure or data problems): what the
-#: non-ok-rate alarm counts. ``unscorable`` is a wrong answer and shows up in the reward instead.
-FAILED_STATUSES: tuple[str, ...] = ("no_reference", "error", "timeout", "deadline")
+#: Statuses that say nothing about the response (infrastructure or data problems: no_reference, error,
+#: timeout, deadline): what the non-ok-rate alarm counts. ``unscorable`` is a wrong answer and shows up in
+#: the reward instead.
+FAILED_STATUSES: tuple[str, ...] = tuple(s.value for s in Status if not s.is_judgement)
 
 #: Judge (Bedrock Converse) usage, summed over the invocation.
 JUDGE_CALLS = "JudgeCalls"

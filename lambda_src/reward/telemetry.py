@@ -137,23 +137,13 @@ def begin_invocation(context: Any) -> None:
 
 
 class _Plan:
-    """What a spec's batches report, computed once per spec."""
+    """What a spec's batches report: its dimension names, their reward metrics, whether it uses the judge."""
 
     def __init__(self, spec: Any) -> None:
         self.spec = spec
         self.dimensions: tuple[str, ...] = tuple(d.name for d in spec.dimensions)
         self.reward_metrics = tuple(names.dimension_reward(d) for d in self.dimensions)
         self.judge = "judge" in spec.graders_used
-
-
-_plan: _Plan | None = None
-
-
-def _plan_for(spec: Any) -> _Plan:
-    global _plan
-    if _plan is None or _plan.spec is not spec:
-        _plan = _Plan(spec)
-    return _plan
 
 
 def record_batch(
@@ -180,7 +170,7 @@ def _record(
     started: float,
     grading_ms: float,
 ) -> None:
-    plan = _plan_for(spec)
+    plan = _Plan(spec)
     # Plain lists and C-level loops (zip, list.count): the handler's cost is a few microseconds per
     # sample, and telemetry must stay a few percent of it.
     rewards = [aggregate for aggregate, _ in outcomes]
@@ -252,28 +242,22 @@ def emf_documents(series: Sequence[tuple[str, str, list[float]]]) -> list[dict[s
     ``MAX_VALUES`` values per metric and ``MAX_VALUES`` metrics per document. Document k holds values
     ``[k*100, (k+1)*100)`` of every metric; a metric without values is left out (EMF has no empty
     metric)."""
-    if len(series) <= MAX_VALUES and all(len(values) <= MAX_VALUES for _, _, values in series):
-        return [
-            {
-                name: {"Unit": unit, "StorageResolution": 60, "Value": values}
-                for name, unit, values in series
-                if values
-            }
+    longest = max((len(values) for _, _, values in series), default=0)
+    documents: list[dict[str, dict[str, Any]]] = []
+    for start in range(0, longest, MAX_VALUES):
+        part = [
+            (name, unit, values[start : start + MAX_VALUES])
+            for name, unit, values in series
+            if len(values) > start
         ]
-    rounds: list[list[dict[str, dict[str, Any]]]] = []
-    for name, unit, values in series:
-        for k, start in enumerate(range(0, len(values), MAX_VALUES)):
-            if k == len(rounds):
-                rounds.append([{}])
-            documents = rounds[k]
-            if len(documents[-1]) >= MAX_VALUES:
-                documents.append({})
-            documents[-1][name] = {
-                "Unit": unit,
-                "StorageResolution": 60,
-                "Value": values[start : start + MAX_VALUES],
-            }
-    return [document for documents in rounds for document in documents]
+        for first in range(0, len(part), MAX_VALUES):
+            documents.append(
+                {
+                    name: {"Unit": unit, "StorageResolution": 60, "Value": values}
+                    for name, unit, values in part[first : first + MAX_VALUES]
+                }
+            )
+    return documents
 
 
 def _log_batch(
@@ -290,9 +274,9 @@ def _log_batch(
     failed = sum(counts[s] for s in _FAILED)
     suppressed = 0
     if failed:
-        suppressed = _log_failed(plan, samples, outcomes)
+        suppressed = _log_failed(samples, outcomes)
     if logger.isEnabledFor(logging.DEBUG):
-        _log_samples(plan, samples, outcomes)
+        _log_samples(samples, outcomes)
     batch: dict[str, Any] = {
         "spec": plan.spec.name,
         "samples": len(samples),
@@ -328,9 +312,7 @@ def _unscorable_ids(
     return ids
 
 
-def _log_failed(
-    plan: _Plan, samples: Sequence[Any], outcomes: Sequence[tuple[float, Sequence[DimensionResult]]]
-) -> int:
+def _log_failed(samples: Sequence[Any], outcomes: Sequence[tuple[float, Sequence[DimensionResult]]]) -> int:
     """One WARNING line per failed dimension result, at most MAX_PROBLEM_LINES; returns how many were not
     logged."""
     logged = skipped = 0
@@ -353,9 +335,7 @@ def _log_failed(
     return skipped
 
 
-def _log_samples(
-    plan: _Plan, samples: Sequence[Any], outcomes: Sequence[tuple[float, Sequence[DimensionResult]]]
-) -> None:
+def _log_samples(samples: Sequence[Any], outcomes: Sequence[tuple[float, Sequence[DimensionResult]]]) -> None:
     for sample, (aggregate, results) in zip(samples, outcomes):
         logger.debug(
             "sample graded",

@@ -98,8 +98,8 @@ class Notifications(Construct):
                 "(GetModelCustomizationJob, the ConsoleUrl output) and the alarms' in CloudWatch.",
             )
 
-    def allow_job_state_rule(self, rule_name: str) -> str:
-        """Let the EventBridge rule `rule_name` (default bus, this account and region) publish; its ARN."""
+    def allow_job_state_rule(self, rule_name: str) -> None:
+        """Let the EventBridge rule `rule_name` (default bus, this account and region) publish."""
         stack = cdk.Stack.of(self)
         rule_arn = stack.format_arn(service="events", resource="rule", resource_name=rule_name)
         self.topic.add_to_resource_policy(
@@ -124,7 +124,6 @@ class Notifications(Construct):
                 ),
                 EVENTS_SERVICE,
             )
-        return rule_arn
 
     def allow_alarms(self, alarm_arns: Sequence[str]) -> None:
         """Let exactly the CloudWatch alarms `alarm_arns` (of this account) publish."""

@@ -37,6 +37,7 @@ _RED = "#d62728"
 _ORANGE = "#ff7f0e"
 _REWARD_AXIS = cloudwatch.YAxisProps(min=-1, max=1, label="reward", show_units=False)
 _RATE_AXIS = cloudwatch.YAxisProps(min=0, label="fraction", show_units=False)
+_COUNT_AXIS = cloudwatch.YAxisProps(min=0, show_units=False)
 
 
 def dashboard_url(scope: Construct, dashboard_name: str) -> str:
@@ -156,7 +157,7 @@ class RewardDashboard(Construct):
                     metrics.metric(metric_names.BATCH_SIZE, statistic="Maximum", label="max"),
                     metrics.metric(metric_names.BATCH_SIZE, statistic="Minimum", label="min"),
                 ],
-                left_y_axis=cloudwatch.YAxisProps(min=0, show_units=False),
+                left_y_axis=_COUNT_AXIS,
                 width=8,
                 height=6,
             ),
@@ -187,8 +188,8 @@ class RewardDashboard(Construct):
                         period=PERIOD, statistic="Sum", label="throttles", color=_ORANGE
                     ),
                 ],
-                left_y_axis=cloudwatch.YAxisProps(min=0, show_units=False),
-                right_y_axis=cloudwatch.YAxisProps(min=0, show_units=False),
+                left_y_axis=_COUNT_AXIS,
+                right_y_axis=_COUNT_AXIS,
                 width=8,
                 height=6,
             ),
@@ -199,7 +200,7 @@ class RewardDashboard(Construct):
                         "ConcurrentExecutions", period=PERIOD, statistic="Maximum", label="concurrent"
                     )
                 ],
-                left_y_axis=cloudwatch.YAxisProps(min=0, show_units=False),
+                left_y_axis=_COUNT_AXIS,
                 width=8,
                 height=6,
             ),
@@ -235,7 +236,7 @@ class RewardDashboard(Construct):
                     metrics.metric(metric_names.JUDGE_RETRIES, label="retries"),
                     metrics.metric(metric_names.JUDGE_THROTTLES, label="throttles"),
                 ],
-                left_y_axis=cloudwatch.YAxisProps(min=0, show_units=False),
+                left_y_axis=_COUNT_AXIS,
                 width=8,
                 height=6,
             ),
@@ -245,7 +246,7 @@ class RewardDashboard(Construct):
                     metrics.metric(metric_names.JUDGE_INPUT_TOKENS, label="input tokens"),
                     metrics.metric(metric_names.JUDGE_OUTPUT_TOKENS, label="output tokens"),
                 ],
-                left_y_axis=cloudwatch.YAxisProps(min=0, show_units=False),
+                left_y_axis=_COUNT_AXIS,
                 width=8,
                 height=6,
             ),

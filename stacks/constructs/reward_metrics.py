@@ -66,15 +66,12 @@ class RewardMetrics:
         sum(Status.<s> for s in FAILED_STATUSES) / Results. A status that did not occur may have no data
         point at all, so each count is FILLed with 0; with no results at all the rate has no value.
         """
-        counts = {_metric_id(metric_names.status_count(s)): s for s in metric_names.FAILED_STATUSES}
-        using: dict[str, cloudwatch.IMetric] = {
-            key: self.metric(metric_names.status_count(s)) for key, s in counts.items()
-        }
-        using["results"] = self.metric(metric_names.RESULTS)
-        numerator = " + ".join(f"FILL({key}, 0)" for key in counts)
+        counts = [metric_names.status_count(s) for s in metric_names.FAILED_STATUSES]
+        using: dict[str, cloudwatch.IMetric] = {_metric_id(name): self.metric(name) for name in counts}
+        numerator = " + ".join(f"FILL({key}, 0)" for key in using)
         return cloudwatch.MathExpression(
             expression=f"({numerator}) / results",
-            using_metrics=using,
+            using_metrics={**using, "results": self.metric(metric_names.RESULTS)},
             label="failed-status rate (" + ", ".join(metric_names.FAILED_STATUSES) + ")",
             period=self.period,
         )

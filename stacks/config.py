@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
 import constructs
@@ -34,6 +34,9 @@ from stacks.constructs.judge_access import (
     resolve_judge_model,
 )
 from stacks.constructs.reward_function import LAMBDA_SRC, reward_code_paths
+
+if TYPE_CHECKING:
+    from reward.spec import Spec
 
 #: The project root (holds cdk.json); relative paths in context are resolved against it.
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -575,8 +578,9 @@ def load_config(node: constructs.Node) -> Config:
             )
         )
     if "reward_spec" in values:
-        _check_spec(values["reward_spec"], problems)
-        _check_judge(values, problems)
+        spec = _check_spec(values["reward_spec"], problems)
+        if spec is not None and spec.uses_judge:
+            _check_judge(values, problems)
     for key, min_rows in (("training_data", TRAINING_MIN_ROWS), ("validation_data", 1)):
         if values.get(key) is not None:
             _check_dataset(key, values[key], min_rows, problems, warnings)
@@ -632,17 +636,10 @@ def _check_region(values: dict[str, Any], problems: list[str]) -> None:
 
 
 def _check_judge(values: dict[str, Any], problems: list[str]) -> None:
-    """When the spec uses the judge, the reward Lambda's role must be grantable exactly that model."""
-    from reward.spec import SpecError, load_spec
-
+    """The spec uses the judge: the reward Lambda's role must be grantable exactly that model. (Without a
+    judge the judge model is ignored: nothing is granted.)"""
     if not {"judge_model_id", "judge_profile_regions", "region"} <= values.keys():
         return
-    try:
-        uses_judge = "judge" in load_spec(values["reward_spec"]).graders_used
-    except SpecError:
-        return  # reported by _check_spec
-    if not uses_judge:
-        return  # the judge model is ignored: nothing is granted
     try:
         resolve_judge_model(
             values["judge_model_id"],
@@ -670,7 +667,8 @@ def _check_token_budget(hyperparameters: Mapping[str, Any], problems: list[str])
         )
 
 
-def _check_spec(path: Path, problems: list[str]) -> None:
+def _check_spec(path: Path, problems: list[str]) -> Spec | None:
+    """The loaded spec, or None (with the problem added) when it does not load."""
     from reward.spec import SpecError, load_spec  # the reward library; imported late (it is heavier)
 
     try:
@@ -681,7 +679,7 @@ def _check_spec(path: Path, problems: list[str]) -> None:
             f"  fix the spec, or pick another one: npx cdk synth -c reward_spec="
             f"{CONTEXT_KEYS['reward_spec'].example}"
         )
-        return
+        return None
     bundled = {p.stem if p.is_file() else p.name for p in reward_code_paths()}
     for module in sorted(spec.python_modules):
         top = module.split(".", 1)[0]
@@ -692,6 +690,7 @@ def _check_spec(path: Path, problems: list[str]) -> None:
                 f"  put {top}.py (or the package {top}/) in {LAMBDA_SRC} next to reward/; bundled now: "
                 f"{', '.join(sorted(bundled))}"
             )
+    return spec
 
 
 def _check_dataset(

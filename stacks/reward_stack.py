@@ -58,7 +58,7 @@ class RewardStack(cdk.Stack):
             raise ValueError("encryption=kms: pass the data stack's key (encryption_key=data.encryption_key)")
         self.spec: Spec = load_spec(config.reward_spec)
         #: True when the spec grades with an LLM judge (Bedrock Converse): the role may then invoke it.
-        self.uses_judge: bool = "judge" in self.spec.graders_used
+        self.uses_judge: bool = self.spec.uses_judge
         #: The CloudWatch namespace of this deployment's reward metrics (reward.metric_names).
         self.metrics_namespace: str = f"NovaRft/{config.name_prefix}"
         reward = RewardFunction(

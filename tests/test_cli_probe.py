@@ -31,7 +31,7 @@ def dataset_for(spec: Path) -> Path:
 def judge_for(spec: Path) -> contextlib.AbstractContextManager:
     """A judge spec is probed against the emulator's gullible judge (it obeys any instruction it can see
     outside the nonce fences), so only the pre-checks and the fencing keep injections from winning."""
-    if "judge" not in load_spec(spec).graders_used:
+    if not load_spec(spec).uses_judge:
         return contextlib.nullcontext()
     return bedrock_emulator(Script(judge="gullible"))
 

@@ -44,7 +44,7 @@ def rows_for(spec: Spec) -> list[dict[str, Any]]:
     assert spec.name in DATASETS, f"{spec.path.name}: add its sample dataset to DATASETS in {__file__}"
     lines = DATASETS[spec.name].read_text(encoding="utf-8").splitlines()
     rows = [json.loads(line) for line in lines if line.strip()]
-    if "judge" in spec.graders_used:
+    if spec.uses_judge:
         return rows[:JUDGE_ROWS]
     return rows[:HEAVY_ROWS] if spec.heavy else rows
 
@@ -113,7 +113,7 @@ def graded(request) -> tuple[Spec, list[dict[str, str]], dict[str, float]]:
     for i, row in enumerate(rows):
         reference = row.get("reference_answer")
         attacks = {**DEGENERATE, "echo_prompt": row["messages"][-1]["content"]}
-        if "judge" in spec.graders_used:
+        if spec.uses_judge:
             other = rows[(i + len(rows) // 2) % len(rows)]["reference_answer"]
             control = positive_control(spec.control_template, reference)
             attacks |= judge_attacks(control, positive_control(spec.control_template, other))
@@ -147,7 +147,7 @@ def test_every_attack_scores_exactly_the_floor(graded):
 
 def test_wrong_answers_score_the_floor(graded):
     spec, attacks_per_row, scores = graded
-    if "judge" in spec.graders_used:
+    if spec.uses_judge:
         pytest.skip("a judge grades a wrong reply by degree; it must only lose to the positive control")
     wrong = [
         f"row {i} {name}: {scores[f'{i}:{name}']}"
@@ -174,7 +174,7 @@ def test_hack_families_cover_the_brief(graded):
     spec, attacks_per_row, _ = graded
     names = set().union(*attacks_per_row)
     assert {"empty", "colon", "thought_process", "step_by_step", "whitespace"} <= names
-    if "judge" in spec.graders_used:
+    if spec.uses_judge:
         assert {"injection", "fake_verdict", "fence_forgery", "echo_prompt"} <= names
         return
     assert {"hedged_or"} <= names and ({"multi_answer", "two_objects"} & names), sorted(names)

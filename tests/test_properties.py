@@ -40,7 +40,7 @@ def _rows(name: str, n: int = 12) -> list[dict[str, Any]]:
 
 def judge_peer(spec_path: Path) -> AbstractContextManager[object]:
     """Judge specs call Bedrock: point them at the emulator's honest judge (a real HTTP peer)."""
-    return bedrock_emulator() if "judge" in load_spec(spec_path).graders_used else nullcontext()
+    return bedrock_emulator() if load_spec(spec_path).uses_judge else nullcontext()
 
 
 # --- strategies ----------------------------------------------------------------------------------

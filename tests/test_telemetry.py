@@ -232,6 +232,7 @@ class JudgeSpec:
     name = "judged"
     dimensions = (SimpleNamespace(name="helpfulness"), SimpleNamespace(name="correctness"))
     graders_used = {"judge", "numeric"}
+    uses_judge = True
 
 
 def judged(calls: float, throttles: float, retries: float, tokens_in: float, tokens_out: float) -> list:

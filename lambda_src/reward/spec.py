@@ -78,6 +78,12 @@ class Spec:
         return {d.grader for d in self.dimensions}
 
     @property
+    def uses_judge(self) -> bool:
+        """True when a dimension is graded by the LLM judge (Bedrock Converse): the reward Lambda then
+        needs bedrock:InvokeModel on the judge model, and reports judge metrics."""
+        return "judge" in self.graders_used
+
+    @property
     def python_modules(self) -> set[str]:
         """Modules of custom graders this spec imports (they must be bundled with the Lambda)."""
         modules = set()

@@ -143,7 +143,7 @@ class _Plan:
         self.spec = spec
         self.dimensions: tuple[str, ...] = tuple(d.name for d in spec.dimensions)
         self.reward_metrics = tuple(names.dimension_reward(d) for d in self.dimensions)
-        self.judge = "judge" in spec.graders_used
+        self.judge = spec.uses_judge
 
 
 def record_batch(

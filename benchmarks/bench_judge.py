@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 import tomllib
 from collections import Counter
@@ -42,34 +41,16 @@ from reward.graders.judge import model_id  # noqa: E402
 from reward.judge_checks import new_nonce  # noqa: E402
 from reward.judge_prompt import VerdictError, parse_verdict  # noqa: E402
 from reward.runner import grade_batch  # noqa: E402
-from reward.spec import load_spec  # noqa: E402
+from reward.spec import Spec, parse_spec  # noqa: E402
 from tests.bedrock_emulator import Script, bedrock_emulator  # noqa: E402
 
 
-def quality_spec(directory: Path) -> Path:
+def quality_spec() -> Spec:
     """The support rubric's ``quality`` dimension alone (one judge call per sample)."""
     data = tomllib.loads((ROOT / "reward_specs/support_rubric.toml").read_text(encoding="utf-8"))
     quality = next(d for d in data["dimensions"] if d["name"] == "quality")
-    path = directory / "quality.toml"
-    path.write_text(_toml_spec(quality), encoding="utf-8")
-    return path
-
-
-def _toml_spec(dim: dict) -> str:
-    params = dict(dim["params"])
-    criteria = params.pop("criteria")
-    lines = [
-        'name = "quality_only"',
-        "[[dimensions]]",
-        'name = "quality"',
-        'grader = "judge"',
-        "[dimensions.params]",
-    ]
-    lines += [f"{k} = {json.dumps(v)}" for k, v in params.items()]
-    for c in criteria:
-        lines.append("[[dimensions.params.criteria]]")
-        lines += [f"{k} = {json.dumps(v)}" for k, v in c.items()]
-    return "\n".join(lines) + "\n"
+    dimension = {"name": "quality", "grader": "judge", "params": quality["params"]}
+    return parse_spec({"name": "quality_only", "dimensions": [dimension]})
 
 
 def samples(n: int) -> list:
@@ -129,8 +110,7 @@ def main() -> None:
     parser.add_argument("--deadline", type=float, default=60.0, help="batch deadline for ours, seconds")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        spec = load_spec(quality_spec(Path(tmp)))
+    spec = quality_spec()
     batch = samples(args.samples)
     concurrency = spec.graders[0].params.concurrency
     print(

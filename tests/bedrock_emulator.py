@@ -343,6 +343,13 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # A judge batch opens up to ``concurrency`` connections at once; with the default listen backlog (5)
+    # the kernel drops the surplus SYNs and those clients stall for a 1 s SYN retransmit.
+    request_queue_size = 256
+
+
 _ENV = {
     "AWS_ACCESS_KEY_ID": "AKIDEMULATOR",
     "AWS_SECRET_ACCESS_KEY": "emulator-secret",
@@ -358,8 +365,7 @@ def bedrock_emulator(script: Script | None = None) -> Iterator[Emulator]:
     """Run the emulator and point boto3 at it (env vars restored, judge client and cache reset after)."""
     from reward import judge_runtime
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    server.daemon_threads = True
+    server = _Server(("127.0.0.1", 0), BaseHTTPRequestHandler)
     emulator = Emulator(url=f"http://127.0.0.1:{server.server_address[1]}", script=script or Script())
     server.RequestHandlerClass = _handler_for(emulator)
     thread = threading.Thread(

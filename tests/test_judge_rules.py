@@ -10,13 +10,14 @@ import pytest
 
 from reward.event import Message, Sample
 from reward.graders.base import ParamError
-from reward.graders.judge import DEFAULT_MODEL_ID, JudgeGrader, model_id, render_reference
+from reward.graders.judge import DEFAULT_MODEL_ID, JudgeGrader, model_id
 from reward.judge_checks import echoed, fence, injection, master_key, neutralize_tags, new_nonce
 from reward.judge_prompt import (
     RefusalError,
     VerdictError,
     credit,
     parse_verdict,
+    render_reference,
     system_prompt,
     tool_config,
     verdict_schema,
@@ -126,6 +127,23 @@ def test_importing_the_judge_does_not_import_boto3():
     code = "import sys, reward.spec, reward.graders.judge; print('boto3' in sys.modules, 'botocore' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_judge_modules_and_jsonschema_stay_off_the_cold_start_path():
+    """Registry imports are lazy: a spec without a judge imports no judge module, and importing the judge
+    does not import jsonschema (only a verdict to validate does)."""
+    code = (
+        "import sys; from reward.spec import load_spec; load_spec(sys.argv[1]); "
+        "print(sorted(m for m in sys.modules if m.startswith(('reward.judge', 'reward.graders.judge'))))"
+    )
+    spec = str(ROOT / "reward_specs" / "gsm8k.toml")
+    out = subprocess.run(
+        [sys.executable, "-c", code, spec], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
+    code = "import sys, reward.spec, reward.graders.judge; print('jsonschema' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
 
 
 def test_model_id_comes_from_the_environment(monkeypatch):

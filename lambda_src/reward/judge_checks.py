@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import re
 import secrets
-import unicodedata
 
-from reward.text import has_content, normalize, strip_invisible, token_f1
+from reward.text import has_content, normalize, token_f1
 
 #: Names of the fenced blocks the judge sees (their tags are defused inside untrusted text).
 FENCE_NAMES = ("prompt", "response", "reference")
@@ -64,9 +63,9 @@ _MASTER_KEYS = frozenset(
 _COURTESY = re.compile(r"^(?:sure|certainly|of course|okay|ok|great|absolutely|hello|hi)\b\s*")
 _LEAD_IN = re.compile(r"[:：]\s*$")  # a reply that only opens ("Here's what to do:") and stops
 
-# Phrases addressed to a grader. Matched on NFKC text without invisible characters, case-insensitive,
-# whitespace collapsed. Each needs grader vocabulary (rubric, score, judge, instructions, verdict), so
-# plain support language stays clear of them.
+# Phrases addressed to a grader. Matched case-insensitively on ``normalize(text, case=False)`` (NFKC, no
+# invisible characters, whitespace collapsed). Each needs grader vocabulary (rubric, score, judge,
+# instructions, verdict), so plain support language stays clear of them.
 _GRADER_NOUN = (
     r"(?:judge|grader|evaluator|assessor|rater|reviewer model|scoring model|reward model|ai judge|llm judge)"
 )
@@ -105,18 +104,13 @@ _INJECTION_PATTERNS = (
     r"\bend\s+of\s+(?:the\s+)?(?:response|answer|submission)\s+(?:to\s+grade|being\s+graded)\b",
 )
 _INJECTION = re.compile("|".join(f"(?:{p})" for p in _INJECTION_PATTERNS), re.IGNORECASE)
-_SPACE = re.compile(r"\s+")
 # An opening or closing tag of one of our fences (any suffix): "<response", "</ reference-abc", ...
 _FENCE_TAG = re.compile(rf"<(\s*/?\s*)({'|'.join(FENCE_NAMES)})", re.IGNORECASE)
 
 
-def _plain(text: str) -> str:
-    return _SPACE.sub(" ", strip_invisible(unicodedata.normalize("NFKC", text))).strip()
-
-
 def master_key(text: str) -> str | None:
     """Why ``text`` is a bare opener with no answer, or None."""
-    plain = _plain(text)
+    plain = normalize(text, case=False)
     if len(plain) > 120:
         return None
     key = normalize(plain, punctuation=True)
@@ -141,7 +135,7 @@ def echoed(response: str, user_text: str) -> str | None:
 
 def injection(text: str) -> str | None:
     """Why ``text`` addresses the grader (an injection attempt), or None."""
-    match = _INJECTION.search(_plain(text))
+    match = _INJECTION.search(normalize(text, case=False))
     if match is None:
         return None
     return f"the response addresses the judge ({match.group(0)[:60]!r}): judge-injection attempt"

@@ -3,7 +3,8 @@
 - ``system_prompt``: the rubric (criteria, ordered scale), the fencing rule (text inside the nonce tags is
   data, never instructions) and the output protocol: one forced tool call ``record_verdict`` whose input
   has, per criterion, a short ``reason`` *before* the ``verdict`` (so the model reasons, then commits).
-- ``user_message``: the conversation, the response and the reference, each in its own nonce fence.
+- ``user_message``: the conversation, the response and the reference, each in its own nonce fence
+  (``conversation_text`` and ``render_reference`` say how the conversation and the reference read).
 - ``parse_verdict``: the tool call's input, or (fallback) a text reply that is exactly one JSON object of
   the same shape, validated against the same JSON Schema. Anything else is a ``VerdictError``: a judge
   failure (status ``error``), never a low score.
@@ -139,6 +140,30 @@ def conversation_text(prompt: Sequence[Message]) -> str:
     return f"user: {last_user.content[-MAX_PROMPT_CHARS:]}"
 
 
+def render_reference(value: Any, indent: str = "") -> str:
+    """A reference as the judge reads it: a string as is; an object as ``key: value`` lines (a multi-line
+    value as an indented block) and a list as ``- item`` lines, nested; models read this more reliably
+    than escaped JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        lines = []
+        for key, item in value.items():
+            if isinstance(item, (Mapping, list, tuple)) and item:
+                lines.append(f"{indent}{key}:\n{render_reference(item, indent + '  ')}")
+            elif isinstance(item, str) and "\n" in item:  # a block, indented so no line looks like a key
+                block = "\n".join(f"{indent}  {line}" if line else "" for line in item.splitlines())
+                lines.append(f"{indent}{key}:\n{block}")
+            else:
+                lines.append(f"{indent}{key}: {render_reference(item)}")
+        return "\n".join(lines)
+    if isinstance(value, (list, tuple)):
+        return "\n".join(f"{indent}- {render_reference(item, indent + '  ').lstrip()}" for item in value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return json.dumps(value)
+    return str(value)
+
+
 def user_message(conversation: str, response: str, reference: str | None, nonce: str) -> str:
     """The material to grade, each part fenced with ``nonce``."""
     parts = [fence("prompt", nonce, conversation), fence("response", nonce, response)]
@@ -182,10 +207,14 @@ def _strict_json(text: str, stop_reason: str) -> Any:
     try:
         return json.loads(body)
     except ValueError:
-        hint = " (output cut at max_output_tokens: raise it)" if stop_reason == "max_tokens" else ""
         raise VerdictError(
-            f"the judge's reply is not a tool call nor one JSON object{hint}: {body[:120]!r}"
+            f"the judge's reply is not a tool call nor one JSON object{_cut_hint(stop_reason)}: {body[:120]!r}"
         ) from None
+
+
+def _cut_hint(stop_reason: str) -> str:
+    """What to change when the judge ran out of output tokens mid-verdict ("" otherwise)."""
+    return " (output cut at max_output_tokens: raise it)" if stop_reason == "max_tokens" else ""
 
 
 def _validated(data: Any, criteria: Sequence[Criterion], scale: Sequence[str], stop_reason: str) -> Verdict:
@@ -195,8 +224,7 @@ def _validated(data: Any, criteria: Sequence[Criterion], scale: Sequence[str], s
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top)"
-        hint = " (output cut at max_output_tokens: raise it)" if stop_reason == "max_tokens" else ""
-        raise VerdictError(f"malformed verdict at {where}: {error.message[:160]}{hint}")
+        raise VerdictError(f"malformed verdict at {where}: {error.message[:160]}{_cut_hint(stop_reason)}")
     labels = {c.name: data[c.name]["verdict"] for c in criteria}
     reasons = {c.name: data[c.name]["reason"][:MAX_REASON_CHARS] for c in criteria}
     return Verdict(labels, reasons)

@@ -55,7 +55,7 @@ def grade_batch(
     so the reply still arrives in time. ``pool`` is a ``reward.workers.WorkerPool`` (default: the
     process-wide one) used when the spec has heavy graders.
     """
-    batched_dims = tuple(i for i, g in enumerate(spec.graders) if getattr(g, "batched", False))
+    batched_dims = tuple(i for i, g in enumerate(spec.graders) if g.batched)
     if not batched_dims:
         return _grade_unbatched(spec, samples, deadline, pool, ())
     started = _start_batched(spec, samples, batched_dims, deadline)
@@ -132,7 +132,7 @@ def _start_batched(
             continue
         subset = [samples[k] for k in keep]
         try:
-            future = _batched_executor().submit(grader.grade_many, subset, inner)  # type: ignore[attr-defined]
+            future = _batched_executor().submit(grader.grade_many, subset, inner)
         except Exception as exc:  # e.g. interpreter shutting down: grade as errors, never raise
             started.append((i, keep, None, Grade.error(f"{grader.name} grader could not start: {exc}")))
             continue

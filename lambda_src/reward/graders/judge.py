@@ -27,12 +27,11 @@ import boto3: the client is created on the first call (or by ``warm()`` at Lambd
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, ClassVar
 
 from reward import judge_runtime
@@ -44,6 +43,7 @@ from reward.judge_prompt import (
     conversation_text,
     credit,
     parse_verdict,
+    render_reference,
     system_prompt,
     tool_config,
     user_message,
@@ -52,7 +52,7 @@ from reward.judge_runtime import CACHE, CallFailed, Usage, VerdictCache
 from reward.results import Grade, Status
 from reward.text import has_content
 
-#: The judge model when ``JUDGE_MODEL_ID`` is unset (stacks/config.py's default mirrors it).
+#: The judge model when ``JUDGE_MODEL_ID`` is unset (stacks/config.py imports it as its default).
 DEFAULT_MODEL_ID = "us.amazon.nova-pro-v1:0"
 MODEL_ENV = "JUDGE_MODEL_ID"
 
@@ -97,8 +97,7 @@ class JudgeGrader(Grader):
 
     def warm(self) -> None:
         """Create the Bedrock client and the call threads now (Lambda init), not on the first batch."""
-        judge_runtime.client(pool_size=self.params.concurrency, read_timeout_s=self.params.timeout_s)
-        judge_runtime.executor(self.params.concurrency)
+        self._runtime()
 
     def grade_many(self, samples: Sequence[Sample], deadline: float | None) -> list[Grade]:
         """Grades of ``samples``, in order, by ``deadline`` (a ``time.monotonic()`` instant) at the latest.
@@ -122,7 +121,7 @@ class JudgeGrader(Grader):
                 continue
             cached = CACHE.get(key)
             if cached is not None:
-                out[i] = self._grade_from(cached, _usage(), cached=True)
+                out[i] = self._grade_from(cached, Usage(), cached=True)
             elif key in first_of:  # GRPO groups repeat responses: judge each distinct one once
                 copies.append((i, first_of[key]))
             else:
@@ -136,7 +135,7 @@ class JudgeGrader(Grader):
                 continue
             # The copy reports the verdict but not the call (usage is counted once, on the original).
             cached = grade.status is Status.OK
-            metrics = {**grade.metrics, **_usage().metrics(cached=cached)}
+            metrics = {**grade.metrics, **Usage().metrics(cached=cached)}
             out[i] = Grade(grade.score, grade.status, grade.reason, metrics)
         return [g if g is not None else Grade.deadline() for g in out]
 
@@ -146,7 +145,6 @@ class JudgeGrader(Grader):
         """Credit 0 without a call for responses that need no judge, else None."""
         p: JudgeParams = self.params
         text = sample.response or ""
-        reason = None
         if not has_content(text):
             reason = "empty response (no letter or digit)"
         elif len(text) > p.max_response_chars:
@@ -155,7 +153,7 @@ class JudgeGrader(Grader):
             reason = master_key(text) or echoed(text, sample.user_text) or injection(text)
         if reason is None:
             return None
-        return Grade.wrong(reason, **_usage().metrics())
+        return Grade.wrong(reason, **Usage().metrics())
 
     # ------------------------------------------------------------------ calls
 
@@ -181,16 +179,14 @@ class JudgeGrader(Grader):
     def _call_all(
         self, todo: list[tuple[int, Sample, str]], out: list[Grade | None], model: str, deadline: float | None
     ) -> None:
-        p: JudgeParams = self.params
         batch = _Batch(deadline)
         try:
-            client = judge_runtime.client(pool_size=p.concurrency, read_timeout_s=p.timeout_s)
-            pool = judge_runtime.executor(p.concurrency)
+            client, pool = self._runtime()
         except Exception as exc:
             for i, _, _ in todo:
                 out[i] = Grade.error(f"cannot create the Bedrock Runtime client: {type(exc).__name__}: {exc}")
             return
-        usages = {i: _usage() for i, _, _ in todo}
+        usages = {i: Usage() for i, _, _ in todo}
         futures: dict[Future[Grade], int] = {}
         for i, sample, key in todo:
             futures[pool.submit(self._judge_one, client, model, sample, key, usages[i], batch)] = i
@@ -200,11 +196,8 @@ class JudgeGrader(Grader):
         for future in not_done:
             future.cancel()  # not started yet: never will be; running: its thread sees batch.stopped
             i = futures[future]
-            out[i] = Grade(
-                0.0,
-                Status.DEADLINE,
-                "the batch reached its deadline before the judge answered",
-                usages[i].metrics(),
+            out[i] = _failed(
+                Status.DEADLINE, "the batch reached its deadline before the judge answered", usages[i]
             )
         for future in done:
             i = futures[future]
@@ -213,22 +206,17 @@ class JudgeGrader(Grader):
             except Exception as exc:  # _judge_one does not raise; belt and braces
                 out[i] = Grade.error(f"judge raised {type(exc).__name__}: {str(exc)[:200]}")
 
-    def request(
-        self,
-        model: str,
-        sample: Sample,
-        nonce: str,
-        conversation: str | None = None,
-        reference: str | bool | None = False,
-    ) -> dict[str, Any]:
+    def _runtime(self) -> tuple[Any, ThreadPoolExecutor]:
+        """The process's Bedrock client and call pool for this dimension's settings (created once)."""
+        p: JudgeParams = self.params
+        client = judge_runtime.client(pool_size=p.concurrency, read_timeout_s=p.timeout_s)
+        return client, judge_runtime.executor(p.concurrency)
+
+    def request(self, model: str, sample: Sample, nonce: str) -> dict[str, Any]:
         """The Converse request (keyword arguments of ``client.converse``) judging ``sample``."""
         p: JudgeParams = self.params
-        if conversation is None:
-            conversation = conversation_text(sample.prompt)
-        if reference is False:
-            reference = self._reference(sample)
-        assert reference is None or isinstance(reference, str)
-        text = user_message(conversation, sample.response or "", reference, nonce)
+        reference = self._reference(sample)
+        text = user_message(conversation_text(sample.prompt), sample.response or "", reference, nonce)
         request: dict[str, Any] = {
             "modelId": model,
             "system": [
@@ -248,12 +236,10 @@ class JudgeGrader(Grader):
         if batch.fatal is not None:
             return _failed(Status.ERROR, batch.fatal, usage)
         criteria, scale = p.rubric, p.scale
-        conversation = conversation_text(sample.prompt)
-        reference = self._reference(sample)
 
         def send() -> dict[str, Any]:
             # A fresh nonce per call (a retry gets a new one too).
-            return client.converse(**self.request(model, sample, new_nonce(), conversation, reference))
+            return client.converse(**self.request(model, sample, new_nonce()))
 
         def accept(reply: dict[str, Any]) -> Any:
             verdict = parse_verdict(
@@ -322,36 +308,8 @@ def fatal_message(code: str, message: str, model: str) -> str:
     return f"judge: Bedrock error {code}: {message[:300]} (model {model!r})"
 
 
-def render_reference(value: Any, indent: str = "") -> str:
-    """A reference as the judge reads it: a string as is; an object as ``key: value`` lines (a multi-line
-    value as an indented block) and a list as ``- item`` lines, nested; models read this more reliably
-    than escaped JSON."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Mapping):
-        lines = []
-        for key, item in value.items():
-            if isinstance(item, (Mapping, list, tuple)) and item:
-                lines.append(f"{indent}{key}:\n{render_reference(item, indent + '  ')}")
-            elif isinstance(item, str) and "\n" in item:  # a block, indented so no line looks like a key
-                block = "\n".join(f"{indent}  {line}" if line else "" for line in item.splitlines())
-                lines.append(f"{indent}{key}:\n{block}")
-            else:
-                lines.append(f"{indent}{key}: {render_reference(item)}")
-        return "\n".join(lines)
-    if isinstance(value, (list, tuple)):
-        return "\n".join(f"{indent}- {render_reference(item, indent + '  ').lstrip()}" for item in value)
-    if value is None or isinstance(value, (bool, int, float)):
-        return json.dumps(value)
-    return str(value)
-
-
 def _rejects_forced_tool(exc: CallFailed) -> bool:
     return exc.code == "ValidationException" and "tool" in exc.aws_message.lower()
-
-
-def _usage() -> Usage:
-    return Usage()
 
 
 def _failed(status: Status, reason: str, usage: Usage) -> Grade:

@@ -184,7 +184,18 @@ def _record(
     if metrics_enabled():
         _emit_metrics(plan, rewards, dimension_values, counts, judge, len(samples), duration_ms)
     if logger.isEnabledFor(logging.INFO):
-        _log_batch(plan, samples, outcomes, rewards, dimension_values, counts, judge, duration_ms, grading_ms)
+        _log_batch(
+            plan,
+            samples,
+            outcomes,
+            rewards,
+            dimension_values,
+            statuses,
+            counts,
+            judge,
+            duration_ms,
+            grading_ms,
+        )
 
 
 def _count_statuses(statuses: list[Status]) -> dict[Status, int]:
@@ -266,6 +277,7 @@ def _log_batch(
     outcomes: Sequence[tuple[float, Sequence[DimensionResult]]],
     rewards: list[float],
     dimension_values: list[list[float]],
+    statuses: list[Status],
     counts: dict[Status, int],
     judge: dict[str, float] | None,
     duration_ms: float,
@@ -296,20 +308,16 @@ def _log_batch(
     if counts[_UNSCORABLE]:
         # Unscorable is a judgement (a wrong answer, e.g. no final answer), common early in training: the
         # ids go in this one line (at most MAX_PROBLEM_LINES) rather than a line each.
-        batch["unscorable_sample_ids"] = _unscorable_ids(samples, outcomes)
+        batch["unscorable_sample_ids"] = _unscorable_ids(samples, statuses)
     logger.info("batch graded", extra=batch)
 
 
-def _unscorable_ids(
-    samples: Sequence[Any], outcomes: Sequence[tuple[float, Sequence[DimensionResult]]]
-) -> list[str]:
-    ids: list[str] = []
-    for sample, (_, results) in zip(samples, outcomes):
-        if any(r.status is _UNSCORABLE for r in results):
-            ids.append(str(sample.id))
-            if len(ids) >= MAX_PROBLEM_LINES:
-                break
-    return ids
+def _unscorable_ids(samples: Sequence[Any], statuses: list[Status]) -> list[str]:
+    """Ids of the first MAX_PROBLEM_LINES samples with an unscorable dimension. ``statuses`` is
+    dimension-major (``_record``'s columns), so result k belongs to sample ``k % len(samples)``."""
+    n = len(samples)
+    rows = sorted({k % n for k, status in enumerate(statuses) if status is _UNSCORABLE})
+    return [str(samples[i].id) for i in rows[:MAX_PROBLEM_LINES]]
 
 
 def _log_failed(samples: Sequence[Any], outcomes: Sequence[tuple[float, Sequence[DimensionResult]]]) -> int:

@@ -1,6 +1,7 @@
 """Peer check: our math equivalence (``math_equivalent``) against Math-Verify 0.9.0's own labelled cases.
 
-The 268 cases come from math-verify's test suite (see ``shared/data/peer/README.md``); each is run with
+The 268 cases come from math-verify's test suite (a copy of the peer corpus ``shared/data/peer/``, kept in
+``tests/fixtures/peer/`` so a lone clone runs them; see its README); each is run with
 the options its original test used. Our anchored extraction is a separate layer (tested in
 ``test_math_grader.py``): this pins the equivalence check the grader calls after extraction.
 Requirement: >= 98% agreement overall and 100% on every ``expected: 0`` case (a false "equivalent" pays
@@ -17,7 +18,7 @@ import pytest
 
 from reward.graders.math import MathOptions, math_equivalent
 
-CASES = Path(__file__).resolve().parents[2] / "shared/data/peer/math-verify-cases.jsonl"
+CASES = Path(__file__).resolve().parent / "fixtures" / "peer" / "math-verify-cases.jsonl"
 
 # id -> why we accept answering differently from the label. Empty: we agree on all 268 cases.
 KNOWN_DISAGREEMENTS: dict[str, str] = {}
@@ -41,7 +42,7 @@ def options_for(case: dict) -> MathOptions:
 @pytest.fixture(scope="module")
 def outcomes() -> dict[str, tuple[int, int]]:
     if not CASES.exists():
-        pytest.fail(f"{CASES} is missing: the peer cases live in ../shared beside the clone")
+        pytest.fail(f"{CASES} is missing: restore tests/fixtures/peer/ (a copy of shared/data/peer/)")
     cases = [json.loads(line) for line in CASES.read_text(encoding="utf-8").splitlines() if line.strip()]
     return {
         c["id"]: (c["expected"], int(math_equivalent(c["gold"], c["pred"], options_for(c)))) for c in cases

@@ -147,7 +147,7 @@ def load_rows(
 
 
 def event_element(row: Row, response: str, sample_id: str) -> dict[str, Any]:
-    """The element Bedrock sends the reward Lambda for ``response`` to ``row`` (rft-contract.md §1)."""
+    """The element Bedrock sends the reward Lambda for ``response`` to ``row`` (docs/contract.md §1)."""
     return {
         "id": sample_id,
         "messages": [*row.record["messages"], {"role": "assistant", "content": response}],

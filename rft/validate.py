@@ -1,4 +1,4 @@
-"""``rft validate-data FILE…``: the Nova RFT dataset rules (rft-contract.md §2), via ``reward.dataset``.
+"""``rft validate-data FILE…``: the Nova RFT dataset rules (docs/contract.md §2), via ``reward.dataset``.
 
 The very validator ``cdk synth`` runs on the training data, so both give the same verdict. Exit status 0
 when no file has an error (warnings do not fail), 1 when some file has one.

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 #: Base models that support reinforcement fine-tuning on Bedrock -> regions where they do.
-#: AWS's RFT docs list only Nova 2 Lite, in us-east-1, at the time of writing (rft-contract.md §3).
+#: AWS's RFT docs list only Nova 2 Lite, in us-east-1, at the time of writing (docs/contract.md §3).
 RFT_MODELS: dict[str, tuple[str, ...]] = {"amazon.nova-2-lite-v1:0:256k": ("us-east-1",)}
 
 #: The judge model when `judge_model_id` is not set: Amazon Nova Pro through the US cross-region inference
@@ -53,7 +53,7 @@ DEFAULT_JUDGE_MODEL_ID: str = JUDGE_DEFAULT_MODEL_ID
 #: The context window of the 256k model: prompt plus generated tokens must fit in it.
 MAX_CONTEXT_TOKENS = 262_144
 
-#: Dataset size limits for RFT (rft-contract.md §2). The 100-row minimum is documented for training data.
+#: Dataset size limits for RFT (docs/contract.md §2). The 100-row minimum is documented for training data.
 TRAINING_MIN_ROWS = 100
 MAX_ROWS = 20_000
 
@@ -95,7 +95,7 @@ _HP_KEYS: dict[str, str] = {
     "eval_interval": "evalInterval",
 }
 
-#: Every context key, in the order the README documents them.
+#: Every context key, in the order docs/context-keys.md documents them.
 CONTEXT_KEYS: dict[str, KeySpec] = {
     "name_prefix": KeySpec(
         "nova-rft",

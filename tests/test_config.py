@@ -34,7 +34,7 @@ def error_of(**context: Any) -> str:
 
 
 def test_cdk_json_defaults_match_the_documented_keys() -> None:
-    """cdk.json's context and CONTEXT_KEYS (the README's source) must not drift apart."""
+    """cdk.json's context and CONTEXT_KEYS (the source of docs/context-keys.md) must not drift apart."""
     context = json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"]
     ours = {k: v for k, v in context.items() if not k.startswith("@")}
     assert ours == {k: spec.default for k, spec in CONTEXT_KEYS.items()}
@@ -257,8 +257,8 @@ def test_a_too_small_training_set_is_an_error(tmp_path: Path) -> None:
     assert "'training_data'" in error_of(training_data=str(path))
 
 
-def test_readme_documents_every_context_key_with_its_default() -> None:
-    """The README's context-key table is what users read: a new key or a changed default must show there."""
-    readme = (PROJECT_ROOT / "README.md").read_text()
+def test_the_docs_document_every_context_key_with_its_default() -> None:
+    """docs/context-keys.md is what users read: a new key or a changed default must show in its table."""
+    page = (PROJECT_ROOT / "docs" / "context-keys.md").read_text()
     for key, spec in CONTEXT_KEYS.items():
-        assert f"| `{key}` | `{json.dumps(spec.default)}` |" in readme, key
+        assert f"| `{key}` | `{json.dumps(spec.default)}` |" in page, key

@@ -12,7 +12,7 @@ from reward.graders.base import ParamError
 from reward.graders.json_fields import JsonProblem, extract_json, json_equal
 from reward.results import Status
 
-# rft-contract.md §1's example of an object reference.
+# docs/contract.md §1's example of an object reference.
 REFERENCE = {"compliant": "No", "explanation": "The copy promises guaranteed returns, which breaks R1."}
 CONTRACT = {"fields": {"compliant": "exact", "explanation": "similarity"}}
 SCHEMA = {

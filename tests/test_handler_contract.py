@@ -1,4 +1,4 @@
-"""The reward Lambda answers every element of any batch, in order, within the contract (rft-contract.md §1)."""
+"""The reward Lambda answers every element of any batch, in order, within the contract (docs/contract.md §1)."""
 
 from __future__ import annotations
 

@@ -65,7 +65,7 @@ NEW_JOB_ARN = (
 
 
 def dataset_rows(count: int = 5) -> list[dict]:
-    """GSM8K-style rows in the Nova RFT format (rft-contract.md section 2)."""
+    """GSM8K-style rows in the Nova RFT format (docs/contract.md section 2)."""
     rows = []
     for i in range(count):
         apples, more = 3 + i, 4 + 2 * i

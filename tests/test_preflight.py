@@ -108,7 +108,7 @@ def test_shipped_gsm8k_grader_passes_preflight_on_the_sample_data(fake_lambda):
 
 
 def test_preflight_event_is_shaped_like_bedrocks(fake_lambda):
-    """rft-contract.md section 1: id, prompt + assistant reply, metadata with reference_answer and extras."""
+    """docs/contract.md section 1: id, prompt + assistant reply, metadata with reference_answer and extras."""
     preflight(rows=2)
     event = fake_lambda.requests[0]["event"]
     sample_rows = [json.loads(line) for line in SAMPLE_TRAIN.read_text().splitlines()[:2]]

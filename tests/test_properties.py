@@ -1,6 +1,6 @@
 """Property tests of the reward Lambda over generated events, for every shipped spec: whatever arrives,
 ``lambda_handler`` answers every element, in order, with a finite score in [-1, 1] and well-formed
-metrics (rft-contract.md §1, checked by ``reward.contract.check_reply``), and never raises."""
+metrics (docs/contract.md §1, checked by ``reward.contract.check_reply``), and never raises."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ ACCOUNT = "123456789012"
 
 
 def valid_request() -> dict:
-    """A realistic RFT request (the shape rft-contract.md section 3 documents)."""
+    """A realistic RFT request (the shape docs/contract.md section 3 documents)."""
     return {
         "jobName": "nova-rft-0123456789abcdef",
         "customModelName": "nova-rft-model-0123456789abcdef",

@@ -6,7 +6,7 @@
     python data/structured_json/generate.py --check    # exit 1 if the committed files differ from a fresh run
 
 Each row asks for a JSON verdict on one piece of marketing copy. The reference answer is an object like
-rft-contract.md's example, ``{"compliant": "No", "explanation": "..."}``, and the row's ``rule`` field
+docs/contract.md's example, ``{"compliant": "No", "explanation": "..."}``, and the row's ``rule`` field
 names the rule the copy breaks (``"none"`` for compliant copy; ``reward_specs/structured_json.toml``'s
 custom dimension checks the explanation cites it). Verdicts are decided by construction: each template
 either breaks exactly one rule or none. Deterministic (a seeded ``random.Random``, no clock, no

@@ -169,7 +169,7 @@ def create(
         raise JobStartError(
             "The CreateModelCustomizationJob request does not fit the Bedrock API, so no job was started:\n"
             + "\n".join(f"- {p}" for p in problems[:20])
-            + "\nFix the matching context value (see the README's context keys) and deploy again."
+            + "\nFix the matching context value (see docs/context-keys.md) and deploy again."
         )
     _log(
         "create.start",

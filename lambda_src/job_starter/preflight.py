@@ -2,7 +2,7 @@
 
 Read the first few rows of the training data from S3, answer each row with its reference answer (the
 positive control) and with known-bad answers (empty, ``:``, a wrong number, a hedged answer, ...), send
-them to the *published version* of the reward Lambda exactly as Bedrock would (rft-contract.md §1), and
+them to the *published version* of the reward Lambda exactly as Bedrock would (docs/contract.md §1), and
 require that (a) the reply keeps the contract and (b) for every row the reference answer scores strictly
 above every known-bad answer. Anything else raises :class:`PreflightError`, whose message is written for
 the CloudFormation console: what was sent, what came back, what is wrong and what to do.
@@ -250,7 +250,7 @@ def invoke_grader(lambda_client: Any, function_arn: str, event: list[dict[str, A
             _fit(
                 f"Preflight failed: the reward function {function_arn} raised {error_type} instead of "
                 f"answering.\nSent: {sent}.\nCame back: {error_type}: {error_message[:800]}\n"
-                "What is wrong: a reward function must never raise for a data problem (rft-contract.md "
+                "What is wrong: a reward function must never raise for a data problem (docs/contract.md "
                 "section 1); a raise at start-up usually means the bundled reward spec or a grader dependency "
                 f"failed to load. Its logs are in the CloudWatch log group /aws/lambda/{name}.",
                 [],
@@ -327,7 +327,7 @@ def run_preflight(
         raise PreflightError(
             _fit(
                 f"Preflight failed: the reward function {function_arn} broke the reward contract "
-                f"(rft-contract.md section 1), so Bedrock could not use its scores.\nSent: {sent}.\n"
+                f"(docs/contract.md section 1), so Bedrock could not use its scores.\nSent: {sent}.\n"
                 f"Came back: {_describe_reply(reply)}.\nWhat is wrong:",
                 problems,
                 _TODO,

@@ -1,6 +1,6 @@
 """From per-dimension grades to one reward in [-1, 1] and the reply element Bedrock expects.
 
-Rules (the README's "How a reward is composed" says the same):
+Rules (docs/reward-specs.md, "How a reward is composed", says the same):
 - a judged dimension (status ok/unscorable) scores ``2 * credit - 1``;
 - a gated dimension pays only when its gate passed (status ok and credit >= the gate's ``pass_at``);
   otherwise it scores -1, and it inherits the gate's status when the gate was not judged;
@@ -61,7 +61,7 @@ def compose(spec: Spec, grades: Sequence[Grade]) -> tuple[float, list[DimensionR
 
 
 def reply_element(sample: Sample, aggregate: float, results: Sequence[DimensionResult]) -> dict[str, Any]:
-    """One element of the Lambda's reply (rft-contract.md §1): id echoed, score, metrics_list."""
+    """One element of the Lambda's reply (docs/contract.md §1): id echoed, score, metrics_list."""
     metrics: list[dict[str, Any]] = [{"name": r.name, "value": r.score, "type": "Reward"} for r in results]
     for r in results:
         if r.status is not Status.OK:

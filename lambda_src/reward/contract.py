@@ -1,4 +1,4 @@
-"""Check a reward Lambda reply against rft-contract.md §1. Used by the job starter's preflight, the
+"""Check a reward Lambda reply against docs/contract.md §1. Used by the job starter's preflight, the
 ``rft invoke`` command and the tests — one definition of "a valid reply"."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The one dataset validator for Nova RFT training and validation files (rft-contract.md §2).
+"""The one dataset validator for Nova RFT training and validation files (docs/contract.md §2).
 
 The CDK data stack runs it at synth time, ``rft validate-data`` runs it from the command line, and the
 job starter and ``rft score`` read rows through :func:`iter_rows` — so every tool agrees on what a valid
@@ -777,7 +777,7 @@ def format_findings(report: DatasetReport, path: str | os.PathLike[str]) -> str:
 
 
 def rules_markdown_table() -> str:
-    """The rules as a Markdown table, for the README (generated, so it cannot drift from RULES)."""
+    """The rules as a Markdown table, for docs/dataset-format.md (generated, so it cannot drift from RULES)."""
     rows = ["| Code | Severity | Meaning | Fix |", "| --- | --- | --- | --- |"]
     for rule in RULES.values():
         rows.append(f"| `{rule.code}` | {rule.severity} | {rule.meaning} | {rule.fix} |")

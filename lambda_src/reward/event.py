@@ -1,4 +1,4 @@
-"""The one event parser: turns Bedrock's RFT event (rft-contract.md §1) into ``Sample`` values.
+"""The one event parser: turns Bedrock's RFT event (docs/contract.md §1) into ``Sample`` values.
 
 It never raises. Whatever is wrong with an element is recorded in ``Sample.problem`` so the handler
 can still answer that element, in order, with its id echoed.

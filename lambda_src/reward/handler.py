@@ -1,4 +1,4 @@
-"""The reward Lambda: ``lambda_handler(event, context)`` implements rft-contract.md §1.
+"""The reward Lambda: ``lambda_handler(event, context)`` implements docs/contract.md §1.
 
 Parse the event into samples, grade them under the batch deadline, compose each reward, answer every
 element in order. It never raises for a data problem; a broken *spec* fails at init (cold start), which
@@ -47,7 +47,7 @@ def _load(_reward_spec: str | None, _task_root: str | None) -> Spec:
 
 
 def lambda_handler(event: Any, context: Any = None) -> list[dict[str, Any]]:
-    """Grade a batch (rft-contract.md §1): one reply element per event element, in order.
+    """Grade a batch (docs/contract.md §1): one reply element per event element, in order.
 
     Metrics and logs (``reward.telemetry``) are emitted after grading and can never fail the batch.
     """

@@ -31,7 +31,7 @@ class Criterion:
 
 @dataclass(frozen=True)
 class JudgeParams:
-    """``[dimensions.params]`` of a ``grader = "judge"`` dimension (README: "Writing a rubric")."""
+    """``[dimensions.params]`` of a ``grader = "judge"`` dimension (docs/judge.md: "Writing a rubric")."""
 
     criteria: tuple[Any, ...] = ()  # tables of name, description, weight; Criterion values after init
     scale: tuple[str, ...] = DEFAULT_SCALE  # worst -> best; credit of label i = i / (len(scale) - 1)

@@ -3,7 +3,7 @@
 The topic lives in the reward stack, next to the alarms that publish to it; the training stack (which
 deploys after the reward stack) adds the EventBridge rule that forwards the job's state changes to it.
 Bedrock emits `Model Customization Job State Change` events (source `aws.bedrock`, detail `jobArn`,
-`jobStatus`, ...; rft-contract.md §3) when a job starts, completes, fails or stops; the rule matches only
+`jobStatus`, ...; docs/contract.md §3) when a job starts, completes, fails or stops; the rule matches only
 our job's ARN and publishes the whole event, so email (and any later subscriber) gets the job ARN and the
 new status.
 

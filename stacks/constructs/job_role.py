@@ -1,7 +1,7 @@
 """The service role an Amazon Bedrock model-customization (RFT) job runs as.
 
 Bedrock assumes this role to read the training and validation files, write the job's output, and invoke the
-reward Lambda for every rollout (rft-contract.md §4). It exists whether or not the stack starts a job, so a
+reward Lambda for every rollout (docs/contract.md §4). It exists whether or not the stack starts a job, so a
 user can also start the job by hand (console or CLI) with the exact same permissions.
 """
 

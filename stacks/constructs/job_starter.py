@@ -1,6 +1,6 @@
 """The custom resource that smoke-tests the deployed grader and starts the Bedrock RFT job.
 
-CloudFormation has no resource for model-customization jobs (rft-contract.md §3), so a Python Lambda behind
+CloudFormation has no resource for model-customization jobs (docs/contract.md §3), so a Python Lambda behind
 the CDK Provider framework does it: on Create it preflights the reward Lambda with real dataset rows and then
 calls CreateModelCustomizationJob; on Delete it stops the job if it is still running. The code lives in
 `lambda_src/job_starter/` (entry `job_starter.handler.on_event`); this module only deploys it.

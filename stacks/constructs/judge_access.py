@@ -4,7 +4,7 @@ The reward Lambda calls Bedrock Runtime `Converse` on `judge_model_id`. Converse
 `bedrock:InvokeModel` (ConverseStream would need `bedrock:InvokeModelWithResponseStream`; the judge does not
 stream, so that action is not granted). What the resource list must hold depends on the kind of id
 (AWS Bedrock user guide, "Geographic cross-Region inference" and "Global cross-Region inference", IAM
-policy requirements; rft-contract.md §1):
+policy requirements; docs/contract.md §1):
 
 * a model id (`amazon.nova-pro-v1:0`) or a foundation-model ARN: that model in the stack's region;
 * a geographic cross-region inference profile (`us.`, `eu.`, `apac.`, ... + model id) or its ARN: the

@@ -1,8 +1,8 @@
 """Alarms on the reward Lambda, each sent to the notification topic when it fires and when it clears.
 
 Every alarm has a deterministic name `<prefix>-reward-...` (easy to find in the console and to scope
-policies to; the topic policy names the exact alarm ARNs) and a description that says what it means and what to do; the README's
-"Watching a training run" section says the same at more length. All of them treat missing data as not
+policies to; the topic policy names the exact alarm ARNs) and a description that says what it means and what to do;
+docs/operations.md ("The alarms") says the same at more length. All of them treat missing data as not
 breaching: between training steps, or before the job starts, the Lambda is simply not invoked.
 """
 

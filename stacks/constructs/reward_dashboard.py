@@ -63,8 +63,8 @@ def _intro(dimensions: Sequence[str], *, uses_judge: bool, namespace: str) -> st
         "than ok are not judgements of the response: **error, timeout, deadline and no_reference** should "
         f"stay near zero. Duration is charted against the timeout (red line).{judge}\n\n"
         f"Spec dimensions: {', '.join(dimensions) or '(none)'} · metrics namespace `{namespace}` "
-        f"(dimension {metric_names.SERVICE_DIMENSION}={metric_names.SERVICE}) · see the README's "
-        '"Watching a training run".'
+        f"(dimension {metric_names.SERVICE_DIMENSION}={metric_names.SERVICE}) · see docs/operations.md "
+        '("Watching a training run") in the Nova RFT Kit repository.'
     )
 
 

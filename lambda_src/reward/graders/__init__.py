@@ -10,7 +10,7 @@ import importlib
 
 from reward.graders.base import Grader
 
-# name -> "module:ClassName". Keep sorted; the README's grader table follows this list.
+# name -> "module:ClassName". Keep sorted; docs/reward-specs.md's grader table follows this list.
 BUILTIN_GRADERS: dict[str, str] = {
     "choice": "reward.graders.choice:ChoiceGrader",
     "custom": "reward.graders.custom:CustomGrader",

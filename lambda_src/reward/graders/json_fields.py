@@ -22,7 +22,7 @@ Compared fields: every key of the reference object, each with its mode from ``fi
 match at ``similarity_pass`` or above), ``ignore`` (not compared). A field missing from the response
 scores 0. With ``extra_keys = "forbid"`` each response key absent from the reference adds a failed
 field. The reference is the row's ``reference_answer`` object (or a string holding JSON), or its
-``reference_key`` sub-object. rft-contract.md's ``{"compliant": "No", "explanation": "..."}`` reference
+``reference_key`` sub-object. docs/contract.md's ``{"compliant": "No", "explanation": "..."}`` reference
 is graded with ``fields = {compliant = "exact", explanation = "similarity"}``.
 """
 

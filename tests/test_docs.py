@@ -8,6 +8,7 @@ on GitHub. Links inside code blocks and code spans are not links and are not che
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -39,12 +40,12 @@ _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)
 
 
 def markdown_files(root: Path = PROJECT_ROOT) -> list[Path]:
-    """Every Markdown file of the project, outside installed and generated folders."""
-    return sorted(
-        path
-        for path in root.rglob("*.md")
-        if not SKIPPED_DIRS.intersection(path.relative_to(root).parts[:-1])
-    )
+    """Every Markdown file of the project, outside installed and generated folders (never walked into)."""
+    found = []
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = [name for name in subfolders if name not in SKIPPED_DIRS]
+        found += [Path(folder) / name for name in files if name.endswith(".md")]
+    return sorted(found)
 
 
 def prose_lines(text: str) -> list[tuple[int, str]]:

@@ -213,3 +213,28 @@ def test_the_metrics_table_lists_every_metric_the_lambda_emits() -> None:
         if documented.startswith("Status."):
             documented = "Status.<status>"
         assert f"`{documented}`" in page, name
+
+
+#: How a citation of the team's shared notes looked before the contract moved into docs/contract.md; built
+#: from parts so that this file does not match itself.
+_OUTSIDE_CITATIONS = re.compile("rft" + r"-contract\.md|" + "shared" + r"/docs/|\.\./" + "shared")
+_TEXT_SUFFIXES = {".py", ".md", ".toml", ".json", ".txt", ".cfg", ".ini", ".yaml", ".yml", ".sh", ""}
+
+
+def test_nothing_cites_a_document_outside_the_repository() -> None:
+    """A newcomer's clone has no shared notes: comments, docstrings, messages and docs cite docs/contract.md."""
+    found = []
+    for folder, subfolders, files in os.walk(PROJECT_ROOT):
+        subfolders[:] = [name for name in subfolders if name not in SKIPPED_DIRS and name != "out"]
+        for name in files:
+            path = Path(folder) / name
+            if path.suffix not in _TEXT_SUFFIXES or path.stat().st_size > 2_000_000:
+                continue
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (UnicodeDecodeError, OSError):
+                continue
+            for number, line in enumerate(text.splitlines(), start=1):
+                if _OUTSIDE_CITATIONS.search(line):
+                    found.append(f"{path.relative_to(PROJECT_ROOT)}:{number}: {line.strip()[:100]}")
+    assert found == [], "cite docs/contract.md instead:\n" + "\n".join(found)

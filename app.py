@@ -72,11 +72,6 @@ def build_app(context: dict[str, Any] | None = None, *, outdir: str | None = Non
         description="Nova RFT Kit: the RFT job, its role and notifications",
     )
     stacks = {"data": data, "reward": reward, "training": training}
-    for warning in config.warnings:
-        if warning.stack != "data":  # the data stack puts its own warnings on the upload
-            cdk.Annotations.of(stacks[warning.stack]).add_warning_v2(
-                f"nova-rft:{warning.key}", warning.message
-            )
     for stack in stacks.values():
         cdk.Tags.of(stack).add("project", "nova-rft-kit")
         cdk.Tags.of(stack).add("nova-rft:prefix", prefix)
@@ -92,8 +87,21 @@ def main() -> int:
         # A user error, not a crash: no traceback, just what to change.
         print(f"\nConfiguration error (cdk.json context / -c flags):\n\n{error}\n", file=sys.stderr)
         return 1
+    report_warnings(built.config)
     built.app.synth()
     return 0
+
+
+def report_warnings(config: Config, stream: Any = None) -> None:
+    """Print each config warning (dataset findings, questionable hyperparameters) as one line on stderr.
+
+    Printed by the app rather than added as CDK annotations: the CDK CLI shows an annotation as a
+    three-line block with a construct path and an `Annotation::` acknowledgment that only code can give;
+    these are about the user's files and flags, and `-c acknowledge_warnings=<id>` silences them.
+    """
+    out = stream if stream is not None else sys.stderr
+    for warning in config.warnings:
+        print(warning.line(), file=out)
 
 
 if __name__ == "__main__":

@@ -1,34 +1,45 @@
 """``rft``: check a reward before paying for training, then poke the deployed stack.
 
-    rft validate-data data/sample/train.jsonl
+    rft validate-data data/sample/train.jsonl data/sample/validation.jsonl
     rft score --spec reward_specs/gsm8k.toml --data data/sample/train.jsonl --out out/
     rft probe --spec reward_specs/gsm8k.toml --data data/sample/train.jsonl --out out/
     rft invoke --stack nova-rft --data data/sample/train.jsonl -n 5
     rft status --stack nova-rft --watch
 
-Exit status: 0 ok, 1 findings or failure (invalid data, a hack that pays, a contract violation, a failed
-job), 2 usage error (bad arguments, a missing or invalid spec).
+Exit status: 0 ok, 1 findings or failure (invalid data, a hack that pays, a grader that errs, a contract
+violation, a failed job, an AWS error), 2 usage error (bad arguments, a missing or invalid spec or data
+file). Errors are one line on stderr; set RFT_DEBUG=1 to see the traceback of an unexpected one.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
-from rft import probe, remote, score, validate
-from rft.core import EXIT_USAGE, CliError, Context
+from rft import core, probe, remote, score, validate
+from rft.core import EXIT_FAILURE, EXIT_USAGE, Context
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (what is wrong, and where to read more), not the usage text."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (usage: `{self.prog} --help`)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="rft",
         description=__doc__.split("\n\n")[0].replace("``", ""),
         epilog=__doc__.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {core.version()}")
     subparsers = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
     subparsers.required = True
     validate.add_parser(subparsers)
@@ -57,19 +68,41 @@ def main(
     )
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse exits 2 on usage errors and 0 on --help
-        return int(exc.code or 0)
+        # argparse prints help and --version to stdout and errors to stderr: to this command's streams.
+        with contextlib.redirect_stdout(ctx.out), contextlib.redirect_stderr(ctx.err):
+            args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors and 0 on --help / --version
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
-        return args.run(args, ctx)
-    except CliError as exc:
-        print(f"rft {args.command}: error: {exc}", file=ctx.err)
-        return exc.code
+        with core.GRADING_ERRORS.capturing() as grading_errors:
+            code = args.run(args, ctx)
+        failed = grading_errors.message()
+        if failed is not None:
+            # A grader that cannot grade (e.g. a judge without credentials or permission) makes every
+            # number above meaningless: say why once, and fail.
+            print(f"rft {args.command}: error: {failed}", file=ctx.err)
+            code = max(code, EXIT_FAILURE)
+        return code
     except KeyboardInterrupt:
         print(f"rft {args.command}: interrupted", file=ctx.err)
         return 130
     except BrokenPipeError:  # `rft ... | head`
         return 0
+    except Exception as exc:
+        # Every command loads its spec and data inside this handler, so what the user got wrong (a spec,
+        # a data file, a flag, credentials) is one line here, whichever command it was; see core.user_error.
+        error = core.user_error(exc)
+        if error is not None:
+            print(f"rft {args.command}: error: {error}", file=ctx.err)
+            return error.code
+        if os.environ.get("RFT_DEBUG"):
+            raise
+        print(
+            f"rft {args.command}: internal error: {type(exc).__name__}: {core.one_line(str(exc))[:500]} "
+            "(a bug: rerun with RFT_DEBUG=1 for the traceback and report it)",
+            file=ctx.err,
+        )
+        return EXIT_FAILURE
 
 
 if __name__ == "__main__":

@@ -7,13 +7,14 @@ Grading always goes through ``reward.handler.lambda_handler`` (locally) or the d
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,73 @@ class CliError(Exception):
         self.code = code
 
 
+def user_error(exc: BaseException) -> CliError | None:
+    """The ``CliError`` a user should see for ``exc``, or None when ``exc`` is a bug (not the user's doing).
+
+    ``rft.cli.main`` runs every command through this, so a command needs no error handling of its own
+    for what the library raises on bad input: an invalid spec (``SpecError``, which names the file and
+    field), a grader parameter, a file that is missing, unreadable or not UTF-8, bad JSON (exit 2), and AWS
+    errors — no credentials, access denied, an unreachable endpoint (exit 1).
+    """
+    if isinstance(exc, CliError):
+        return exc
+    from reward.graders.base import ParamError
+    from reward.spec import SpecError
+
+    if isinstance(exc, (SpecError, ParamError)):
+        return CliError(one_line(str(exc)))
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return CliError(f"{exc.filename}: {exc.strerror or type(exc).__name__}")
+    if isinstance(exc, UnicodeDecodeError):
+        return CliError(f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+    if isinstance(exc, json.JSONDecodeError):
+        return CliError(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")
+    return _aws_error(exc)
+
+
+def _aws_error(exc: BaseException) -> CliError | None:
+    botocore = sys.modules.get("botocore.exceptions")
+    if botocore is None:  # botocore was never imported, so this cannot be one of its errors
+        return None
+    if isinstance(exc, botocore.NoCredentialsError):
+        return CliError(
+            "no AWS credentials found: configure them (aws configure, AWS_PROFILE or the AWS_* variables) "
+            "and retry",
+            EXIT_FAILURE,
+        )
+    if isinstance(exc, botocore.ClientError):
+        error = exc.response.get("Error", {})
+        operation = getattr(exc, "operation_name", "") or "AWS call"
+        return CliError(
+            f"{operation}: {error.get('Code', 'error')}: {one_line(error.get('Message', str(exc)))}",
+            EXIT_FAILURE,
+        )
+    if isinstance(exc, botocore.BotoCoreError):
+        return CliError(one_line(str(exc)), EXIT_FAILURE)
+    return None
+
+
+def one_line(text: str) -> str:
+    """``text`` with its lines joined by "; " (an error message is one line on a terminal)."""
+    return "; ".join(line.strip() for line in str(text).splitlines() if line.strip())
+
+
+def version() -> str:
+    """The installed package's version (pyproject.toml's ``version``), or the source tree's."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("nova-rft-kit")
+    except metadata.PackageNotFoundError:  # run from a checkout without `pip install -e .`
+        import tomllib
+
+        pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+        try:
+            return str(tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"])
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            return "unknown"
+
+
 # --------------------------------------------------------------------------------------------------
 # The spec, through the handler (the very loader the Lambda runs at init).
 
@@ -65,20 +133,78 @@ def use_spec(path: str | os.PathLike[str]) -> Any:
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     # The handler logs one INFO line per batch: noise on a terminal.
     logging.getLogger("reward").setLevel(logging.WARNING)
-    from reward.handler import current_spec
     from reward.spec import SpecError
 
     try:
+        # Inside the try: the handler's first import loads the spec named by REWARD_SPEC (as at Lambda init).
+        from reward.handler import current_spec
+
         return current_spec()
     except SpecError as exc:
-        raise CliError(str(exc)) from None
+        raise CliError(one_line(str(exc))) from None
 
 
 def local_grader() -> BatchGrader:
-    """Grade a batch with ``reward.handler.lambda_handler`` in this process (after ``use_spec``)."""
+    """Grade a batch with ``reward.handler.lambda_handler`` in this process (after ``use_spec``).
+
+    While ``rft.cli.main`` runs a command, the handler's per-sample WARNING lines about results it could
+    not grade are kept by ``GRADING_ERRORS`` instead of printed, and the first ``error`` is reported once.
+    """
     from reward.handler import lambda_handler
 
     return lambda batch: lambda_handler(batch, None)
+
+
+class GradingErrors(logging.Filter):
+    """The reward library's "dimension not graded" log records with status ``error`` (a grader that failed:
+    a judge without credentials or permission, a custom grader that raised), kept instead of printed.
+
+    A filter on the library's ``reward`` logger: the records never reach its JSON handler (dozens of lines
+    on a terminal); ``first`` keeps the first one's dimension, sample and reason, ``count`` how many came.
+    Other statuses (timeout, deadline, no_reference) pass through untouched: the commands report them.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first: tuple[str, str, str] | None = None  # dimension, sample id, reason
+        self.count = 0
+
+    @contextlib.contextmanager
+    def capturing(self) -> Iterator[GradingErrors]:
+        """Keep the records while the block runs (one command), starting from none."""
+        self.first, self.count = None, 0
+        logger = logging.getLogger("reward")
+        logger.addFilter(self)
+        try:
+            yield self
+        finally:
+            logger.removeFilter(self)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg != "dimension not graded" or getattr(record, "status", None) != "error":
+            return True
+        self.count += 1
+        if self.first is None:
+            self.first = (
+                str(getattr(record, "dimension", "?")),
+                str(getattr(record, "sample_id", "?")),
+                one_line(str(getattr(record, "reason", ""))),
+            )
+        return False
+
+    def message(self) -> str | None:
+        """One line naming the first failure and its reason, or None when no grader failed."""
+        if self.first is None:
+            return None
+        dimension, sample, reason = self.first
+        return (
+            f"a grader failed ({self.count} result{'s' if self.count != 1 else ''} with status error); the "
+            f"first, dimension {dimension!r} on sample {sample}: {reason}"
+        )
+
+
+#: Grader failures seen while ``rft.cli.main`` runs a command (``GRADING_ERRORS.capturing()``).
+GRADING_ERRORS = GradingErrors()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -142,7 +268,7 @@ def load_rows(
             file=err,
         )
     if not rows:
-        raise CliError(f"{data}: no valid records to grade; run `rft validate-data {data}`", EXIT_FAILURE)
+        raise CliError(f"{data}: no valid records to grade; run `rft validate-data {data}`")
     return rows
 
 

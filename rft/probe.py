@@ -20,6 +20,14 @@ from rft import attacks, core
 from rft.core import EXIT_FAILURE, EXIT_OK, CliError, Context
 
 HELP = "probe a reward spec with known reward hacks (exit 1 if any family beats the reference answer)"
+DESCRIPTION = (
+    "Try known reward hacks on every row and report which ones the spec pays for. For each row the "
+    "positive control (the reference answer written with the spec's control_template) and every family "
+    "of attacks (hedging, padding, echoing the prompt, format tricks, ...) are graded with the reward "
+    "Lambda's own code. A family wins a row when its best variant scores at or above the control. The "
+    "probe fails (exit status 1) when some family wins more than --threshold of the rows it applies to: "
+    "train on that spec and the model will learn the hack instead of the task."
+)
 _TIE = 1e-9  # scores are floats from a weighted mean: equal within this counts as "at or above"
 _JUDGED = ("ok", "unscorable")
 
@@ -66,7 +74,7 @@ class ProbeResult:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("probe", help=HELP, description=__doc__.split("\n\n")[1].replace("``", ""))
+    parser = subparsers.add_parser("probe", help=HELP, description=DESCRIPTION)
     parser.add_argument("--spec", required=True, help="reward spec (TOML)")
     parser.add_argument("--data", required=True, help="dataset (Nova RFT JSONL)")
     parser.add_argument(

@@ -21,10 +21,18 @@ from rft import core
 from rft.core import EXIT_OK, CliError, Row, Scored
 
 HELP = "grade responses (or the reference answers) and show the reward distribution"
+DESCRIPTION = (
+    "Grade responses with a reward spec and show the reward distribution, per dimension and overall. "
+    "Without --responses, every row's reference answer is graded, written the way the spec's "
+    "control_template says: the positive control, which a sound reward scores at the top. With "
+    '--responses FILE (JSONL of {"task_id": ..., "response": ...} or {"line": N, "response": ...}) those '
+    "responses are graded against their rows. Grading runs the reward Lambda's own code in this process, "
+    "or, with --remote FUNCTION, calls the deployed reward Lambda."
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("score", help=HELP, description=__doc__.split("\n\n")[1].replace("``", ""))
+    parser = subparsers.add_parser("score", help=HELP, description=DESCRIPTION)
     parser.add_argument("--spec", required=True, help="reward spec (TOML), e.g. reward_specs/gsm8k.toml")
     parser.add_argument("--data", required=True, help="dataset (Nova RFT JSONL)")
     parser.add_argument(

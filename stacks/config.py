@@ -26,6 +26,7 @@ import aws_cdk as cdk
 import constructs
 
 from job_starter.request_model import Constraint, hyperparameter_constraints
+from reward import dataset as _dataset
 from reward.graders.judge import DEFAULT_MODEL_ID as JUDGE_DEFAULT_MODEL_ID
 from stacks.constructs.judge_access import (
     JUDGE_MODEL_FORMS,
@@ -54,8 +55,10 @@ DEFAULT_JUDGE_MODEL_ID: str = JUDGE_DEFAULT_MODEL_ID
 MAX_CONTEXT_TOKENS = 262_144
 
 #: Dataset size limits for RFT (docs/contract.md §2). The 100-row minimum is documented for training data.
-TRAINING_MIN_ROWS = 100
-MAX_ROWS = 20_000
+# The dataset rules live in reward.dataset (shared with `rft validate-data`), so the two cannot disagree.
+TRAINING_MIN_ROWS = _dataset.TRAINING_MIN_ROWS
+VALIDATION_RECOMMENDED_ROWS = _dataset.VALIDATION_RECOMMENDED_ROWS
+MAX_ROWS = _dataset.DEFAULT_MAX_ROWS
 
 
 class ConfigError(ValueError):
@@ -77,11 +80,34 @@ class KeySpec:
 
 @dataclass(frozen=True)
 class ConfigWarning:
-    """A value that is allowed but worth a second look; shown as a CDK warning on `stack`."""
+    """A value that is allowed but worth a second look; `cdk synth` prints it as one line (app.py).
+
+    `id` names the kind of warning (a dataset rule's code, e.g. `small-validation-set`); listing it in the
+    context key `acknowledge_warnings` silences every warning of that kind.
+    """
 
     stack: str  # "data" | "reward" | "training"
     key: str
     message: str
+    id: str = ""
+
+    def line(self) -> str:
+        """The warning as `cdk synth` prints it: one line, with how to silence it."""
+        return f"Warning: {self.message} [{self.key}; silence: -c acknowledge_warnings={self.id}]"
+
+
+#: The ids a config warning can have (acknowledge_warnings accepts these): the dataset rules' warnings and
+#: the hyperparameter checks below.
+REASONING_EFFORT_WARNING = "reasoning-effort-medium"
+
+
+def warning_ids() -> tuple[str, ...]:
+    from reward.dataset import RULES, WARNING
+
+    return (
+        *sorted(code for code, rule in RULES.items() if rule.severity == WARNING),
+        REASONING_EFFORT_WARNING,
+    )
 
 
 _HP_KEYS: dict[str, str] = {
@@ -122,7 +148,8 @@ CONTEXT_KEYS: dict[str, KeySpec] = {
     ),
     "validation_data": KeySpec(
         "data/sample/validation.jsonl",
-        "Optional validation dataset (same format). Empty string = no validation dataset.",
+        "Optional validation dataset (same format; at least 1 row, fewer than "
+        f"{VALIDATION_RECOMMENDED_ROWS} is a warning). Empty string = no validation dataset.",
         "data/my_validation.jsonl",
     ),
     "reward_spec": KeySpec(
@@ -221,6 +248,12 @@ CONTEXT_KEYS: dict[str, KeySpec] = {
         "0 < rate <= 1.",
         "0.3",
     ),
+    "acknowledge_warnings": KeySpec(
+        "",
+        "Synth warnings you have read and accept, comma-separated by id (each warning line ends with its "
+        "id), e.g. small-validation-set. Acknowledged warnings are not printed.",
+        "small-validation-set,duplicate-prompt",
+    ),
 }
 
 #: Names people type for our keys -> the key (beyond what difflib finds).
@@ -267,6 +300,8 @@ class Config:
     alarm_non_ok_rate: float
     alarm_judge_throttle_rate: float
     warnings: tuple[ConfigWarning, ...] = field(default=(), compare=False)
+    #: Warning ids listed in `acknowledge_warnings`: those warnings are left out of `warnings`.
+    acknowledged_warnings: tuple[str, ...] = ()
 
     @property
     def removal_policy(self) -> cdk.RemovalPolicy:
@@ -474,6 +509,17 @@ def _log_level(raw: Any) -> str:
     return value
 
 
+def _warning_ids(raw: Any) -> tuple[str, ...]:
+    known = warning_ids()
+    ids = tuple(dict.fromkeys(part.strip() for part in _as_str(raw).split(",") if part.strip()))
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise _Invalid(
+            f"comma-separated warning ids from: {', '.join(known)} (unknown: {', '.join(unknown)})"
+        )
+    return ids
+
+
 def _rate(raw: Any) -> float:
     allowed = "a fraction 0 < rate <= 1, e.g. 0.05 for 5%"
     value = _as_float(raw, allowed)
@@ -555,6 +601,7 @@ def load_config(node: constructs.Node) -> Config:
     read("retain_data", _as_bool)
     read("preflight_rows", _int_range(0, 50))
     read("log_level", _log_level)
+    read("acknowledge_warnings", _warning_ids)
     read("alarm_non_ok_rate", _rate)
     read("alarm_judge_throttle_rate", _rate)
 
@@ -575,15 +622,16 @@ def load_config(node: constructs.Node) -> Config:
                 "reasoning_effort=medium is in the Bedrock API model but AWS documents only low and high "
                 "for RFT (SageMaker's Nova RFT docs say medium is not supported); the job may be rejected "
                 "at CreateModelCustomizationJob. Prefer -c reasoning_effort=high or low.",
+                REASONING_EFFORT_WARNING,
             )
         )
     if "reward_spec" in values:
         spec = _check_spec(values["reward_spec"], problems)
         if spec is not None and spec.uses_judge:
             _check_judge(values, problems)
-    for key, min_rows in (("training_data", TRAINING_MIN_ROWS), ("validation_data", 1)):
+    for key, role in (("training_data", "training"), ("validation_data", "validation")):
         if values.get(key) is not None:
-            _check_dataset(key, values[key], min_rows, problems, warnings)
+            _check_dataset(key, values[key], role, problems, warnings)
 
     if problems:
         raise ConfigError(problems)
@@ -609,7 +657,8 @@ def load_config(node: constructs.Node) -> Config:
         log_level=values["log_level"],
         alarm_non_ok_rate=values["alarm_non_ok_rate"],
         alarm_judge_throttle_rate=values["alarm_judge_throttle_rate"],
-        warnings=tuple(warnings),
+        warnings=tuple(w for w in warnings if w.id not in values["acknowledge_warnings"]),
+        acknowledged_warnings=values["acknowledge_warnings"],
     )
 
 
@@ -694,18 +743,30 @@ def _check_spec(path: Path, problems: list[str]) -> Spec | None:
 
 
 def _check_dataset(
-    key: str, path: Path, min_rows: int, problems: list[str], warnings: list[ConfigWarning]
+    key: str, path: Path, role: str, problems: list[str], warnings: list[ConfigWarning]
 ) -> None:
     from reward.dataset import format_findings, validate_dataset_file
 
-    report = validate_dataset_file(path, min_rows=min_rows, max_rows=MAX_ROWS)
+    # The same call `rft validate-data --role <role>` makes: both give the same verdict on every file.
+    report = validate_dataset_file(path, role=role)
     if report.errors:
         problems.append(
             f"Invalid dataset for {key!r} ({path}): {len(report.errors)} error(s)\n"
             + format_findings(report, path)
             + f"\n  fix the file, or pick another: npx cdk synth -c {key}={CONTEXT_KEYS[key].example}"
         )
+    # One line per kind of warning and file: a file with 40 duplicate prompts is one line naming the first
+    # lines, not 40 (`rft validate-data FILE` lists them all).
+    by_code: dict[str, list[Any]] = {}
     for finding in report.warnings:
-        where = f"{path.name}:{finding.line}" if finding.line else path.name
-        hint = f" ({finding.hint})" if getattr(finding, "hint", "") else ""
-        warnings.append(ConfigWarning("data", key, f"{where}: {finding.message}{hint}"))
+        by_code.setdefault(finding.code, []).append(finding)
+    for code, findings in by_code.items():
+        first = findings[0]
+        count = len(findings) + report.suppressed.get(code, 0)
+        if count == 1:
+            where = f"{path.name}:{first.line}" if first.line else path.name
+            text = f"{where}: {first.message}"
+        else:
+            lines = ", ".join(str(f.line) for f in findings[:5]) + (", …" if count > 5 else "")
+            text = f"{path.name}: {count} records (lines {lines}): {first.message}, …"
+        warnings.append(ConfigWarning("data", key, f"{text} — {first.hint}", code))

@@ -38,7 +38,9 @@ class DataStack(cdk.Stack):
         removal = config.removal_policy
 
         self.encryption_key: kms.IKey | None = (
-            DataKey(self, "DataKey", removal_policy=removal).key if config.kms else None
+            DataKey(self, "DataKey", removal_policy=removal, name_prefix=config.name_prefix).key
+            if config.kms
+            else None
         )
         # Server access logging cannot deliver to a bucket encrypted with a customer KMS key: the log
         # bucket stays SSE-S3 whatever `encryption` says.
@@ -82,10 +84,6 @@ class DataStack(cdk.Stack):
         self.validation_data_key: str | None = (
             upload.keys[config.validation_data] if config.validation_data else None
         )
-
-        for warning in config.warnings:
-            if warning.stack == "data":
-                cdk.Annotations.of(upload).add_warning_v2(f"nova-rft:{warning.key}", warning.message)
 
         self._outputs(config)
 

@@ -40,8 +40,9 @@ class RewardStack(cdk.Stack):
     Attributes:
         function: the reward Lambda.  version: its published version (the job pins to it).
         spec: the validated reward spec bundled with it.
-        topic: the notification topic (job state changes and reward alarms; encrypted with
-        `encryption_key` when `encryption=kms`).  monitoring: the alarms and the dashboard.
+        topic: the notification topic (job state changes and reward alarms; encrypted with its own key
+        when `encryption=kms`).  monitoring: the alarms and the dashboard. With `encryption=kms` the log
+        group is encrypted with `encryption_key` (the data key).
     """
 
     def __init__(
@@ -69,6 +70,7 @@ class RewardStack(cdk.Stack):
             memory_mb=config.reward_memory_mb,
             timeout_s=config.reward_timeout_s,
             removal_policy=config.removal_policy,
+            log_encryption_key=encryption_key,
             environment=reward_environment(
                 config, uses_judge=self.uses_judge, namespace=self.metrics_namespace
             ),
@@ -88,7 +90,7 @@ class RewardStack(cdk.Stack):
             self.function.node.add_dependency(judge.policy)  # no invocation before the grant exists
             cdk.CfnOutput(self, "JudgeModelId", value=config.judge_model_id, description="LLM judge model")
 
-        self._monitor(config, encryption_key)
+        self._monitor(config)
 
         cdk.CfnOutput(
             self, "RewardFunctionName", value=self.function.function_name, description="Reward Lambda"
@@ -106,13 +108,13 @@ class RewardStack(cdk.Stack):
             self, "RewardSpecSha256", value=self.spec.sha256, description=f"sha256 of {self.spec.path.name}"
         )
 
-    def _monitor(self, config: Config, encryption_key: kms.IKey | None) -> None:
+    def _monitor(self, config: Config) -> None:
         """The notification topic (job state changes and alarms), the alarms and the dashboard."""
         self.notifications = Notifications(
             self,
             "Notifications",
             display_name=f"Nova RFT Kit {config.name_prefix}: RFT job and reward alarms",
-            encryption_key=encryption_key,
+            encrypt=config.kms,
             email=config.notification_email,
         )
         #: The SNS topic the job's state changes (training stack) and the reward alarms go to.

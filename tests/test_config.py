@@ -43,10 +43,12 @@ def test_cdk_json_defaults_match_the_documented_keys() -> None:
 
 
 def test_cdk_json_has_the_weak_cross_stack_reference_flag_and_the_app_command() -> None:
-    """Weak references keep a later change from deadlocking on an export; the CLI runs app.py."""
+    """Weak references keep a later change from deadlocking on an export; the CLI runs app.py via the launcher."""
     cdk_json = json.loads((PROJECT_ROOT / "cdk.json").read_text())
     assert cdk_json["context"]["@aws-cdk/core:defaultCrossStackReferences"] == "weak"
-    assert cdk_json["app"] == "python3 app.py"
+    assert (
+        cdk_json["app"] == "sh scripts/cdk-app"
+    )  # the project's .venv, whatever the shell's PATH (test_cdk_app.py)
 
 
 def test_defaults() -> None:
@@ -131,6 +133,7 @@ BAD_VALUES: list[tuple[str, Any, str]] = [
     ("judge_model_id", "arn:aws:s3:::bucket", "inference-profile ARN"),
     ("judge_profile_regions", "us-east-1;us-west-2", "region names separated by commas"),
     ("log_level", "verbose", "DEBUG, INFO, WARNING, ERROR"),
+    ("acknowledge_warnings", "small-validation-set,nope", "unknown: nope"),
     ("alarm_non_ok_rate", "5", "0 < rate <= 1"),
     ("alarm_judge_throttle_rate", "0", "0 < rate <= 1"),
 ]

@@ -433,19 +433,19 @@ def test_topic_policy_with_a_job_also_lets_exactly_the_job_state_rule_publish(ju
     assert training_rule["Properties"]["Name"] == job_state_rule_name("nova-rft") == "nova-rft-job-state"
 
 
-def test_topic_is_encrypted_with_the_data_key_only_with_kms(default: Reward, judge: Reward) -> None:
-    """With kms the topic uses the data stack's key; with s3-managed it is not encrypted (documented)."""
+def test_topic_has_its_own_key_only_with_kms(default: Reward, judge: Reward) -> None:
+    """With kms the topic uses a small key of its own (not the data key); with s3-managed it is not
+    encrypted (documented)."""
     assert "KmsMasterKeyId" not in default.only("AWS::SNS::Topic")[1]["Properties"]
-    reference = judge.only("AWS::SNS::Topic")[1]["Properties"]["KmsMasterKeyId"]["Fn::GetStackOutput"]
-    assert reference["StackName"] == judge.app.built.data.stack_name
-    (key_id,) = judge.app.resources("data", "AWS::KMS::Key")
-    output = judge.app.templates["data"]["Outputs"][reference["OutputName"]]
-    assert output["Value"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    reference = judge.only("AWS::SNS::Topic")[1]["Properties"]["KmsMasterKeyId"]
+    (topic_key,) = judge.resources("AWS::KMS::Key")
+    assert reference == {"Fn::GetAtt": [topic_key, "Arn"]}
+    assert judge.resources("AWS::KMS::Key")[topic_key]["Properties"]["EnableKeyRotation"] is True
 
 
-def test_key_policy_lets_eventbridge_and_cloudwatch_use_the_key(judge: Reward) -> None:
+def test_topic_key_policy_lets_eventbridge_and_cloudwatch_use_it(judge: Reward) -> None:
     """Without these statements encrypted-topic deliveries fail silently (SNS developer guide)."""
-    (key,) = judge.app.resources("data", "AWS::KMS::Key").values()
+    (key,) = judge.resources("AWS::KMS::Key").values()
     statements = {s.get("Sid"): s for s in key["Properties"]["KeyPolicy"]["Statement"]}
     events = statements["EventBridgePublishesToEncryptedTopics"]
     assert events["Principal"] == {"Service": "events.amazonaws.com"}
@@ -456,6 +456,14 @@ def test_key_policy_lets_eventbridge_and_cloudwatch_use_the_key(judge: Reward) -
     assert sorted(cloudwatch["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert cloudwatch["Resource"] == "*"
     assert cloudwatch["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
+def test_the_data_key_names_no_unconditioned_service_principal(judge: Reward) -> None:
+    """The key of datasets, job output and the custom model: only CloudWatch Logs, only for our log groups."""
+    (key,) = judge.app.resources("data", "AWS::KMS::Key").values()
+    services = [s for s in key["Properties"]["KeyPolicy"]["Statement"] if "Service" in s["Principal"]]
+    assert [s["Sid"] for s in services] == ["CloudWatchLogsEncryptsThisAppsLogGroups"]
+    assert all("Condition" in s for s in services)
 
 
 def test_email_subscription_lives_with_the_topic(default: Reward, judge: Reward) -> None:

@@ -3,15 +3,19 @@ content-addressed and least-privileged."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from pathlib import Path
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Annotations, Match
 
-from stacks.config import PROJECT_ROOT
+from app import cdk_json_context, report_warnings
+from reward.dataset import RULES
+from stacks.config import PROJECT_ROOT, ConfigError, load_config
 from stacks.constructs.data_key import ACCOUNT_KEY_ACTIONS
 from stacks.constructs.dataset_upload import content_key
 from stacks.constructs.secure_bucket import AUTO_DELETE_EXPLICIT_ACTIONS
@@ -282,6 +286,7 @@ def test_the_upload_role_may_encrypt_with_the_key(kms_destroy: SynthesizedApp) -
     ]
     assert {
         "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}},
         "Effect": "Allow",
         "Resource": {"Fn::GetAtt": [key_id, "Arn"]},
     } in statements
@@ -313,21 +318,64 @@ def test_kms_outputs_the_key_arn(kms_destroy: SynthesizedApp) -> None:
 
 
 def test_config_warnings_reach_the_synth_output(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Dataset warnings show on the data stack, hyperparameter warnings on the training stack."""
+    """Dataset and hyperparameter warnings: one line each on synth's stderr, with how to silence them."""
     rows = (SAMPLE / "train.jsonl").read_text().splitlines()
-    record = json.loads(rows[0])
-    del record["reference_answer"]
-    rows[0] = json.dumps(record)
+    for index in (0, 3, 7):
+        record = json.loads(rows[index])
+        del record["reference_answer"]
+        rows[index] = json.dumps(record)
     train = tmp_path_factory.mktemp("warned") / "train.jsonl"
     train.write_text("\n".join(rows) + "\n")
+    validation = train.parent / "validation.jsonl"
+    validation.write_text("\n".join((SAMPLE / "validation.jsonl").read_text().splitlines()[:30]) + "\n")
     app = synthesize(
-        {"training_data": str(train), "reasoning_effort": "medium"}, tmp_path_factory.mktemp("warned-cdk.out")
+        {"training_data": str(train), "validation_data": str(validation), "reasoning_effort": "medium"},
+        tmp_path_factory.mktemp("warned-cdk.out"),
     )
-    data_warnings = Annotations.from_stack(app.built.data).find_warning(
-        "*", Match.string_like_regexp("train.jsonl:1")
+    stream = io.StringIO()
+    report_warnings(app.built.config, stream)
+    lines = stream.getvalue().splitlines()
+    (reasoning,) = [line for line in lines if line.startswith("Warning: reasoning_effort=medium")]
+    assert reasoning.endswith("[reasoning_effort; silence: -c acknowledge_warnings=reasoning-effort-medium]")
+    assert sorted(lines) == sorted(
+        [
+            reasoning,
+            "Warning: train.jsonl: 3 records (lines 1, 4, 8): record has no `reference_answer`, … — "
+            + RULES["missing-reference-answer"].fix
+            + " [training_data; silence: -c acknowledge_warnings=missing-reference-answer]",
+            "Warning: validation.jsonl: 30 validation records; 100 or more are recommended — "
+            + RULES["small-validation-set"].fix
+            + " [validation_data; silence: -c acknowledge_warnings=small-validation-set]",
+        ]
     )
-    assert len(data_warnings) == 1
-    training_warnings = Annotations.from_stack(app.built.training).find_warning(
-        "*", Match.string_like_regexp("reasoning_effort=medium")
-    )
-    assert len(training_warnings) == 1
+    # Not CDK annotations: the CDK CLI would print each as a three-line block.
+    for stack in app.built.stacks:
+        assert Annotations.from_stack(stack).find_warning("*", Match.any_value()) == []
+
+
+def test_acknowledged_warnings_are_not_printed(tmp_path: Path) -> None:
+    """-c acknowledge_warnings=<id> silences that kind of warning (and only that kind)."""
+    validation = tmp_path / "validation.jsonl"
+    validation.write_text("\n".join((SAMPLE / "validation.jsonl").read_text().splitlines()[:30]) + "\n")
+    context = {**cdk_json_context(), "validation_data": str(validation), "reasoning_effort": "medium"}
+    loud = load_config(cdk.App(context=context).node)
+    assert sorted(w.id for w in loud.warnings) == ["reasoning-effort-medium", "small-validation-set"]
+    quiet = load_config(cdk.App(context={**context, "acknowledge_warnings": "small-validation-set"}).node)
+    assert [w.id for w in quiet.warnings] == ["reasoning-effort-medium"]
+    assert quiet.acknowledged_warnings == ("small-validation-set",)
+    with pytest.raises(ConfigError, match=r"(?s)acknowledge_warnings.*unknown: no-such-warning"):
+        load_config(cdk.App(context={**context, "acknowledge_warnings": "no-such-warning"}).node)
+
+
+def test_the_upload_role_uses_the_key_only_through_s3(kms_destroy: SynthesizedApp) -> None:
+    """kms:ViaService: the dataset-upload role can use the data key for S3 uploads and nothing else."""
+    upload = kms_destroy.built.data.node.find_child("DatasetUpload")
+    role_id = kms_destroy.logical_id(upload.role)
+    statements = [
+        s
+        for policy in kms_destroy.resources("data", "AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    (kms_statement,) = [s for s in statements if "kms:Decrypt" in s["Action"]]
+    assert kms_statement["Condition"] == {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}

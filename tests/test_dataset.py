@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +106,7 @@ LINE_CASES: list[tuple[str, bytes]] = [
     ("duplicate-prompt", line(row(2, task_id="t-unique"))),
     ("duplicate-task-id", line(row(5, task_id="t-00002"))),
 ]
-FILE_CASES = {"unreadable-file", "too-few-rows", "too-many-rows"}
+FILE_CASES = {"unreadable-file", "too-few-rows", "too-many-rows", "small-validation-set"}
 
 
 def test_every_rule_has_a_bad_file_test() -> None:
@@ -134,6 +133,48 @@ def test_too_few_rows_is_a_whole_file_error(tmp_path: Path) -> None:
     report = validate_dataset_file(write(tmp_path, good_lines(99)))
     assert findings(report) == [(0, "too-few-rows")]
     assert "99" in report.errors[0].message
+
+
+def test_a_small_validation_file_is_a_warning_not_an_error(tmp_path: Path) -> None:
+    """AWS requires 100 training records; for validation data it sets no minimum (100 is advice)."""
+    path = write(tmp_path, good_lines(30))
+    report = validate_dataset_file(path, role="validation")
+    assert report.ok and report.role == "validation"
+    assert findings(report) == [(0, "small-validation-set")]
+    assert "30 validation records" in report.warnings[0].message
+    assert report.as_dict()["role"] == "validation"
+    assert format_findings(report, "val.jsonl").endswith(
+        "0 errors, 1 warning in 30 records (validation data)"
+    )
+    # the same file as training data is an error
+    assert findings(validate_dataset_file(path)) == [(0, "too-few-rows")]
+
+
+def test_validation_file_rules_at_the_edges(tmp_path: Path) -> None:
+    assert findings(validate_dataset_file(write(tmp_path, []), role="validation")) == [(0, "too-few-rows")]
+    one = validate_dataset_file(write(tmp_path, good_lines(1)), role="validation")
+    assert one.ok and findings(one) == [(0, "small-validation-set")]
+    hundred = validate_dataset_file(write(tmp_path, good_lines(100)), role="validation")
+    assert hundred.ok and findings(hundred) == []
+    with pytest.raises(ValueError, match="role must be one of training, validation"):
+        validate_dataset_file(write(tmp_path, good_lines(1)), role="test")
+
+
+@pytest.mark.parametrize(
+    ("name", "role"),
+    [
+        ("validation.jsonl", "validation"),
+        ("val_30.jsonl", "validation"),
+        ("gsm8k-eval.jsonl", "validation"),
+        ("dev.jsonl", "validation"),
+        ("my.test.jsonl", "validation"),
+        ("train.jsonl", "training"),
+        ("interval.jsonl", "training"),  # a word, not a substring
+        ("data.jsonl", "training"),
+    ],
+)
+def test_guess_role_reads_the_file_name(name: str, role: str) -> None:
+    assert dataset.guess_role(Path("some/dir") / name) == role
 
 
 def test_too_many_rows_is_a_whole_file_error(tmp_path: Path) -> None:
@@ -339,10 +380,8 @@ def test_import_pulls_in_nothing_heavy() -> None:
     assert out.stdout.strip() == ""
 
 
-def test_twenty_thousand_rows_validate_in_well_under_two_seconds(tmp_path: Path) -> None:
+def test_twenty_thousand_rows_the_service_maximum_validate(tmp_path: Path) -> None:
+    """Speed is measured by benchmarks/bench_dataset.py; here only the verdict on the largest valid file."""
     path = write(tmp_path, good_lines(20_000))
-    start = time.perf_counter()
     report = validate_dataset_file(path)
-    elapsed = time.perf_counter() - start
     assert report.ok and report.rows == 20_000
-    assert elapsed < 2.0, f"20,000 rows took {elapsed:.2f}s"

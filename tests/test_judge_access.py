@@ -102,8 +102,9 @@ def test_the_default_judge_gets_exactly_invoke_model_on_the_profile_and_its_us_m
     assert "Condition" not in by_sid["JudgeInferenceProfile"]
     assert sorted(resources_of(by_sid["JudgeProfileModels"])) == fm_arns("amazon.nova-pro-v1:0")
     # The models only through this profile (AWS's example policy for geographic cross-region inference).
+    # ArnEquals: an ARN is compared as an ARN (the security scan flagged StringEquals).
     assert by_sid["JudgeProfileModels"]["Condition"] == {
-        "StringEquals": {"bedrock:InferenceProfileArn": profile}
+        "ArnEquals": {"bedrock:InferenceProfileArn": profile}
     }
 
 
@@ -176,13 +177,15 @@ def test_a_global_profile_gets_the_three_documented_grants() -> None:
     }
     assert resources_of(found["JudgeProfileModels"]) == fm_arns("amazon.nova-2-lite-v1:0", ("us-east-1",))
     assert found["JudgeProfileModels"]["Condition"] == {
-        "StringEquals": {"aws:RequestedRegion": "us-east-1", "bedrock:InferenceProfileArn": profile}
+        "StringEquals": {"aws:RequestedRegion": "us-east-1"},
+        "ArnEquals": {"bedrock:InferenceProfileArn": profile},
     }
     assert resources_of(found["JudgeGlobalProfileModel"]) == [
         "arn:aws:bedrock:::foundation-model/amazon.nova-2-lite-v1:0"
     ]
     assert found["JudgeGlobalProfileModel"]["Condition"] == {
-        "StringEquals": {"aws:RequestedRegion": "unspecified", "bedrock:InferenceProfileArn": profile}
+        "StringEquals": {"aws:RequestedRegion": "unspecified"},
+        "ArnEquals": {"bedrock:InferenceProfileArn": profile},
     }
 
 

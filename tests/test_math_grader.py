@@ -21,6 +21,9 @@ HALF = {"final_answer": "\\frac{1}{2}"}
 
 
 def grade(response: str, reference=HALF, **params):
+    # math-verify's soft limit (signal.alarm, wall-clock) well above its 5 s default: these tests check
+    # what is equivalent, and a busy machine must not turn a slow sympy call into a wrong answer.
+    params.setdefault("timeout_s", 60)
     grader = MathGrader(MathParams(**params))
     return grader.grade(Sample("s1", 0, (Message("user", "q"),), response, reference))
 

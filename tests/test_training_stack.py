@@ -380,8 +380,12 @@ def test_starter_role_actions(started: Variant) -> None:
         ),
         "PreflightRewardFunctionVersion": ("lambda:InvokeFunction", v.ref(v.built.reward.version)),
         "CreateTrainingJob": (
-            ["bedrock:CreateModelCustomizationJob", "bedrock:TagResource"],
+            "bedrock:CreateModelCustomizationJob",
             "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-2-lite-v1:0:256k,"
+            "arn:aws:bedrock:us-east-1:<AWS::AccountId>:custom-model/*",
+        ),
+        "TagNewTrainingJob": (
+            "bedrock:TagResource",
             f"arn:aws:bedrock:us-east-1:<AWS::AccountId>:custom-model/*,{jobs}",
         ),
         "WatchTrainingJob": (["bedrock:GetModelCustomizationJob", "bedrock:StopModelCustomizationJob"], jobs),
@@ -486,7 +490,8 @@ def test_no_job_no_rule_and_no_eventbridge_publisher(kms_not_started: Variant) -
     (policy,) = v.resources("AWS::SNS::TopicPolicy", v.built.reward.stack_name).values()
     principals = [s.get("Principal") for s in policy["Properties"]["PolicyDocument"]["Statement"]]
     assert {"Service": "events.amazonaws.com"} not in principals
-    (key,) = v.resources("AWS::KMS::Key", v.built.data.stack_name).values()
+    # The topic's own key (reward stack): CloudWatch for the alarms, no EventBridge without a rule.
+    (key,) = v.resources("AWS::KMS::Key", v.built.reward.stack_name).values()
     key_principals = [s["Principal"] for s in key["Properties"]["KeyPolicy"]["Statement"]]
     assert {"Service": "events.amazonaws.com"} not in key_principals
     assert {"Service": "cloudwatch.amazonaws.com"} in key_principals  # the alarms publish regardless
@@ -551,3 +556,103 @@ def test_wildcard_acknowledgments_name_the_exact_resources(started: Variant) -> 
 def test_nag_flatten_names_values_like_cdk_nag(value: Any, expected: str) -> None:
     """Acknowledgment ids must match cdk-nag's rendering of a resource exactly."""
     assert nag_flatten(value) == expected
+
+
+# --- the security scan's findings (issue 14): each pinned --------------------------------------------
+
+
+def provider_role_id(v: Variant) -> str:
+    return v.logical_id(v.built.training.starter.provider_role)
+
+
+def test_the_provider_framework_role_writes_only_its_own_log_group(started: Variant) -> None:
+    """No AWSLambdaBasicExecutionRole (logs on every log group): its log group, and invoking the starter."""
+    v = started
+    starter = v.built.training.starter
+    framework = starter.provider.node.find_child("framework-onEvent")
+    _, function = next(
+        (k, r) for k, r in v.resources("AWS::Lambda::Function").items() if k == v.logical_id(framework)
+    )
+    assert v.render(function["Properties"]["Role"]) == v.ref(starter.provider_role, "Arn")
+    role = v.training["Resources"][provider_role_id(v)]["Properties"]
+    assert "ManagedPolicyArns" not in role
+    statements = [
+        s
+        for policy in v.resources("AWS::IAM::Policy").values()
+        if any(
+            v.render(r) == f"<{v.built.training.stack_name}:{provider_role_id(v)}>"
+            for r in policy["Properties"]["Roles"]
+        )
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    actions = {json.dumps(s["Action"]): v.render(s["Resource"]) for s in statements}
+    assert actions == {
+        json.dumps(["logs:CreateLogStream", "logs:PutLogEvents"]): v.ref(starter.provider_log_group, "Arn"),
+        json.dumps("lambda:GetFunction"): v.ref(starter.function, "Arn"),  # the Provider checks its target
+        json.dumps(
+            "lambda:InvokeFunction"
+        ): f"{v.ref(starter.function, 'Arn')},{v.ref(starter.function, 'Arn')}:*",
+    }
+
+
+def test_the_starter_watches_and_stops_only_jobs_this_app_tagged(started: Variant) -> None:
+    """Get/Stop on model-customization-job/* only with aws:ResourceTag/nova-rft:prefix = the prefix, and
+    the job is created with that tag (the Service Authorization Reference lists aws:ResourceTag for both)."""
+    statements = started.statements(starter_role_id(started))
+    assert statements["WatchTrainingJob"]["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/nova-rft:prefix": "nova-rft"}
+    }
+    _, job = started.only("Custom::NovaRftJob")
+    tags = {t["key"]: t["value"] for t in json.loads(job["Properties"]["Tags"])}
+    assert tags["nova-rft:prefix"] == "nova-rft"
+
+
+def test_create_and_tag_are_separate_statements_each_on_its_own_resources(started: Variant) -> None:
+    """CreateModelCustomizationJob on the base and custom model; TagResource on the new job and model, both
+    only with the app's tag in the request, TagResource only with the app's tag keys."""
+    statements = started.statements(starter_role_id(started))
+    create, tag = statements["CreateTrainingJob"], statements["TagNewTrainingJob"]
+    assert (
+        create["Action"] == "bedrock:CreateModelCustomizationJob" and tag["Action"] == "bedrock:TagResource"
+    )
+    assert create["Condition"] == {"StringEquals": {"aws:RequestTag/nova-rft:prefix": "nova-rft"}}
+    assert tag["Condition"] == {
+        "StringEquals": {"aws:RequestTag/nova-rft:prefix": "nova-rft"},
+        "ForAllValues:StringEquals": {"aws:TagKeys": ["nova-rft:prefix", "project"]},
+    }
+    assert "model-customization-job" not in started.render(create["Resource"])
+
+
+def test_log_groups_use_the_data_key_only_with_kms(started: Variant, started_kms: Variant) -> None:
+    """Under encryption=kms every log group of the app is encrypted with the customer key."""
+    for v in (started, started_kms):
+        groups = {
+            (role, logical): group
+            for role in ("data", "reward", "training")
+            for logical, group in v.app.resources(role, "AWS::Logs::LogGroup").items()
+        }
+        assert len(groups) == 4  # dataset upload, reward function, job starter, provider framework
+        for (role, _), group in groups.items():
+            key = group["Properties"].get("KmsKeyId")
+            if v is started:
+                assert key is None
+            else:
+                stack = {"data": v.built.data, "reward": v.built.reward, "training": v.built.training}[role]
+                assert v.render(key, stack.stack_name) == v.ref(v.built.data.encryption_key, "Arn")
+
+
+def test_the_data_key_lets_cloudwatch_logs_use_it_for_this_apps_log_groups_only(started_kms: Variant) -> None:
+    """The CloudWatch Logs user guide's statement, with the encryption-context condition."""
+    v = started_kms
+    (key,) = v.app.resources("data", "AWS::KMS::Key").values()
+    (logs,) = [s for s in key["Properties"]["KeyPolicy"]["Statement"] if "Service" in s["Principal"]]
+    assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
+    assert "kms:Encrypt" in logs["Action"] and "kms:Decrypt" in logs["Action"]
+    assert all("*" not in action for action in logs["Action"])
+    pattern = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    assert (
+        v.render(pattern, v.built.data.stack_name)
+        == "arn:aws:logs:us-east-1:<AWS::AccountId>:log-group:nova-rft-*"
+    )
+    for stack in v.built.stacks:  # CloudFormation names a log group <stack name>-<logical id>-<suffix>
+        assert stack.stack_name.startswith("nova-rft-")

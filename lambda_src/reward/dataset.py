@@ -31,11 +31,16 @@ __all__ = [
     "DEFAULT_MIN_ROWS",
     "MAX_FINDINGS_PER_CODE",
     "MAX_LINE_BYTES",
+    "ROLES",
     "RULES",
+    "TRAINING_MIN_ROWS",
+    "VALIDATION_MIN_ROWS",
+    "VALIDATION_RECOMMENDED_ROWS",
     "DatasetReport",
     "Finding",
     "Rule",
     "format_findings",
+    "guess_role",
     "iter_rows",
     "iter_rows_from_lines",
     "rules_markdown_table",
@@ -43,8 +48,21 @@ __all__ = [
     "validate_dataset_lines",
 ]
 
-DEFAULT_MIN_ROWS = 100  # Bedrock RFT needs at least 100 records
-DEFAULT_MAX_ROWS = 20_000  # ... and takes at most 20,000 prompts
+# How many records a file needs depends on its role, and this is the one place that says so (the data
+# stack at synth time and `rft validate-data` both ask `validate_dataset_file(path, role=...)`):
+# - training: AWS *requires* at least 100 records ("A minimum of 100 records in training dataset",
+#   Bedrock user guide, "Prepare data for Amazon Nova models"): fewer is an error;
+# - validation: AWS states no minimum for the optional validation file; 100 is only the number its
+#   guidance recommends, so fewer records is a warning (the validation reward of a few prompts is noisy),
+#   and only an empty file is an error.
+TRAINING_MIN_ROWS = 100
+VALIDATION_MIN_ROWS = 1
+VALIDATION_RECOMMENDED_ROWS = 100
+DEFAULT_MIN_ROWS = TRAINING_MIN_ROWS  # the training minimum (kept for callers of the older name)
+DEFAULT_MAX_ROWS = 20_000  # Bedrock RFT takes at most 20,000 prompts
+#: The roles a dataset file plays in a job (``trainingDataConfig`` / ``validationDataConfig``).
+ROLES = ("training", "validation")
+_MIN_ROWS = {"training": TRAINING_MIN_ROWS, "validation": VALIDATION_MIN_ROWS}
 # AWS documents no per-line limit. 1 MiB is far beyond any prompt Nova accepts (maxPromptLength is in
 # tokens; a 1 MiB line is ~250k tokens), so a longer line is a broken file (a missing newline, an
 # embedded blob), and capping it keeps memory bounded while streaming.
@@ -244,8 +262,17 @@ RULES: Mapping[str, Rule] = _rules(
     Rule(
         "too-few-rows",
         ERROR,
-        f"The file has fewer records than the minimum (Bedrock RFT needs at least {DEFAULT_MIN_ROWS}).",
+        f"The file has fewer records than the minimum (Bedrock RFT requires at least {TRAINING_MIN_ROWS} "
+        "training records; a validation file needs at least one).",
         "Add more records.",
+    ),
+    Rule(
+        "small-validation-set",
+        WARNING,
+        f"The validation file has fewer than {VALIDATION_RECOMMENDED_ROWS} records. AWS sets no minimum for "
+        "validation data, but the validation reward of so few prompts is noisy.",
+        f"Move prompts from the training data until it has about {VALIDATION_RECOMMENDED_ROWS}, or accept "
+        "the noise.",
     ),
     Rule(
         "too-many-rows",
@@ -282,6 +309,7 @@ class DatasetReport:
     warnings: tuple[Finding, ...]
     rows: int
     suppressed: Mapping[str, int] = field(default_factory=dict)
+    role: str = "training"
 
     @property
     def ok(self) -> bool:
@@ -310,6 +338,7 @@ class DatasetReport:
 
         return {
             "ok": self.ok,
+            "role": self.role,
             "rows": self.rows,
             "error_count": self.error_count,
             "warning_count": self.warning_count,
@@ -633,7 +662,7 @@ class _Collector:
         if count <= MAX_FINDINGS_PER_CODE:
             self.kept.append(Finding(line, code, message, hint or RULES[code].fix))
 
-    def report(self, rows: int) -> DatasetReport:
+    def report(self, rows: int, role: str = "training") -> DatasetReport:
         ordered = sorted(self.kept, key=lambda f: f.line)  # stable: keeps check order within a line
         suppressed = {
             c: n - MAX_FINDINGS_PER_CODE for c, n in self.counts.items() if n > MAX_FINDINGS_PER_CODE
@@ -643,10 +672,15 @@ class _Collector:
             warnings=tuple(f for f in ordered if RULES[f.code].severity == WARNING),
             rows=rows,
             suppressed=dict(sorted(suppressed.items())),
+            role=role,
         )
 
 
-def _validate(lines: Iterable[_Line], min_rows: int, max_rows: int) -> DatasetReport:
+def _validate(lines: Iterable[_Line], role: str, min_rows: int | None, max_rows: int) -> DatasetReport:
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    if min_rows is None:
+        min_rows = _MIN_ROWS[role]
     found = _Collector()
     rows = 0
     prompts: dict[bytes, int] = {}
@@ -679,39 +713,58 @@ def _validate(lines: Iterable[_Line], min_rows: int, max_rows: int) -> DatasetRe
         found.add(0, "too-few-rows", f"{rows} records; at least {min_rows} are required")
     elif rows > max_rows:
         found.add(0, "too-many-rows", f"{rows:,} records; at most {max_rows:,} are allowed")
-    return found.report(rows)
+    elif role == "validation" and rows < VALIDATION_RECOMMENDED_ROWS:
+        found.add(
+            0,
+            "small-validation-set",
+            f"{rows} validation records; {VALIDATION_RECOMMENDED_ROWS} or more are recommended",
+        )
+    return found.report(rows, role)
 
 
 def validate_dataset_file(
     path: str | os.PathLike[str],
     *,
-    min_rows: int = DEFAULT_MIN_ROWS,
+    role: str = "training",
+    min_rows: int | None = None,
     max_rows: int = DEFAULT_MAX_ROWS,
 ) -> DatasetReport:
     """Validate a JSONL dataset file against the Nova RFT rules; never raises for a bad file.
 
-    An unreadable file is reported as an ``unreadable-file`` error on line 0.
+    ``role`` ("training" or "validation") sets the row rules (see ``TRAINING_MIN_ROWS``); ``min_rows``
+    overrides the minimum. An unreadable file is reported as an ``unreadable-file`` error on line 0.
     """
     try:
         with open(path, "rb") as stream:
-            return _validate(_read_file_lines(stream, MAX_LINE_BYTES), min_rows, max_rows)
+            return _validate(_read_file_lines(stream, MAX_LINE_BYTES), role, min_rows, max_rows)
     except OSError as exc:
         found = _Collector()
         found.add(0, "unreadable-file", f"cannot read the file: {exc.strerror or exc}")
-        return found.report(0)
+        return found.report(0, role)
 
 
 def validate_dataset_lines(
     lines: Iterable[bytes | str],
     *,
-    min_rows: int = DEFAULT_MIN_ROWS,
+    role: str = "training",
+    min_rows: int | None = None,
     max_rows: int = DEFAULT_MAX_ROWS,
 ) -> DatasetReport:
     """Validate in-memory content, one item per line (with or without its newline).
 
     ``io.BytesIO(data)`` works as ``lines`` for a whole file's bytes (e.g. an S3 object).
     """
-    return _validate(_memory_lines(lines, MAX_LINE_BYTES), min_rows, max_rows)
+    return _validate(_memory_lines(lines, MAX_LINE_BYTES), role, min_rows, max_rows)
+
+
+_VALIDATION_WORDS = frozenset({"validation", "valid", "val", "eval", "evaluation", "dev", "test", "holdout"})
+
+
+def guess_role(path: str | os.PathLike[str]) -> str:
+    """ "validation" when the file's name says so (``validation.jsonl``, ``val-30.jsonl``, ``gsm8k_eval``),
+    else "training": what ``rft validate-data`` assumes when not told (``--role``)."""
+    words = re.split(r"[^a-z0-9]+", os.path.basename(os.fspath(path)).lower())
+    return "validation" if _VALIDATION_WORDS.intersection(words) else "training"
 
 
 def iter_rows_from_lines(lines: Iterable[bytes | str]) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -772,6 +825,7 @@ def format_findings(report: DatasetReport, path: str | os.PathLike[str]) -> str:
         f"{name}: {errors:,} error{'s' if errors != 1 else ''}, "
         f"{warnings:,} warning{'s' if warnings != 1 else ''} in {report.rows:,} "
         f"record{'s' if report.rows != 1 else ''}"
+        + (" (validation data)" if report.role == "validation" else "")
     )
     return "\n".join(out)
 

@@ -183,6 +183,10 @@ def _record(
 
     if metrics_enabled():
         _emit_metrics(plan, rewards, dimension_values, counts, judge, len(samples), duration_ms)
+    failed = sum(counts[s] for s in _FAILED)
+    # The per-result WARNING lines are logged at WARNING too (LOG_LEVEL=WARNING, the CLI's default), not
+    # only when the INFO batch line is: they are the only place the reason of an `error` shows.
+    suppressed = _log_failed(samples, outcomes) if failed and logger.isEnabledFor(logging.WARNING) else 0
     if logger.isEnabledFor(logging.INFO):
         _log_batch(
             plan,
@@ -195,6 +199,8 @@ def _record(
             judge,
             duration_ms,
             grading_ms,
+            failed,
+            suppressed,
         )
 
 
@@ -282,11 +288,9 @@ def _log_batch(
     judge: dict[str, float] | None,
     duration_ms: float,
     grading_ms: float,
+    failed: int,
+    suppressed: int,
 ) -> None:
-    failed = sum(counts[s] for s in _FAILED)
-    suppressed = 0
-    if failed:
-        suppressed = _log_failed(samples, outcomes)
     if logger.isEnabledFor(logging.DEBUG):
         _log_samples(samples, outcomes)
     batch: dict[str, Any] = {

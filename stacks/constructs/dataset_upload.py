@@ -77,7 +77,11 @@ class DatasetUpload(Construct):
         super().__init__(scope, construct_id)
         self.keys: dict[Path, str] = {}
         self.log_group = logs.LogGroup(
-            self, "Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=removal_policy
+            self,
+            "Logs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=removal_policy,
+            encryption_key=encryption_key,
         )
         self.role = iam.Role(
             self,
@@ -104,10 +108,15 @@ class DatasetUpload(Construct):
             )
         )
         if encryption_key is not None:
-            # PutObject into an SSE-KMS bucket; Decrypt too because the CLI uploads big files in parts.
+            # PutObject into an SSE-KMS bucket; Decrypt too because the CLI uploads big files in parts. Only
+            # through S3 (kms:ViaService): the role cannot use the key directly.
             self.role.add_to_policy(
                 iam.PolicyStatement(
-                    actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[encryption_key.key_arn]
+                    actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                    resources=[encryption_key.key_arn],
+                    conditions={
+                        "StringEquals": {"kms:ViaService": f"s3.{cdk.Stack.of(self).region}.amazonaws.com"}
+                    },
                 )
             )
         self.role.add_to_policy(

@@ -13,14 +13,17 @@ training stack) and exactly the reward alarms (CloudWatch, `aws:SourceArn` = the
 `aws:SourceAccount`). Every publish must use TLS (`enforce_ssl`).
 
 Encryption: EventBridge and CloudWatch can publish only to a topic whose KMS key policy lets their service
-principal use the key, which rules out the AWS-managed `aws/sns` key. With `encryption=kms` the topic uses
-the project's customer key, and `allow_job_state_rule`/`allow_alarms` add those key-policy statements
-(SNS developer guide, "Enable compatibility between event sources from AWS services and encrypted
-topics"). With `encryption=s3-managed` the project creates no customer managed key at all (no key cost,
-nothing to administer), so the topic is not encrypted at rest: it carries only the job's ARN, name and
-status and the alarms' names and states, never dataset or model content. Anyone who wants the topic
-encrypted deploys with `-c encryption=kms`. (cdk-nag 3's AwsSolutions pack has no SNS-encryption rule, so
-this is a documented choice, not an acknowledgment.)
+principal use the key, which rules out the AWS-managed `aws/sns` key. With `encryption=kms` the topic gets
+its own small customer key (`self.topic_key`), and `allow_job_state_rule`/`allow_alarms` add those
+key-policy statements (SNS developer guide, "Enable compatibility between event sources from AWS services
+and encrypted topics"). A key of its own because the EventBridge statement cannot carry a condition
+(the guide: aws:SourceArn/aws:SourceAccount are not supported there; delivery fails), and such a statement
+does not belong on the data key, which protects datasets, job output and the custom model: the topic key
+protects only notifications. With `encryption=s3-managed` the project creates no customer managed key at
+all (no key cost, nothing to administer), so the topic is not encrypted at rest: it carries only the job's
+ARN, name and status and the alarms' names and states, never dataset or model content. Anyone who wants
+the topic encrypted deploys with `-c encryption=kms`. (cdk-nag 3's AwsSolutions pack has no
+SNS-encryption rule, so this is a documented choice, not an acknowledgment.)
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from stacks.constructs.data_key import customer_managed_key
 from stacks.constructs.nag import acknowledge
 
 EVENT_SOURCE = "aws.bedrock"
@@ -79,13 +83,25 @@ class Notifications(Construct):
         construct_id: str,
         *,
         display_name: str,
-        encryption_key: kms.IKey | None = None,
+        encrypt: bool = False,
         email: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.encryption_key = encryption_key
+        #: The topic's own customer key when `encrypt` (encryption=kms), else None.
+        self.topic_key: kms.Key | None = (
+            customer_managed_key(
+                self,
+                "TopicKey",
+                description="Nova RFT Kit: the notification topic (job state changes, reward alarms)",
+                # It protects messages in flight only (SNS keeps none once delivered), so it goes with the
+                # stack (after KMS's waiting period) instead of costing a dollar a month forever.
+                removal_policy=cdk.RemovalPolicy.DESTROY,
+            )
+            if encrypt
+            else None
+        )
         self.topic = sns.Topic(
-            self, "Topic", display_name=display_name, master_key=encryption_key, enforce_ssl=True
+            self, "Topic", display_name=display_name, master_key=self.topic_key, enforce_ssl=True
         )
         self.email_subscription: sns.Subscription | None = None
         if email:
@@ -111,7 +127,7 @@ class Notifications(Construct):
                 conditions={"ArnEquals": {"aws:SourceArn": rule_arn}},
             )
         )
-        if self.encryption_key is not None:
+        if self.topic_key is not None:
             # The SNS developer guide: for EventBridge-to-encrypted-topic delivery the key policy must allow
             # the events service principal, and aws:SourceAccount/aws:SourceArn conditions are NOT supported
             # there (delivery fails). `Resource: "*"` in a key policy means this key.
@@ -140,12 +156,10 @@ class Notifications(Construct):
                 },
             )
         )
-        if self.encryption_key is not None:
-            # The key belongs to the data stack, which deploys first: its policy cannot name the alarms (a
-            # reference from the data stack to the reward stack would be a cycle), so it allows CloudWatch
-            # on behalf of this account only (aws:SourceAccount, supported for CloudWatch alarms, unlike
-            # EventBridge); the topic policy above pins the exact alarms.
-            key_stack = cdk.Stack.of(self.encryption_key)
+        if self.topic_key is not None:
+            # CloudWatch on behalf of this account only (aws:SourceAccount, supported for CloudWatch alarms,
+            # unlike EventBridge); the topic policy above pins the exact alarms.
+            key_stack = cdk.Stack.of(self.topic_key)
             self._allow_key(
                 iam.PolicyStatement(
                     sid="CloudWatchAlarmsPublishToEncryptedTopics",
@@ -158,13 +172,10 @@ class Notifications(Construct):
             )
 
     def _allow_key(self, statement: iam.PolicyStatement, service: str) -> None:
-        assert self.encryption_key is not None
-        added = self.encryption_key.add_to_resource_policy(statement)
-        if not added.statement_added:
-            raise ValueError(
-                "the notification topic's KMS key is imported, so its key policy cannot be extended to let "
-                f"{service} publish; use a key defined in this app"
-            )
+        assert self.topic_key is not None
+        added = self.topic_key.add_to_resource_policy(statement)
+        if not added.statement_added:  # cannot happen with a key defined here; guards a future refactor
+            raise ValueError(f"could not let {service} use the notification topic's key")
 
 
 class JobStateRule(Construct):

@@ -38,6 +38,10 @@ STARTER_PACKAGES: tuple[Path, ...] = (LAMBDA_SRC / "job_starter", LAMBDA_SRC / "
 STARTER_REQUIREMENTS = LAMBDA_SRC / "job_starter" / "requirements.txt"
 STARTER_HANDLER = "job_starter.handler.on_event"
 
+#: The tag key whose value (the name prefix) marks the jobs this app started; app.py puts the same tag on
+#: every stack. Get/Stop are allowed only on jobs carrying it (aws:ResourceTag).
+OWNER_TAG_KEY = "nova-rft:prefix"
+
 #: The CloudFormation type of the job resource (shows in the console and in stack events).
 RESOURCE_TYPE = "Custom::NovaRftJob"
 
@@ -98,7 +102,12 @@ class JobStarter(Construct):
             service="bedrock", resource="custom-model", resource_name="*"
         )
 
-        self.log_group = logs.LogGroup(self, "LogGroup", retention=LOG_RETENTION)
+        #: The tag every job this app starts carries (jobTags): the starter may watch and stop only those.
+        self.tags = {**tags, OWNER_TAG_KEY: name_prefix}
+        self.job_tag = (OWNER_TAG_KEY, name_prefix)
+        self.log_group = logs.LogGroup(
+            self, "LogGroup", retention=LOG_RETENTION, encryption_key=encryption_key
+        )
         self.role = iam.Role(
             self,
             "Role",
@@ -135,9 +144,31 @@ class JobStarter(Construct):
             log_group=self.log_group,
         )
 
-        self.provider_log_group = logs.LogGroup(self, "ProviderLogGroup", retention=LOG_RETENTION)
+        self.provider_log_group = logs.LogGroup(
+            self, "ProviderLogGroup", retention=LOG_RETENTION, encryption_key=encryption_key
+        )
+        # The Provider framework's function gets a role of its own: by default aws-cdk-lib attaches the
+        # managed AWSLambdaBasicExecutionRole (logs on every log group in the account). This one writes to
+        # its own log group only; the Provider adds lambda:InvokeFunction on the starter itself.
+        self.provider_role = iam.Role(
+            self,
+            "ProviderRole",
+            description="Provider framework of the job starter (Nova RFT Kit): invokes the starter, logs.",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        )
+        self.provider_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="WriteOwnLogs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.provider_log_group.log_group_arn],
+            )
+        )
         self.provider = cr.Provider(
-            self, "Provider", on_event_handler=self.function, log_group=self.provider_log_group
+            self,
+            "Provider",
+            on_event_handler=self.function,
+            log_group=self.provider_log_group,
+            role=self.provider_role,
         )
 
         validation_uri = dataset_bucket.s3_url_for_object(validation_data_key) if validation_data_key else ""
@@ -159,7 +190,7 @@ class JobStarter(Construct):
                 "NamePrefix": name_prefix,
                 "PreflightRows": str(preflight_rows),
                 "ControlTemplate": control_template,
-                "Tags": json.dumps([{"key": k, "value": v} for k, v in sorted(tags.items())]),
+                "Tags": json.dumps([{"key": k, "value": v} for k, v in sorted(self.tags.items())]),
             },
         )
         self.job_arn = self.resource.get_att_string("JobArn")
@@ -190,22 +221,32 @@ class JobStarter(Construct):
                 actions=["lambda:InvokeFunction"],
                 resources=[reward_version.function_arn],
             ),
-            # Resource types from the Service Authorization Reference (and CDK's own
-            # BedrockCreateModelCustomizationJob task): the job, the custom model it creates, the base model.
-            # Job and model ARNs carry service-generated ids, so they can only be matched with `/*`.
+            # The resource types the Service Authorization Reference lists for the action: the base model
+            # and the custom model it creates (whose ARN carries a service-generated id, hence `/*`). The
+            # request must carry the app's tag (aws:RequestTag), so every job it creates is one it may watch.
             iam.PolicyStatement(
                 sid="CreateTrainingJob",
-                actions=["bedrock:CreateModelCustomizationJob", "bedrock:TagResource"],
-                resources=[
-                    foundation_model_arn(self, base_model_id),
-                    self.custom_model_arns,
-                    self.job_arns,
-                ],
+                actions=["bedrock:CreateModelCustomizationJob"],
+                resources=[foundation_model_arn(self, base_model_id), self.custom_model_arns],
+                conditions={"StringEquals": {f"aws:RequestTag/{self.job_tag[0]}": self.job_tag[1]}},
             ),
+            # Creating a job with jobTags/customModelTags is also authorized as TagResource on the new job
+            # and model: exactly the app's tag keys, with the app's owner value.
+            iam.PolicyStatement(
+                sid="TagNewTrainingJob",
+                actions=["bedrock:TagResource"],
+                resources=[self.custom_model_arns, self.job_arns],
+                conditions={
+                    "StringEquals": {f"aws:RequestTag/{self.job_tag[0]}": self.job_tag[1]},
+                    "ForAllValues:StringEquals": {"aws:TagKeys": sorted(self.tags)},
+                },
+            ),
+            # Only jobs this app started (tagged with its prefix), not every job in the account and region.
             iam.PolicyStatement(
                 sid="WatchTrainingJob",
                 actions=["bedrock:GetModelCustomizationJob", "bedrock:StopModelCustomizationJob"],
                 resources=[self.job_arns],
+                conditions={"StringEquals": {f"aws:ResourceTag/{self.job_tag[0]}": self.job_tag[1]}},
             ),
             iam.PolicyStatement(
                 sid="PassJobRoleToBedrock",

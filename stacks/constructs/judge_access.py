@@ -236,25 +236,21 @@ class JudgeAccess(Construct):
             statements.append(self._statement("JudgeModel", list(arns.regional_models)))
         else:
             assert arns.profile is not None
-            via = {"bedrock:InferenceProfileArn": arns.profile}
+            # An ARN is compared with an ARN operator (IAM's guidance; ArnEquals also matches the
+            # ARN's structure, not just its characters).
+            via = {"ArnEquals": {"bedrock:InferenceProfileArn": arns.profile}}
             global_ = self.judge.kind == "global"
-            here = {"aws:RequestedRegion": stack.region} if global_ else {}
+            here = {"StringEquals": {"aws:RequestedRegion": stack.region}} if global_ else {}
+            statements.append(self._statement("JudgeInferenceProfile", [arns.profile], here or None))
             statements.append(
-                self._statement(
-                    "JudgeInferenceProfile", [arns.profile], {"StringEquals": here} if here else None
-                )
-            )
-            statements.append(
-                self._statement(
-                    "JudgeProfileModels", list(arns.regional_models), {"StringEquals": {**here, **via}}
-                )
+                self._statement("JudgeProfileModels", list(arns.regional_models), {**here, **via})
             )
             if global_ and arns.global_model:
                 statements.append(
                     self._statement(
                         "JudgeGlobalProfileModel",
                         [arns.global_model],
-                        {"StringEquals": {"aws:RequestedRegion": "unspecified", **via}},
+                        {"StringEquals": {"aws:RequestedRegion": "unspecified"}, **via},
                     )
                 )
         self.policy = iam.Policy(self, "Policy", statements=statements)
@@ -262,7 +258,7 @@ class JudgeAccess(Construct):
 
     @staticmethod
     def _statement(
-        sid: str, resources: list[str], conditions: dict[str, dict[str, str]] | None = None
+        sid: str, resources: list[str], conditions: dict[str, dict[str, str | None]] | None = None
     ) -> iam.PolicyStatement:
         return iam.PolicyStatement(
             sid=sid, actions=[INVOKE_MODEL], resources=resources, conditions=conditions or None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -170,6 +171,46 @@ class LocalPythonBundler:
         for relative, source in self.extra_files.items():
             _copy_tree(source, out / relative)
         return True
+
+
+def host_architecture() -> str:
+    """The Lambda architecture name of this machine ("x86_64" or "arm64").
+
+    For tests that run a bundle here (see `bundle_into`): the stacks always bundle for the function's
+    configured architecture.
+    """
+    machine = platform.machine().lower()
+    for architecture, wheel_machine in _MACHINES.items():
+        if machine in (architecture, wheel_machine, "amd64" if architecture == "x86_64" else architecture):
+            return architecture
+    raise BundlingError(f"no Lambda architecture matches this machine ({platform.machine()})")
+
+
+def bundle_into(
+    output_dir: Path,
+    *,
+    packages: Sequence[Path],
+    extra_files: Mapping[str, Path] | None = None,
+    requirements: Path | None = None,
+    architecture: str,
+    python_version: str = LAMBDA_PYTHON_VERSION,
+) -> Path:
+    """Build a bundle into `output_dir` exactly as CDK's local bundling does, without CDK; returns it.
+
+    The test-only way to get a bundle that runs on this machine: pass `host_architecture()` and this
+    interpreter's `major.minor` (the deployed function's bundle is for the Lambda runtime's Python, which
+    may not be installed here).
+    """
+    platform_tags(architecture)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    LocalPythonBundler(
+        packages=packages,
+        extra_files=dict(extra_files or {}),
+        requirements=requirements,
+        architecture=architecture,
+        python_version=python_version,
+    ).try_bundle(str(output_dir))
+    return output_dir
 
 
 def bundle_hash(

@@ -8,10 +8,12 @@ deploy cannot change the grader of a running job).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -44,6 +46,37 @@ def reward_code_paths(src: Path = LAMBDA_SRC) -> list[Path]:
     return paths
 
 
+#: The handler string of the reward Lambda (module path inside the bundle, then the function).
+REWARD_HANDLER = "reward.handler.lambda_handler"
+
+
+@dataclass(frozen=True)
+class RewardBundle:
+    """What goes into the reward Lambda's bundle, and how the function finds the spec in it.
+
+    The stack bundles exactly this (for the Lambda's Python and architecture); the bundle test builds the
+    same inputs for the interpreter running the tests and runs them under AWS's runtime interface client.
+    """
+
+    packages: tuple[Path, ...]
+    extra_files: Mapping[str, Path]
+    requirements: Path
+    #: `REWARD_SPEC` as the function sees it: relative to the task root (LAMBDA_TASK_ROOT).
+    spec_in_bundle: str
+    handler: str = REWARD_HANDLER
+
+
+def reward_bundle(spec_path: Path, src: Path = LAMBDA_SRC) -> RewardBundle:
+    """The reward bundle for `spec_path`: the reward code, the spec under `specs/`, the pinned wheels."""
+    spec_in_bundle = f"specs/{spec_path.name}"
+    return RewardBundle(
+        packages=tuple(reward_code_paths(src)),
+        extra_files={spec_in_bundle: spec_path},
+        requirements=src / "reward" / "requirements.txt",
+        spec_in_bundle=spec_in_bundle,
+    )
+
+
 class RewardFunction(Construct):
     """The reward Lambda. Attributes: `function`, `version` (published), `log_group`, `role`."""
 
@@ -59,10 +92,17 @@ class RewardFunction(Construct):
         removal_policy: cdk.RemovalPolicy,
         environment: Mapping[str, str] | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        log_encryption_key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        spec_in_bundle = f"specs/{spec_path.name}"
-        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=removal_policy)
+        bundle = reward_bundle(spec_path)
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            retention=log_retention,
+            removal_policy=removal_policy,
+            encryption_key=log_encryption_key,
+        )
         self.role = iam.Role(
             self,
             "Role",
@@ -83,16 +123,20 @@ class RewardFunction(Construct):
             description=f"Nova RFT reward function (spec {spec_path.name})",
             runtime=lambda_.Runtime.PYTHON_3_14,
             architecture=_ARCHITECTURES[architecture],
-            handler="reward.handler.lambda_handler",
+            handler=bundle.handler,
             code=python_lambda_code(
-                packages=reward_code_paths(),
-                extra_files={spec_in_bundle: spec_path},
-                requirements=LAMBDA_SRC / "reward" / "requirements.txt",
+                packages=bundle.packages,
+                extra_files=bundle.extra_files,
+                requirements=bundle.requirements,
                 architecture=architecture,
             ),
             memory_size=memory_mb,
             timeout=cdk.Duration.seconds(timeout_s),
-            environment={**(environment or {}), "REWARD_SPEC": spec_in_bundle, "PYTHONUNBUFFERED": "1"},
+            environment={
+                **(environment or {}),
+                "REWARD_SPEC": bundle.spec_in_bundle,
+                "PYTHONUNBUFFERED": "1",
+            },
             role=self.role,
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,

@@ -64,16 +64,38 @@ def canonical(value: object, *, _depth: int = 0) -> object:
     if kind is tuple:
         return {"$tuple": [canonical(v, _depth=_depth + 1) for v in value]}
     if kind in _SET_TYPES:
-        import json
-
         items = [canonical(v, _depth=_depth + 1) for v in value]
-        return {"$set": sorted(items, key=lambda item: json.dumps(item, sort_keys=True))}
+        return {"$set": sorted(items, key=dumps)}
     if kind is dict:
         return {"$dict": [[canonical(k, _depth=_depth + 1), canonical(v, _depth=_depth + 1)] for k, v in value.items()]}
     raise Unencodable(
         f"returned a {kind.__name__}; only plain values (None, bool, int, float, str, list, tuple, dict, set) "
         "can be compared"
     )
+
+
+def dumps(value: object) -> str:
+    """JSON text of canonical data (the ``json`` module is not imported here: it costs start-up time)."""
+    from _json import encode_basestring_ascii
+
+    kind = type(value)
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return int.__repr__(value)
+    if kind is float:
+        if not math.isfinite(value):
+            raise ValueError("non-finite float")
+        return float.__repr__(value)
+    if kind is str:
+        return encode_basestring_ascii(value)
+    if kind is list or kind is tuple:
+        return "[" + ",".join(dumps(v) for v in value) + "]"
+    if kind is dict:
+        return "{" + ",".join(encode_basestring_ascii(str(k)) + ":" + dumps(v) for k, v in value.items()) + "}"
+    raise TypeError(f"cannot encode {kind.__name__}")
 
 
 # --- sandbox set-up (runs before the model's code) -----------------------------------------------
@@ -163,10 +185,9 @@ def no_new_privileges() -> str:
 def install_seccomp() -> str:
     """Install the filter on this process; returns "" or why it could not be installed."""
     import os
-    import platform
     import struct
 
-    arch = platform.machine()
+    arch = os.uname().machine
     if arch not in _SYSCALLS:
         return f"no seccomp filter on {arch}"
     try:
@@ -247,7 +268,6 @@ def install_landlock(read_paths: list, write_path: str) -> str:
 def drop_capabilities() -> str:
     """Root without capabilities: cannot bypass file permissions, reboot, load modules, change the clock."""
     import os
-    import platform
     import struct
 
     if os.geteuid() != 0:
@@ -260,7 +280,7 @@ def drop_capabilities() -> str:
         libc.prctl(47, 4, 0, 0, 0)  # PR_CAP_AMBIENT, CLEAR_ALL
         header = ctypes.create_string_buffer(struct.pack("Ii", 0x20080522, 0), 8)
         data = ctypes.create_string_buffer(bytes(24), 24)
-        nr = _SYSCALLS.get(platform.machine(), {}).get("capset")
+        nr = _SYSCALLS.get(os.uname().machine, {}).get("capset")
         if nr is None or libc.syscall(nr, header, data) != 0:
             return f"capabilities not dropped: errno {ctypes.get_errno()}"
     except Exception as exc:  # noqa: BLE001
@@ -315,16 +335,15 @@ class Channel:
     """Result records on the results pipe: ``<nonce> <json>\\n``, written whole."""
 
     def __init__(self, fd: int, nonce: str, max_record: int) -> None:
-        import json
         import os
 
         self._fd, self._nonce, self._max = fd, nonce.encode(), max_record
-        self._dumps, self._write = json.dumps, os.write
+        self._dumps, self._write = dumps, os.write
 
     def send(self, record: dict) -> None:
         try:
-            text = self._dumps(record, ensure_ascii=True, allow_nan=False)
-        except (TypeError, ValueError) as exc:
+            text = self._dumps(record)
+        except (TypeError, ValueError, RecursionError) as exc:
             text = self._dumps({**{k: record[k] for k in ("t", "i") if k in record}, "ok": False,
                                 "error": f"result not serializable: {exc}"[:300]})
         data = self._nonce + b" " + text.encode() + b"\n"
@@ -454,10 +473,10 @@ def _run_main(program: str) -> int:
 
 
 def main() -> None:
-    import json
+    import marshal
     import os
 
-    job = json.loads(sys.stdin.buffer.read())
+    job = marshal.loads(sys.stdin.buffer.read())  # written by the runner (trusted), before any model code
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)

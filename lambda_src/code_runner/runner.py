@@ -4,14 +4,17 @@ Request and reply (version 1; everything JSON)::
 
     {"version": 1, "jobs": [{"id": "s1", "language": "python", "program": "...",
                              "format": "function" | "program" | "assert", "entry_point": "f" | null,
-                             "tests": [...], "test_code": "..." | null, "limits": {...}}]}
+                             "tests": [...], "test_code": "..." | null, "limits": {...},
+                             "stop_on_failure": false}]}
     {"version": 1, "results": [{"id": "s1", "status": "ok" | "error", "passed": 3, "total": 4,
                                 "tests": [{"passed": true, "status": "passed", "reason": ""}, ...],
                                 "reason": "3/4 tests passed; ..."}]}
 
 ``tests`` by format: function ``[{"args": [...], "kwargs": {...}, "expected": <JSON>}]``; program
 ``[{"stdin": "...", "stdout": "..."}]``; assert: ``test_code`` holds the asserts (``code_runner.asserts``).
-The expected values stay in this process: the sandbox only ever gets the inputs.
+The expected values stay in this process: the sandbox only ever gets the inputs. ``limits`` (optional)
+overrides ``Limits`` fields; ``stop_on_failure`` (optional) ends a sample at its first failed test (the
+rest are ``not_run``), for all-or-nothing credit.
 
 One result per job, same ids, same order. ``status`` is ``error`` only for a failure of ours (a malformed
 request, a sandbox that could not start, the batch deadline: then ``reason`` starts with ``deadline:``),
@@ -54,7 +57,7 @@ class Limits:
 
     test_timeout_s: float = 2.0  # wall clock per test (and for loading the program)
     sample_timeout_s: float = 10.0  # wall clock for all of a sample's tests, restarts included
-    memory_mb: int = 512  # address space of the sandbox process
+    memory_mb: int = 256  # address space of the sandbox process
     max_output_bytes: int = 1_000_000  # a program test's stdout
     max_file_bytes: int = 16_000_000  # any file the program writes
     max_open_files: int = 64
@@ -129,6 +132,7 @@ class PreparedJob:
     inputs: tuple[dict[str, Any], ...]  # what the harness gets, per test
     checks: tuple[Check, ...]  # what the runner keeps, per test
     limits: Limits
+    stop_on_failure: bool = False  # all-or-nothing credit: the first failed test ends the sample
 
 
 def prepare(job: Any) -> PreparedJob:
@@ -195,7 +199,10 @@ def prepare(job: Any) -> PreparedJob:
         raise RequestError("the job has no tests")
     if len(checks) > MAX_TESTS:
         raise RequestError(f"the job has {len(checks)} tests; at most {MAX_TESTS}")
-    return PreparedJob(job_id, fmt, program, entry_point, setup, tuple(inputs), tuple(checks), limits)
+    stop = job.get("stop_on_failure", False)
+    if not isinstance(stop, bool):
+        raise RequestError("'stop_on_failure' must be true or false")
+    return PreparedJob(job_id, fmt, program, entry_point, setup, tuple(inputs), tuple(checks), limits, stop)
 
 
 def _assert_input(test: AssertTest) -> dict[str, Any]:
@@ -267,12 +274,18 @@ _STOP_REASONS = {
 def run_job(job: PreparedJob, *, deadline: float | None = None) -> dict[str, Any]:
     """Run one prepared job to completion (restarting after a test that kills or stalls the harness)."""
     limits = job.limits
-    started = time.monotonic()
-    sample_deadline = started + limits.sample_timeout_s + (0.5 if job.format == "program" else 0.0)
+    budget = limits.sample_timeout_s
     outcomes: dict[int, dict[str, Any]] = {}
     total = len(job.checks)
     start = 0
     notes: list[str] = []
+
+    def enough(index: int, record: dict[str, Any]) -> bool:
+        """Decide each test as it arrives; under stop_on_failure a failure ends the sample."""
+        if 0 <= index < total and index not in outcomes:
+            outcomes[index] = decide(job.checks[index], record, limits)
+        return job.stop_on_failure and not outcomes.get(index, {"passed": False})["passed"]
+
     while start < total:
         if deadline is not None and time.monotonic() >= deadline:
             return _error(job.id, "deadline: the batch deadline came before this sample finished")
@@ -290,24 +303,26 @@ def run_job(job: PreparedJob, *, deadline: float | None = None) -> dict[str, Any
         attempt = run_attempt(
             payload,
             test_timeout_s=limits.test_timeout_s,
-            sample_deadline=sample_deadline,
+            budget_s=max(0.0, budget),
             deadline=deadline,
             max_channel_bytes=(limits.max_output_bytes * 4 + 4096) * (total - start) + 65536,
+            enough=enough,
         )
+        budget -= attempt.seconds
         if attempt.infra:
             return _error(job.id, attempt.infra)
         notes.extend(attempt.notes)
-        for index, record in attempt.records.items():
-            if index < start or index >= total or index in outcomes:
-                continue
-            if index in attempt.conflicts:
+        for index in attempt.conflicts:
+            if start <= index < total:
                 outcomes[index] = _test("wrong", "the test was reported twice or out of turn (forged output)")
-            else:
-                outcomes[index] = decide(job.checks[index], record, limits)
         if attempt.finished:
             break
         if attempt.stop == "deadline":
             return _error(job.id, "deadline: the batch deadline came before this sample finished")
+        if attempt.stop == "enough":
+            for index in range(start, total):
+                outcomes.setdefault(index, _test("not_run", "skipped after a failed test (all-or-nothing)"))
+            break
         if attempt.load_error or not attempt.loaded:
             reason = attempt.load_error or _stop_text(attempt.stop, limits)[1]
             for index in range(start, total):
@@ -316,9 +331,13 @@ def run_job(job: PreparedJob, *, deadline: float | None = None) -> dict[str, Any
         status, reason = _stop_text(attempt.stop, limits)
         if attempt.current is not None and attempt.current not in outcomes:
             outcomes[attempt.current] = _test(status, reason)
-        if attempt.stop == "sample_timeout":
+        if attempt.stop == "sample_timeout" or budget <= 0:
             for index in range(start, total):
                 outcomes.setdefault(index, _test("not_run", "the sample's time budget was spent"))
+            break
+        if job.stop_on_failure:
+            for index in range(start, total):
+                outcomes.setdefault(index, _test("not_run", "skipped after a failed test (all-or-nothing)"))
             break
         done = [i for i in outcomes if i >= start]
         start = max(done) + 1 if done else start + 1

@@ -32,12 +32,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 HARNESS_SOURCE = (Path(__file__).with_name("harness.py")).read_text(encoding="utf-8")
-STARTUP_S = 3.0  # interpreter start-up and set-up allowance before a program's load time counts
+STARTUP_S = 15.0  # interpreter start-up and sandbox set-up; overrunning it is our failure, not the program's
 _READ_CHUNK = 1 << 16
 _CLEAN_ENV_KEYS = ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR")
 
@@ -63,32 +64,35 @@ class Attempt:
     load_error: str = ""
     finished: bool = False
     current: int | None = None  # the test running when the attempt stopped
-    stop: str = ""  # "", "test_timeout", "load_timeout", "sample_timeout", "deadline", "died", "flood"
+    stop: str = ""  # "", "test_timeout", "load_timeout", "sample_timeout", "deadline", "died", "flood", "enough"
     infra: str = ""  # non-empty: our failure, not the program's
     conflicts: set[int] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0  # time the program had (from the end of the set-up to the end of the attempt)
 
 
 def run_attempt(
     payload: dict[str, Any],
     *,
     test_timeout_s: float,
-    sample_deadline: float,
+    budget_s: float,
     deadline: float | None,
     max_channel_bytes: int,
+    enough: Callable[[int, dict[str, Any]], bool] | None = None,
 ) -> Attempt:
-    """Run the harness once on ``payload`` (the job as the harness reads it, from ``payload["start"]``)."""
+    """Run the harness once on ``payload`` (the job as the harness reads it, from ``payload["start"]``).
+
+    ``budget_s`` is what is left of the sample's time; it starts counting when the sandbox is set up (a
+    slow interpreter start on a busy machine is not the program's time). ``enough(index, record)``
+    returning True stops the attempt after that test (e.g. all-or-nothing credit after a failure).
+    """
     attempt = Attempt()
     workdir = tempfile.mkdtemp(prefix="code-runner-")
     read_fd, write_fd = os.pipe()
     nonce = secrets.token_hex(16)
     process: subprocess.Popen[bytes] | None = None
     try:
-        job = {
-            **payload,
-            "nonce": nonce,
-            "result_fd": write_fd,
-        }
+        job = {**payload, "nonce": nonce, "result_fd": write_fd}
         try:
             process = subprocess.Popen(
                 [sys.executable, "-I", "-S", "-B", "-c", HARNESS_SOURCE],
@@ -108,14 +112,15 @@ def run_attempt(
         write_fd = -1
         try:
             assert process.stdin is not None
-            process.stdin.write(marshal.dumps(job))  # the harness reads it before importing json's cost
+            process.stdin.write(marshal.dumps(job))  # read by the harness before any model code runs
             process.stdin.close()
         except OSError as exc:
             attempt.infra = f"could not hand the job to the sandbox: {exc}"
             return attempt
-        _watch(attempt, read_fd, nonce.encode() + b" ", test_timeout_s, sample_deadline, deadline, max_channel_bytes)
+        watch = _Watch(attempt, nonce.encode() + b" ", test_timeout_s, budget_s, deadline, max_channel_bytes, enough)
+        watch.run(read_fd)
         if not attempt.set_up and not attempt.infra:
-            attempt.infra = f"the sandbox did not finish its set-up ({attempt.stop or 'exited'})"
+            attempt.infra = f"the sandbox did not finish its set-up ({attempt.stop or 'it exited'})"
         elif not attempt.finished and not attempt.stop and not attempt.infra:
             attempt.stop = "died"
         return attempt
@@ -129,78 +134,106 @@ def run_attempt(
         remove_tree(workdir)
 
 
-def _watch(
-    attempt: Attempt,
-    fd: int,
-    prefix: bytes,
-    test_timeout_s: float,
-    sample_deadline: float,
-    deadline: float | None,
-    max_bytes: int,
-) -> None:
-    """Read records until the harness is done, dies, floods the channel or overruns a limit."""
-    phase_end = time.monotonic() + STARTUP_S + test_timeout_s
-    phase = "load_timeout"
-    buffer = b""
-    total = 0
-    while True:
+class _Watch:
+    """Reads the harness's records with the clock in hand."""
+
+    def __init__(
+        self,
+        attempt: Attempt,
+        prefix: bytes,
+        test_timeout_s: float,
+        budget_s: float,
+        deadline: float | None,
+        max_bytes: int,
+        enough: Callable[[int, dict[str, Any]], bool] | None,
+    ) -> None:
+        self.attempt, self.prefix, self.test_timeout_s = attempt, prefix, test_timeout_s
+        self.budget_s, self.deadline, self.max_bytes, self.enough = budget_s, deadline, max_bytes, enough
+        self.phase_end, self.phase = time.monotonic() + STARTUP_S, "startup"
+        self.sample_end = float("inf")  # set when the sandbox is set up
+        self.set_up_at: float | None = None
+
+    def run(self, fd: int) -> None:
+        buffer = b""
+        total = 0
+        try:
+            while True:
+                now = time.monotonic()
+                limits = [(self.phase_end, self.phase), (self.sample_end, "sample_timeout")]
+                if self.deadline is not None:
+                    limits.append((self.deadline, "deadline"))
+                end, reason = min(limits, key=lambda item: item[0])
+                if now >= end:
+                    self.attempt.stop = reason
+                    return
+                ready, _, _ = select.select([fd], [], [], end - now)
+                if not ready:
+                    continue
+                data = os.read(fd, _READ_CHUNK)
+                if not data:
+                    return  # the harness closed the channel: finished, or died
+                total += len(data)
+                if total > self.max_bytes:
+                    self.attempt.stop = "flood"
+                    return
+                buffer += data
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
+                    if self._record(line):
+                        return
+        finally:
+            if self.set_up_at is not None:
+                self.attempt.seconds = time.monotonic() - self.set_up_at
+
+    def _record(self, line: bytes) -> bool:
+        """Handle one line; True when the attempt is over."""
+        attempt = self.attempt
+        if not line.startswith(self.prefix):
+            return False  # not from the harness (or forged without the nonce): ignored
+        try:
+            record = json.loads(line[len(self.prefix) :])
+        except ValueError:
+            return False
+        if not isinstance(record, dict):
+            return False
+        kind = record.get("t")
         now = time.monotonic()
-        limits = [(phase_end, phase), (sample_deadline, "sample_timeout")]
-        if deadline is not None:
-            limits.append((deadline, "deadline"))
-        end, reason = min(limits, key=lambda item: item[0])
-        if now >= end:
-            attempt.stop = reason
-            return
-        ready, _, _ = select.select([fd], [], [], end - now)
-        if not ready:
-            continue
-        data = os.read(fd, _READ_CHUNK)
-        if not data:
-            return  # the harness closed the channel: finished, or died
-        total += len(data)
-        if total > max_bytes:
-            attempt.stop = "flood"
-            return
-        buffer += data
-        *lines, buffer = buffer.split(b"\n")
-        for line in lines:
-            if not line.startswith(prefix):
-                continue  # not from the harness (or forged without the nonce): ignored
-            try:
-                record = json.loads(line[len(prefix) :])
-            except ValueError:
-                continue
-            if not isinstance(record, dict):
-                continue
-            kind = record.get("t")
-            if kind == "setup":
-                if not record.get("ok"):
-                    attempt.infra = str(record.get("error", "sandbox set-up failed"))[:300]
-                    return
-                if not attempt.set_up:
-                    attempt.set_up = True
-                    attempt.notes.extend(str(n) for n in record.get("notes") or ())
-            elif kind == "load":
-                if record.get("ok"):
-                    attempt.loaded = True
-                    phase_end, phase = time.monotonic() + test_timeout_s, "test_timeout"
-                else:
-                    attempt.load_error = str(record.get("error", "the program did not load"))[:300]
-                    return
-            elif kind == "start" and isinstance(record.get("i"), int):
-                attempt.current = record["i"]
-                phase_end, phase = time.monotonic() + test_timeout_s, "test_timeout"
-            elif kind == "result" and isinstance(record.get("i"), int):
-                index = record["i"]
-                if index in attempt.records or index != attempt.current:
-                    attempt.conflicts.add(index)  # reported twice, or out of turn: forged
-                attempt.records.setdefault(index, record)
-                attempt.current = None
-                phase_end, phase = time.monotonic() + test_timeout_s, "test_timeout"
-            elif kind == "done":
-                attempt.finished = True
-                return
+        if kind == "setup":
+            if attempt.set_up:
+                return False
+            if not record.get("ok"):
+                attempt.infra = str(record.get("error", "sandbox set-up failed"))[:300]
+                return True
+            attempt.set_up = True
+            attempt.notes.extend(str(n) for n in record.get("notes") or ())
+            self.set_up_at = now
+            self.sample_end = now + self.budget_s
+            self.phase_end, self.phase = now + self.test_timeout_s, "load_timeout"
+        elif not attempt.set_up:
+            return False  # nothing counts before the set-up is reported
+        elif kind == "load":
+            if not record.get("ok"):
+                attempt.load_error = str(record.get("error", "the program did not load"))[:300]
+                return True
+            attempt.loaded = True
+            self.phase_end, self.phase = now + self.test_timeout_s, "test_timeout"
+        elif kind == "start" and isinstance(record.get("i"), int):
+            attempt.current = record["i"]
+            self.phase_end, self.phase = now + self.test_timeout_s, "test_timeout"
+        elif kind == "result" and isinstance(record.get("i"), int):
+            index = record["i"]
+            if index in attempt.records or index != attempt.current:
+                attempt.conflicts.add(index)  # reported twice, or out of turn: forged
+            attempt.records.setdefault(index, record)
+            attempt.current = None
+            self.phase_end, self.phase = now + self.test_timeout_s, "test_timeout"
+            if self.enough is not None and self.enough(index, attempt.records[index]):
+                attempt.stop = "enough"
+                return True
+        elif kind == "done":
+            attempt.finished = True
+            return True
+        return False
 
 
 def kill_group(process: subprocess.Popen[bytes]) -> None:

@@ -110,7 +110,9 @@ def opaque_asserts(test_code: str) -> int:
         return 0
 
 
-def job_for(task: CodeTask, job_id: str, program: str, limits: Mapping[str, Any]) -> dict[str, Any]:
+def job_for(
+    task: CodeTask, job_id: str, program: str, limits: Mapping[str, Any], *, stop_on_failure: bool = False
+) -> dict[str, Any]:
     """The runner job for running ``program`` against ``task``'s tests."""
     return {
         "id": job_id,
@@ -121,4 +123,5 @@ def job_for(task: CodeTask, job_id: str, program: str, limits: Mapping[str, Any]
         "tests": [dict(t) for t in task.tests],
         "test_code": task.test_code,
         "limits": dict(limits),
+        "stop_on_failure": stop_on_failure,
     }

@@ -9,7 +9,8 @@ Pipeline (extract → run → credit):
    by ``CODE_RUNNER_FUNCTION`` when it is set (deployed), else ``code_runner.run_batch`` in local
    subprocesses with the same limits. The sandbox gets only test *inputs*; the runner compares what came
    out with the expected values, outside the process that ran the model's code.
-3. **Credit** — passed / total tests, or 1 only when every test passes (``all_or_nothing = true``).
+3. **Credit** — passed / total tests, or 1 only when every test passes (``all_or_nothing = true``; the
+   runner then stops a sample at its first failed test, so a hostile program costs one test's time).
 
 Statuses: anything the program does (a wrong value, an exception, ``sys.exit``, a timeout, a crash, a
 limit) is a failed test, so a judgement (``ok``). ``no_reference``: the row has no code task. ``error``:
@@ -50,7 +51,7 @@ class CodeParams:
     all_or_nothing: bool = False  # credit 1 only when every test passes (else: fraction passed)
     test_timeout_s: float = 2.0  # wall clock per test
     sample_timeout_s: float = 10.0  # wall clock for all of a sample's tests
-    memory_mb: int = 512
+    memory_mb: int = 256  # address space of the sandbox
     max_output_bytes: int = 1_000_000  # stdout of a program test
     max_file_bytes: int = 16_000_000
     float_tolerance: float = 1e-9  # relative and absolute, for float results
@@ -135,7 +136,7 @@ class CodeGrader(Grader):
                 continue
             job_id = f"s{k}"
             positions[job_id] = k
-            jobs.append(job_for(task, job_id, program, p.limits))
+            jobs.append(job_for(task, job_id, program, p.limits, stop_on_failure=p.all_or_nothing))
         if jobs:
             results = run_isolating(jobs, self._run, deadline)
             for job_id, result in results.items():

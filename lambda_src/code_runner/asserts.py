@@ -132,6 +132,9 @@ def _rewrite(node: ast.Assert, bound: dict[str, ast.expr]) -> AssertTest:
     test, line = node.test, node.lineno
     opaque = AssertTest("stmt", _source(ast.Assert(test=test, msg=None), bound) if not bound else
                         "assert " + _source(test, bound), line=line)
+    close = _closeness(test, bound, line)
+    if close is not None:
+        return close
     if isinstance(test, ast.Compare) and len(test.ops) == 1:
         op = _COMPARE_OPS.get(type(test.ops[0]))
         left, right = test.left, test.comparators[0]
@@ -144,7 +147,7 @@ def _rewrite(node: ast.Assert, bound: dict[str, ast.expr]) -> AssertTest:
         elif left_ok and op in _SWAPPED:
             expr, value, op = right, left_value, _SWAPPED[op]
         else:
-            return _closeness(test, bound, line) or opaque
+            return opaque
         if op in ("is", "is not") and value not in (None, True, False):
             return opaque
         return AssertTest("expr", _source(expr, bound), op, value, line=line)
@@ -152,10 +155,6 @@ def _rewrite(node: ast.Assert, bound: dict[str, ast.expr]) -> AssertTest:
         if _literal(test.operand)[0]:
             return opaque
         return AssertTest("expr", _source(test.operand, bound), "falsy", None, line=line)
-    if isinstance(test, ast.Call):
-        close = _closeness(test, bound, line)
-        if close is not None:
-            return close
     if _literal(test)[0]:
         return opaque
     return AssertTest("expr", _source(test, bound), "truthy", None, line=line)

@@ -366,16 +366,28 @@ def _describe(exc: BaseException) -> str:
 
 
 def run_functions(job: dict, channel: Channel) -> None:
-    """Function and assert tests: load the program once, then one call or expression per test."""
+    """Function and assert tests: load the program once, then one call or expression per test.
+
+    Test expressions run in their own namespace: the builtins as they were before the program ran (a
+    program that patches ``builtins.sorted`` or defines its own ``len`` does not change what ``sorted``
+    and ``len`` mean in a test), plus the program's names that do not shadow a builtin.
+    """
     import builtins
 
+    pristine = dict(builtins.__dict__)
     namespace = {"__name__": "__solution__", "__builtins__": builtins}
     try:
         exec(compile(job["program"], "solution.py", "exec"), namespace)
-        if job.get("setup"):
-            exec(compile(job["setup"], "tests.py", "exec"), namespace)
     except BaseException as exc:  # noqa: BLE001 - SystemExit too: the program did not load
         channel.send({"t": "load", "ok": False, "error": _describe(exc)})
+        return
+    tests_ns = {k: v for k, v in namespace.items() if k not in pristine and not k.startswith("__")}
+    tests_ns.update({"__name__": "__tests__", "__builtins__": pristine})
+    try:
+        if job.get("setup"):
+            exec(compile(job["setup"], "tests.py", "exec"), tests_ns)
+    except BaseException as exc:  # noqa: BLE001
+        channel.send({"t": "load", "ok": False, "error": "test set-up failed: " + _describe(exc)})
         return
     channel.send({"t": "load", "ok": True})
     entry = job.get("entry_point")
@@ -389,9 +401,9 @@ def run_functions(job: dict, channel: Channel) -> None:
                     raise NameError(f"the program defines no function {entry!r}")
                 value = function(*test["args"], **test["kwargs"])
             elif test["kind"] == "expr":
-                value = eval(compile(test["expr"], "tests.py", "eval"), namespace)
+                value = eval(compile(test["expr"], "tests.py", "eval"), tests_ns)
             else:  # "stmt": an assert the runner could not rewrite; passing = not raising
-                exec(compile(test["code"], "tests.py", "exec"), namespace)
+                exec(compile(test["code"], "tests.py", "exec"), tests_ns)
                 value = None
             record = {"t": "result", "i": index, "ok": True, "value": canonical(value)}
         except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt: the test failed

@@ -180,10 +180,12 @@ def run_isolating(
 ) -> dict[str, dict[str, Any]]:
     """Results by job id, with the culprit of a failed batch isolated.
 
-    Jobs whose result is ``error`` (not ``deadline``) are re-run in halves, recursively. A job that still
-    fails on its own once any other job of the batch has succeeded broke the batch: status ``culprit``
-    (the response's failure). When every call fails, nothing singles a job out: the fault is ours
-    (``error``) for all of them.
+    A *call* fails as a whole when the runner raises, returns a malformed reply, or marks results
+    ``"call_failed": true`` (the deployed client does so for an invocation that crashed). Jobs of failed
+    calls are re-run in halves, recursively. A job whose call still fails when it is alone, once any other
+    call has succeeded, broke its batch: status ``culprit`` (the response's failure). When every call
+    fails nothing singles a job out: the fault is ours (``error``) for all of them. A per-job ``error``
+    from a working runner is kept as is.
     """
     results = _call(jobs, run, deadline)
     failed = [j for j in jobs if _infra(results[j["id"]])]
@@ -215,7 +217,8 @@ def run_isolating(
 
 
 def _infra(result: Mapping[str, Any]) -> bool:
-    return result.get("status") == "error" and not str(result.get("reason", "")).startswith("deadline")
+    """The job's call failed as a whole (not: the runner reported an error for this job alone)."""
+    return result.get("status") == "error" and bool(result.get("call_failed"))
 
 
 def _call(jobs: list[dict[str, Any]], run: Runner, deadline: float | None) -> dict[str, dict[str, Any]]:
@@ -234,7 +237,10 @@ def _call(jobs: list[dict[str, Any]], run: Runner, deadline: float | None) -> di
     except Exception as exc:  # a crashed runner (or Lambda) is an infrastructure failure of this batch
         logger.warning("code runner call failed for %d jobs: %s", len(jobs), exc)
         reason = f"runner call failed: {type(exc).__name__}: {str(exc)[:200]}"
-        return {i: {"id": i, "status": "error", "passed": 0, "total": 0, "tests": [], "reason": reason} for i in ids}
+        return {
+            i: {"id": i, "status": "error", "passed": 0, "total": 0, "tests": [], "reason": reason, "call_failed": True}
+            for i in ids
+        }
 
 
 __all__ = ["CodeGrader", "CodeParams", "CodeTask", "extract_program", "run_isolating"]

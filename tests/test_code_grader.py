@@ -22,9 +22,11 @@ from tests.spec_env import spec_env
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "reward_specs" / "code.toml"
 TRAIN = ROOT / "data" / "code" / "train.jsonl"
-ADD = {"entry_point": "add", "tests": [{"args": [1, 2], "kwargs": {}, "expected": 3},
-                                      {"args": [2, 2], "kwargs": {}, "expected": 4}],
-       "solution": "def add(a, b):\n    return a + b\n"}
+ADD = {
+    "entry_point": "add",
+    "tests": [{"args": [1, 2], "kwargs": {}, "expected": 3}, {"args": [2, 2], "kwargs": {}, "expected": 4}],
+    "solution": "def add(a, b):\n    return a + b\n",
+}
 
 
 def sample(response: str, reference: Any = ADD, index: int = 0) -> Sample:
@@ -54,13 +56,17 @@ def test_unclosed_untagged_and_missing_blocks():
 
 def test_no_block_is_unscorable_and_no_task_is_no_reference():
     grader = CodeGrader(CodeParams(), runner=lambda request, deadline: pytest.fail("runner called"))
-    no_code, no_task = grader.grade_many([sample("def add(a, b): return a + b"), sample(fenced("x=1\n"), {"a": 1})], None)
+    no_code, no_task = grader.grade_many(
+        [sample("def add(a, b): return a + b"), sample(fenced("x=1\n"), {"a": 1})], None
+    )
     assert no_code.status is Status.UNSCORABLE and no_code.score == 0
     assert no_task.status is Status.NO_REFERENCE
 
 
-@pytest.mark.parametrize(("key", "value"), [("block", "middle"), ("test_timeout_s", 0), ("memory_mb", 10),
-                                            ("sample_timeout_s", 0.5)])
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("block", "middle"), ("test_timeout_s", 0), ("memory_mb", 10), ("sample_timeout_s", 0.5)],
+)
 def test_bad_params_are_rejected_at_load(key, value):
     with pytest.raises(ParamError):
         CodeGrader.from_params({key: value, **({"test_timeout_s": 1.0} if key == "sample_timeout_s" else {})})
@@ -85,11 +91,17 @@ def test_the_whole_batch_goes_to_the_runner_in_one_request():
 
     def runner(request, deadline):
         requests.append(request)
-        return {"version": 1, "results": [
-            {"id": j["id"], "status": "ok", "passed": 2, "total": 2, "tests": [], "reason": "2/2"} for j in request["jobs"]
-        ]}
+        return {
+            "version": 1,
+            "results": [
+                {"id": j["id"], "status": "ok", "passed": 2, "total": 2, "tests": [], "reason": "2/2"}
+                for j in request["jobs"]
+            ],
+        }
 
-    grades = CodeGrader(CodeParams(), runner=runner).grade_many([sample(fenced("x=1\n"), index=i) for i in range(5)], None)
+    grades = CodeGrader(CodeParams(), runner=runner).grade_many(
+        [sample(fenced("x=1\n"), index=i) for i in range(5)], None
+    )
     assert len(requests) == 1 and len(requests[0]["jobs"]) == 5
     assert all(g.score == 1.0 for g in grades)
     assert requests[0]["jobs"][0]["limits"]["test_timeout_s"] == 2.0
@@ -106,9 +118,12 @@ def crashing_runner(calls: list[list[str]], culprit: str = "s3"):
         calls.append(ids)
         if culprit in ids:
             raise RuntimeError("Lambda invocation failed: Runtime.ExitError")
-        return {"version": 1, "results": [
-            {"id": i, "status": "ok", "passed": 1, "total": 1, "tests": [], "reason": "1/1"} for i in ids
-        ]}
+        return {
+            "version": 1,
+            "results": [
+                {"id": i, "status": "ok", "passed": 1, "total": 1, "tests": [], "reason": "1/1"} for i in ids
+            ],
+        }
 
     return run
 
@@ -128,10 +143,21 @@ def test_an_invocation_marked_call_failed_is_bisected_too():
     def run(request, deadline):
         ids = [j["id"] for j in request["jobs"]]
         crashed = "s1" in ids
-        return {"version": 1, "results": [
-            {"id": i, "status": "error" if crashed else "ok", "passed": 0 if crashed else 1, "total": 0 if crashed else 1,
-             "tests": [], "reason": "invocation crashed" if crashed else "", "call_failed": crashed} for i in ids
-        ]}
+        return {
+            "version": 1,
+            "results": [
+                {
+                    "id": i,
+                    "status": "error" if crashed else "ok",
+                    "passed": 0 if crashed else 1,
+                    "total": 0 if crashed else 1,
+                    "tests": [],
+                    "reason": "invocation crashed" if crashed else "",
+                    "call_failed": crashed,
+                }
+                for i in ids
+            ],
+        }
 
     results = run_isolating([{"id": f"s{i}"} for i in range(4)], run, None)
     assert [results[f"s{i}"]["status"] for i in range(4)] == ["ok", "culprit", "ok", "ok"]
@@ -146,15 +172,29 @@ def test_when_everything_fails_it_is_our_error_not_the_samples():
 
 
 def test_grades_for_culprit_error_and_deadline():
-    replies = {"s0": {"status": "culprit", "reason": "x"}, "s1": {"status": "error", "reason": "boom"},
-               "s2": {"status": "error", "reason": "deadline: late"}}
+    replies = {
+        "s0": {"status": "culprit", "reason": "x"},
+        "s1": {"status": "error", "reason": "boom"},
+        "s2": {"status": "error", "reason": "deadline: late"},
+    }
 
     def runner(request, deadline):
-        return {"version": 1, "results": [{"id": j["id"], "passed": 0, "total": 0, "tests": [], **replies[j["id"]]}
-                                          for j in request["jobs"]]}
+        return {
+            "version": 1,
+            "results": [
+                {"id": j["id"], "passed": 0, "total": 0, "tests": [], **replies[j["id"]]}
+                for j in request["jobs"]
+            ],
+        }
 
-    grades = CodeGrader(CodeParams(), runner=runner).grade_many([sample(fenced("x=1\n"), index=i) for i in range(3)], None)
-    assert [g.status for g in grades] == [Status.OK, Status.ERROR, Status.DEADLINE]  # s1: the runner's own error
+    grades = CodeGrader(CodeParams(), runner=runner).grade_many(
+        [sample(fenced("x=1\n"), index=i) for i in range(3)], None
+    )
+    assert [g.status for g in grades] == [
+        Status.OK,
+        Status.ERROR,
+        Status.DEADLINE,
+    ]  # s1: the runner's own error
     assert grades[0].score == 0.0  # the culprit's failure is the response's
 
 
@@ -168,8 +208,13 @@ def test_the_deployed_runner_is_used_when_its_function_is_named(monkeypatch):
 
     def invoke_runner(request, *, function, deadline=None):
         calls.append(function)
-        return {"version": 1, "results": [{"id": j["id"], "status": "ok", "passed": 2, "total": 2, "tests": [],
-                                           "reason": ""} for j in request["jobs"]]}
+        return {
+            "version": 1,
+            "results": [
+                {"id": j["id"], "status": "ok", "passed": 2, "total": 2, "tests": [], "reason": ""}
+                for j in request["jobs"]
+            ],
+        }
 
     fake.invoke_runner = invoke_runner
     monkeypatch.setitem(sys.modules, "reward.code_remote", fake)
@@ -199,8 +244,13 @@ def graded_rows():
             answers[f"{family}:{variant}"] = render(spec.control_template, {**reference, "solution": program})
         metadata = {k: v for k, v in row.items() if k != "messages"}
         for name, text in answers.items():
-            event.append({"id": f"{i}|{name}", "messages": [*row["messages"], {"role": "assistant", "content": text}],
-                          "metadata": metadata})
+            event.append(
+                {
+                    "id": f"{i}|{name}",
+                    "messages": [*row["messages"], {"role": "assistant", "content": text}],
+                    "metadata": metadata,
+                }
+            )
             names.append(name)
     from reward.handler import lambda_handler
 
@@ -215,8 +265,11 @@ def test_the_positive_control_scores_the_top(graded_rows):
 
 
 def test_every_attack_and_negative_control_scores_the_floor(graded_rows):
-    above = {k: v["aggregate_reward_score"] for k, v in graded_rows.items()
-             if not k.endswith("|control") and v["aggregate_reward_score"] != -1.0}
+    above = {
+        k: v["aggregate_reward_score"]
+        for k, v in graded_rows.items()
+        if not k.endswith("|control") and v["aggregate_reward_score"] != -1.0
+    }
     assert not above, above
 
 

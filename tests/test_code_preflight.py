@@ -36,7 +36,9 @@ def fake_lambda(monkeypatch):
 
 
 def clients(data: bytes):
-    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+    session = boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
     s3 = session.client("s3")
     stubber = Stubber(s3)
     stubber.add_response(
@@ -51,7 +53,9 @@ def clients(data: bytes):
 def test_the_shipped_code_spec_passes_preflight(fake_lambda):
     s3, lam = clients(TRAIN.read_bytes())
     template = load_spec(SPEC).control_template
-    report = run_preflight(s3=s3, lambda_client=lam, training_uri=URI, function_arn=ARN, rows=3, template=template)
+    report = run_preflight(
+        s3=s3, lambda_client=lam, training_uri=URI, function_arn=ARN, rows=3, template=template
+    )
     assert report.rows == 3 and report.worst_margin is not None and report.worst_margin > 0
     assert {"code_exit_early", "code_print_passed", "code_does_nothing"} <= set(report.controls)
 
@@ -60,5 +64,11 @@ def test_a_template_without_the_solution_fails_preflight(fake_lambda):
     """Proof the check can fail: a template that never shows the program cannot score the reference."""
     s3, lam = clients(TRAIN.read_bytes())
     with pytest.raises(PreflightError):
-        run_preflight(s3=s3, lambda_client=lam, training_uri=URI, function_arn=ARN, rows=2,
-                      template="The answer is below.")
+        run_preflight(
+            s3=s3,
+            lambda_client=lam,
+            training_uri=URI,
+            function_arn=ARN,
+            rows=2,
+            template="The answer is below.",
+        )

@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from code_runner import run_batch
 from code_runner.asserts import parse_asserts
 from code_runner.compare import compare, normalize_output, values_equal
 from code_runner.harness import Unencodable, canonical
 from code_runner.sandbox import HARNESS_SOURCE
+
 from reward.code_hacks import FAMILIES, programs
 from reward.code_tasks import read_task
 
@@ -31,23 +31,44 @@ FAKE_SECRET = "wJalrXUtnFEMI-FAKE-SECRET-K7MDENGbPxRfiCY"
 FAST = {"test_timeout_s": 1.0, "sample_timeout_s": 3.0}
 _MARKER = "The program that runs inside the sandbox"
 
-ADD = {"entry_point": "add", "tests": [{"args": [1, 2], "kwargs": {}, "expected": 3},
-                                      {"args": [2, 5], "kwargs": {}, "expected": 7},
-                                      {"args": [-1], "kwargs": {"b": 1}, "expected": 0}],
-       "solution": "def add(a, b):\n    return a + b\n"}
-DOUBLE = {"tests": [{"stdin": "3\n", "stdout": "6\n"}, {"stdin": "10\n", "stdout": "20"},
-                    {"stdin": "-4\n", "stdout": "-8\n\n"}],
-          "solution": "print(int(input()) * 2)\n"}
-SQUARE = {"entry_point": "sq", "test_code": "import math\nassert sq(3) == 9\nassert sq(-2) == 4\nassert sq(0) == 0\n",
-          "solution": "def sq(x):\n    return x * x\n"}
+ADD = {
+    "entry_point": "add",
+    "tests": [
+        {"args": [1, 2], "kwargs": {}, "expected": 3},
+        {"args": [2, 5], "kwargs": {}, "expected": 7},
+        {"args": [-1], "kwargs": {"b": 1}, "expected": 0},
+    ],
+    "solution": "def add(a, b):\n    return a + b\n",
+}
+DOUBLE = {
+    "tests": [
+        {"stdin": "3\n", "stdout": "6\n"},
+        {"stdin": "10\n", "stdout": "20"},
+        {"stdin": "-4\n", "stdout": "-8\n\n"},
+    ],
+    "solution": "print(int(input()) * 2)\n",
+}
+SQUARE = {
+    "entry_point": "sq",
+    "test_code": "import math\nassert sq(3) == 9\nassert sq(-2) == 4\nassert sq(0) == 0\n",
+    "solution": "def sq(x):\n    return x * x\n",
+}
 TASKS = {"function": ADD, "program": DOUBLE, "assert": SQUARE}
 
 
 def job(reference: dict[str, Any], program: str, job_id: str = "j", **extra: Any) -> dict[str, Any]:
     task, problem = read_task(reference)
     assert task is not None, problem
-    return {"id": job_id, "language": "python", "program": program, "format": task.format,
-            "entry_point": task.entry_point, "tests": list(task.tests), "test_code": task.test_code, **extra}
+    return {
+        "id": job_id,
+        "language": "python",
+        "program": program,
+        "format": task.format,
+        "entry_point": task.entry_point,
+        "tests": list(task.tests),
+        "test_code": task.test_code,
+        **extra,
+    }
 
 
 def run(*jobs: dict[str, Any], **kwargs: Any) -> list[dict[str, Any]]:
@@ -76,12 +97,17 @@ def sandbox_processes() -> list[int]:
 @pytest.mark.parametrize("fmt", sorted(TASKS))
 def test_reference_solutions_pass_and_wrong_programs_fail(fmt):
     reference = TASKS[fmt]
-    wrong = {"function": "def add(a, b):\n    return a - b\n", "program": "print(int(input()) + 2)\n",
-             "assert": "def sq(x):\n    return x + x\n"}[fmt]
+    wrong = {
+        "function": "def add(a, b):\n    return a - b\n",
+        "program": "print(int(input()) + 2)\n",
+        "assert": "def sq(x):\n    return x + x\n",
+    }[fmt]
     good, bad = run(job(reference, reference["solution"], "good"), job(reference, wrong, "bad"))
     assert good["status"] == "ok" and good["passed"] == good["total"] == 3, good
     assert [t["status"] for t in good["tests"]] == ["passed"] * 3
-    assert bad["status"] == "ok" and bad["passed"] < 3 and any(t["status"] == "wrong" for t in bad["tests"]), bad
+    assert (
+        bad["status"] == "ok" and bad["passed"] < 3 and any(t["status"] == "wrong" for t in bad["tests"])
+    ), bad
 
 
 def test_program_output_is_normalized_but_not_loosely():
@@ -91,8 +117,12 @@ def test_program_output_is_normalized_but_not_loosely():
 
 
 def test_program_exit_status_and_exceptions_fail_the_test():
-    [result] = run(job(DOUBLE, "import sys\nprint(int(input()) * 2)\nsys.exit(3)\n"),)
-    assert [t["status"] for t in result["tests"]] == ["raised"] * 3 and "exit status 3" in result["tests"][0]["reason"]
+    [result] = run(
+        job(DOUBLE, "import sys\nprint(int(input()) * 2)\nsys.exit(3)\n"),
+    )
+    assert [t["status"] for t in result["tests"]] == ["raised"] * 3 and "exit status 3" in result["tests"][0][
+        "reason"
+    ]
 
 
 def test_function_results_compare_by_value_outside_the_sandbox():
@@ -106,7 +136,8 @@ def test_function_results_compare_by_value_outside_the_sandbox():
 
 
 def test_assert_files_are_rewritten_so_the_comparison_happens_outside():
-    parsed = parse_asserts(textwrap.dedent("""\
+    parsed = parse_asserts(
+        textwrap.dedent("""\
         import math
         def helper(x):
             return x
@@ -123,11 +154,22 @@ def test_assert_files_are_rewritten_so_the_comparison_happens_outside():
         def check(candidate):
             assert candidate(10) == 11
         check(f)
-    """))
+    """)
+    )
     ops = [(t.kind, t.op) for t in parsed.tests]
-    assert ops == [("expr", "=="), ("expr", "=="), ("expr", "!="), ("expr", "truthy"), ("expr", "falsy"),
-                   ("expr", "is"), ("expr", "isclose"), ("expr", "isclose"), ("expr", "in"), ("stmt", ""),
-                   ("expr", "==")]
+    assert ops == [
+        ("expr", "=="),
+        ("expr", "=="),
+        ("expr", "!="),
+        ("expr", "truthy"),
+        ("expr", "falsy"),
+        ("expr", "is"),
+        ("expr", "isclose"),
+        ("expr", "isclose"),
+        ("expr", "in"),
+        ("stmt", ""),
+        ("expr", "=="),
+    ]
     assert parsed.tests[-1].source == "f(10)" and parsed.tests[-1].expected == 11
     assert parsed.opaque == 1 and "def helper" in parsed.setup and "import math" in parsed.setup
     assert "check(f)" not in parsed.setup
@@ -185,16 +227,31 @@ def hostile() -> dict[str, Any]:
             jobs.append(job(reference, program, f"{fmt}|{family}|{variant}", limits=FAST))
         jobs.append(job(reference, SPIES[fmt], f"{fmt}|spy|all", limits=FAST))
         jobs.append(job(reference, reference["solution"], f"{fmt}|reference|-", limits=FAST))
-    env = {**os.environ, "AWS_SECRET_ACCESS_KEY": FAKE_SECRET, "AWS_ACCESS_KEY_ID": "AKIAFAKEFAKEFAKE",
-           "AWS_LAMBDA_FUNCTION_NAME": "nova-rft-reward", "PYTHONPATH": str(ROOT / "lambda_src")}
+    env = {
+        **os.environ,
+        "AWS_SECRET_ACCESS_KEY": FAKE_SECRET,
+        "AWS_ACCESS_KEY_ID": "AKIAFAKEFAKEFAKE",
+        "AWS_LAMBDA_FUNCTION_NAME": "nova-rft-reward",
+        "PYTHONPATH": str(ROOT / "lambda_src"),
+    }
     before = set(sandbox_processes())
-    done = subprocess.run([sys.executable, "-c", _CHILD], input=json.dumps({"version": 1, "jobs": jobs}),
-                          capture_output=True, text=True, env=env, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD],
+        input=json.dumps({"version": 1, "jobs": jobs}),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     leftovers = set(sandbox_processes()) - before
     reply = json.loads(done.stdout)
-    return {"results": {r["id"]: r for r in reply["results"]}, "text": done.stdout, "leftovers": leftovers,
-            "jobs": jobs}
+    return {
+        "results": {r["id"]: r for r in reply["results"]},
+        "text": done.stdout,
+        "leftovers": leftovers,
+        "jobs": jobs,
+    }
 
 
 def test_every_family_is_attempted_on_every_format(hostile):
@@ -204,7 +261,7 @@ def test_every_family_is_attempted_on_every_format(hostile):
 
 def test_no_attack_passes_a_test_and_none_is_an_infrastructure_error(hostile):
     for job_id, result in hostile["results"].items():
-        fmt, family, _ = job_id.split("|")
+        _, family, _ = job_id.split("|")
         if family == "reference":
             assert result["status"] == "ok" and result["passed"] == result["total"] == 3, (job_id, result)
             continue
@@ -220,16 +277,19 @@ def test_hardcoded_examples_pass_only_the_examples(hostile):
         assert 0 <= result["passed"] < result["total"]
 
 
-@pytest.mark.parametrize(("job_id", "status"), [
-    ("function|infinite_loop|busy", "timeout"),
-    ("function|infinite_loop|at import", "not_run"),
-    ("function|exit_early|os._exit(0)", "died"),
-    ("function|exit_early|sys.exit(0)", "raised"),
-    ("function|kill_parent|process group", "died"),
-    ("function|always_equal|__eq__", "raised"),
-    ("program|infinite_loop|busy", "timeout"),
-    ("program|huge_output|print", "raised"),
-])
+@pytest.mark.parametrize(
+    ("job_id", "status"),
+    [
+        ("function|infinite_loop|busy", "timeout"),
+        ("function|infinite_loop|at import", "not_run"),
+        ("function|exit_early|os._exit(0)", "died"),
+        ("function|exit_early|sys.exit(0)", "raised"),
+        ("function|kill_parent|process group", "died"),
+        ("function|always_equal|__eq__", "raised"),
+        ("program|infinite_loop|busy", "timeout"),
+        ("program|huge_output|print", "raised"),
+    ],
+)
 def test_attacks_fail_for_the_reason_they_should(hostile, job_id, status):
     assert hostile["results"][job_id]["tests"][0]["status"] == status, hostile["results"][job_id]
 
@@ -272,7 +332,9 @@ def test_the_leftover_check_can_fail():
 
 def test_the_grading_process_survives_attacks_on_its_parent():
     """The child that ran the hostile batch printed its whole reply (it was not killed)."""
-    program = "import os, signal\ndef add(a, b):\n    os.kill(os.getppid(), signal.SIGKILL)\n    return a + b\n"
+    program = (
+        "import os, signal\ndef add(a, b):\n    os.kill(os.getppid(), signal.SIGKILL)\n    return a + b\n"
+    )
     [result] = run(job(ADD, program, limits=FAST))
     assert result["status"] == "ok" and result["passed"] == 0
     assert os.getpid() > 0  # we are still here
@@ -310,8 +372,11 @@ def test_a_passed_batch_deadline_is_reported_as_deadline_not_as_a_failure():
 
 def test_malformed_jobs_are_errors_of_ours_and_do_not_stop_the_batch():
     good = job(ADD, ADD["solution"], "good")
-    results = run({"id": "bad", "format": "function", "program": "x", "tests": []}, good,
-                  {"id": "limits", **job(ADD, "x"), "limits": {"memory_mb": 1}})
+    results = run(
+        {"id": "bad", "format": "function", "program": "x", "tests": []},
+        good,
+        {"id": "limits", **job(ADD, "x"), "limits": {"memory_mb": 1}},
+    )
     assert [r["status"] for r in results] == ["error", "ok", "error"]
     assert "bad job" in results[0]["reason"] and "memory_mb" in results[2]["reason"]
     assert run_batch({"jobs": []})["results"] == []

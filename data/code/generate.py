@@ -47,10 +47,7 @@ def f_scaled_clip(rng: random.Random, k: int) -> dict[str, Any]:
         f"{factor} and clips each result to the range [{low}, {high}] (values below {low} become {low}, "
         f"above {high} become {high}). Return the new list; do not modify the input."
     )
-    solution = (
-        f"def {name}(values):\n"
-        f"    return [min({high}, max({low}, v * {factor})) for v in values]\n"
-    )
+    solution = f"def {name}(values):\n    return [min({high}, max({low}, v * {factor})) for v in values]\n"
     inputs = [([rng.randint(-15, 15) for _ in range(rng.randint(0, 7))],) for _ in range(N_TESTS)]
     return _function(name, text, solution, inputs)
 
@@ -115,7 +112,9 @@ def f_window_sum(rng: random.Random, k: int) -> dict[str, Any]:
 
 def _function(name: str, text: str, solution: str, inputs: list[tuple[Any, ...]]) -> dict[str, Any]:
     fn = _run(solution, name)
-    tests = [{"args": list(args), "kwargs": {}, "expected": fn(*json.loads(json.dumps(args)))} for args in inputs]
+    tests = [
+        {"args": list(args), "kwargs": {}, "expected": fn(*json.loads(json.dumps(args)))} for args in inputs
+    ]
     shown = "\n".join(
         f"    {name}({', '.join(json.dumps(a) for a in t['args'])}) returns {json.dumps(t['expected'])}"
         for t in tests[:SHOWN]
@@ -140,7 +139,9 @@ def p_threshold(rng: random.Random, k: int) -> dict[str, Any]:
         "print(len(big))\n"
         "print(sum(big))\n"
     )
-    inputs = [" ".join(str(rng.randint(-20, 60)) for _ in range(rng.randint(1, 9))) + "\n" for _ in range(N_TESTS)]
+    inputs = [
+        " ".join(str(rng.randint(-20, 60)) for _ in range(rng.randint(1, 9))) + "\n" for _ in range(N_TESTS)
+    ]
     return _program(text, solution, inputs, k)
 
 
@@ -157,10 +158,31 @@ def p_long_words(rng: random.Random, k: int) -> dict[str, Any]:
         f"    if len(word) > {length}:\n"
         "        print(word.upper())\n"
     )
-    vocabulary = ["tree", "river", "stone", "a", "lantern", "sky", "harbor", "quiet", "moss", "orbit",
-                  "meadow", "ink", "compass", "fern", "thunder", "pebble", "lake", "cinder"]
+    vocabulary = [
+        "tree",
+        "river",
+        "stone",
+        "a",
+        "lantern",
+        "sky",
+        "harbor",
+        "quiet",
+        "moss",
+        "orbit",
+        "meadow",
+        "ink",
+        "compass",
+        "fern",
+        "thunder",
+        "pebble",
+        "lake",
+        "cinder",
+    ]
     inputs = [
-        "\n".join(" ".join(rng.choice(vocabulary) for _ in range(rng.randint(0, 5))) for _ in range(rng.randint(1, 3)))
+        "\n".join(
+            " ".join(rng.choice(vocabulary) for _ in range(rng.randint(0, 5)))
+            for _ in range(rng.randint(1, 3))
+        )
         + "\n"
         for _ in range(N_TESTS)
     ]
@@ -175,7 +197,7 @@ def p_staircase(rng: random.Random, k: int) -> dict[str, Any]:
         f"staircase of n lines: line i (counting from 1) holds {step}*i copies of the character '{char}'."
     )
     solution = f"n = int(input())\nfor i in range(1, n + 1):\n    print('{char}' * ({step} * i))\n"
-    inputs = [f"{n}\n" for n in [0] + rng.sample(range(1, 12), N_TESTS - 1)]
+    inputs = [f"{n}\n" for n in [0, *rng.sample(range(1, 12), N_TESTS - 1)]]
     return _program(text, solution, inputs, k)
 
 
@@ -258,7 +280,7 @@ def a_tribonacci(rng: random.Random, k: int) -> dict[str, Any]:
         f"        a, b, c = b, c, (a + b + c) % {modulus}\n"
         f"    return a % {modulus}\n"
     )
-    args = [0, 1, 2] + rng.sample(range(3, 60), N_TESTS - 3)
+    args = [0, 1, 2, *rng.sample(range(3, 60), N_TESTS - 3)]
     rng.shuffle(args)
     return _asserts(name, text, solution, [(n,) for n in args])
 
@@ -343,9 +365,17 @@ def _asserts(name: str, text: str, solution: str, inputs: list[tuple[Any, ...]])
 
 
 FAMILIES = [
-    ("function", f_scaled_clip), ("function", f_count_multiples), ("function", f_shift_letters),
-    ("function", f_window_sum), ("program", p_threshold), ("program", p_long_words), ("program", p_staircase),
-    ("program", p_grades), ("assert", a_tribonacci), ("assert", a_pairs_divisible), ("assert", a_balanced),
+    ("function", f_scaled_clip),
+    ("function", f_count_multiples),
+    ("function", f_shift_letters),
+    ("function", f_window_sum),
+    ("program", p_threshold),
+    ("program", p_long_words),
+    ("program", p_staircase),
+    ("program", p_grades),
+    ("assert", a_tribonacci),
+    ("assert", a_pairs_divisible),
+    ("assert", a_balanced),
     ("assert", a_digit_power),
 ]
 
@@ -358,7 +388,10 @@ def rows() -> list[dict[str, Any]]:
             task = family(rng, k)
             out.append(
                 {
-                    "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": task["prompt"]}],
+                    "messages": [
+                        {"role": "system", "content": SYSTEM},
+                        {"role": "user", "content": task["prompt"]},
+                    ],
                     "reference_answer": task["reference"],
                     "task_id": f"code_{family.__name__}_{k}",
                     "domain": "code",

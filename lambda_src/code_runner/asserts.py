@@ -36,7 +36,16 @@ _COMPARE_OPS = {
     ast.IsNot: "is not",
 }
 # literal op expr  ==  expr swapped(op) literal
-_SWAPPED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<=", "is": "is", "is not": "is not"}
+_SWAPPED = {
+    "==": "==",
+    "!=": "!=",
+    "<": ">",
+    "<=": ">=",
+    ">": "<",
+    ">=": "<=",
+    "is": "is",
+    "is not": "is not",
+}
 
 
 @dataclass(frozen=True)
@@ -100,7 +109,8 @@ def _is_check(node: ast.FunctionDef) -> bool:
     if len(args.args) != 1 or args.vararg or args.kwarg or args.kwonlyargs or node.decorator_list:
         return False
     return any(isinstance(s, ast.Assert) for s in node.body) and all(
-        isinstance(s, (ast.Assert, ast.Pass)) or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
+        isinstance(s, (ast.Assert, ast.Pass))
+        or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
         for s in node.body
     )
 
@@ -130,8 +140,11 @@ def _literal(node: ast.AST) -> tuple[bool, Any]:
 
 def _rewrite(node: ast.Assert, bound: dict[str, ast.expr]) -> AssertTest:
     test, line = node.test, node.lineno
-    opaque = AssertTest("stmt", _source(ast.Assert(test=test, msg=None), bound) if not bound else
-                        "assert " + _source(test, bound), line=line)
+    opaque = AssertTest(
+        "stmt",
+        _source(ast.Assert(test=test, msg=None), bound) if not bound else "assert " + _source(test, bound),
+        line=line,
+    )
     close = _closeness(test, bound, line)
     if close is not None:
         return close
@@ -162,7 +175,11 @@ def _rewrite(node: ast.Assert, bound: dict[str, ast.expr]) -> AssertTest:
 
 def _closeness(test: ast.expr, bound: dict[str, ast.expr], line: int) -> AssertTest | None:
     """``math.isclose(e, lit, rel_tol=, abs_tol=)`` or ``abs(e - lit) < tol`` (either order)."""
-    if isinstance(test, ast.Call) and ast.unparse(test.func) in ("math.isclose", "isclose") and len(test.args) == 2:
+    if (
+        isinstance(test, ast.Call)
+        and ast.unparse(test.func) in ("math.isclose", "isclose")
+        and len(test.args) == 2
+    ):
         tolerances = {"rel_tol": 1e-9, "abs_tol": 0.0}
         for keyword in test.keywords:
             ok, value = _literal(keyword.value)
@@ -172,8 +189,15 @@ def _closeness(test: ast.expr, bound: dict[str, ast.expr], line: int) -> AssertT
         for expr, lit in ((test.args[0], test.args[1]), (test.args[1], test.args[0])):
             ok, value = _literal(lit)
             if ok and isinstance(value, (int, float)) and not _literal(expr)[0]:
-                return AssertTest("expr", _source(expr, bound), "isclose", value, tolerances["rel_tol"],
-                                  tolerances["abs_tol"], line=line)
+                return AssertTest(
+                    "expr",
+                    _source(expr, bound),
+                    "isclose",
+                    value,
+                    tolerances["rel_tol"],
+                    tolerances["abs_tol"],
+                    line=line,
+                )
         return None
     if (
         isinstance(test, ast.Compare)
@@ -190,8 +214,9 @@ def _closeness(test: ast.expr, bound: dict[str, ast.expr], line: int) -> AssertT
         diff = test.left.args[0]
         for expr, lit in ((diff.left, diff.right), (diff.right, diff.left)):
             lit_ok, value = _literal(lit)
-            if ok and lit_ok and isinstance(value, (int, float)) and isinstance(tolerance, (int, float)):
-                if not _literal(expr)[0]:
-                    return AssertTest("expr", _source(expr, bound), "isclose", value, 0.0, float(tolerance),
-                                      line=line)
+            numeric = isinstance(value, (int, float)) and isinstance(tolerance, (int, float))
+            if ok and lit_ok and numeric and not _literal(expr)[0]:
+                return AssertTest(
+                    "expr", _source(expr, bound), "isclose", value, 0.0, float(tolerance), line=line
+                )
     return None

@@ -86,7 +86,11 @@ def values_equal(got: Any, expected: Any, *, tolerance: float = 1e-9, strict_seq
         )
     set_a, set_b = _tagged(got, "$set"), _tagged(expected, "$set")
     if set_a is not _MISSING or set_b is not _MISSING:
-        return set_a is not _MISSING and set_b is not _MISSING and _unordered_equal(set_a, set_b, tolerance, strict_sequences)
+        return (
+            set_a is not _MISSING
+            and set_b is not _MISSING
+            and _unordered_equal(set_a, set_b, tolerance, strict_sequences)
+        )
     dict_a, dict_b = _pairs(got), _pairs(expected)
     if dict_a is not None and dict_b is not None:
         if len(dict_a) != len(dict_b):
@@ -113,16 +117,18 @@ def _pairs(value: Any) -> list[list[Any]] | None:
     return None
 
 
-def _unordered_equal(a: list[Any], b: list[Any], tolerance: float, strict: bool, *, pairs: bool = False) -> bool:
+def _unordered_equal(
+    a: list[Any], b: list[Any], tolerance: float, strict: bool, *, pairs: bool = False
+) -> bool:
     if len(a) != len(b):
         return False
     unmatched = list(b)
     for item in a:
         for k, other in enumerate(unmatched):
             if pairs:
-                same = values_equal(item[0], other[0], tolerance=0.0, strict_sequences=strict) and values_equal(
-                    item[1], other[1], tolerance=tolerance, strict_sequences=strict
-                )
+                same = values_equal(
+                    item[0], other[0], tolerance=0.0, strict_sequences=strict
+                ) and values_equal(item[1], other[1], tolerance=tolerance, strict_sequences=strict)
             else:
                 same = values_equal(item, other, tolerance=tolerance, strict_sequences=strict)
             if same:
@@ -144,7 +150,9 @@ def truthy(value: Any) -> bool:
     return bool(value)
 
 
-def compare(got: Any, op: str, expected: Any, *, tolerance: float, rel_tol: float = 0.0, abs_tol: float = 0.0) -> bool:
+def compare(
+    got: Any, op: str, expected: Any, *, tolerance: float, rel_tol: float = 0.0, abs_tol: float = 0.0
+) -> bool:
     """An assert's comparison, decided here: ``got <op> expected`` for canonical values."""
     if op == "==":
         return values_equal(got, expected, tolerance=tolerance, strict_sequences=True)

@@ -67,7 +67,11 @@ def canonical(value: object, *, _depth: int = 0) -> object:
         items = [canonical(v, _depth=_depth + 1) for v in value]
         return {"$set": sorted(items, key=dumps)}
     if kind is dict:
-        return {"$dict": [[canonical(k, _depth=_depth + 1), canonical(v, _depth=_depth + 1)] for k, v in value.items()]}
+        return {
+            "$dict": [
+                [canonical(k, _depth=_depth + 1), canonical(v, _depth=_depth + 1)] for k, v in value.items()
+            ]
+        }
     raise Unencodable(
         f"returned a {kind.__name__}; only plain values (None, bool, int, float, str, list, tuple, dict, set) "
         "can be compared"
@@ -94,7 +98,9 @@ def dumps(value: object) -> str:
     if kind is list or kind is tuple:
         return "[" + ",".join(dumps(v) for v in value) + "]"
     if kind is dict:
-        return "{" + ",".join(encode_basestring_ascii(str(k)) + ":" + dumps(v) for k, v in value.items()) + "}"
+        return (
+            "{" + ",".join(encode_basestring_ascii(str(k)) + ":" + dumps(v) for k, v in value.items()) + "}"
+        )
     raise TypeError(f"cannot encode {kind.__name__}")
 
 
@@ -169,7 +175,7 @@ def _bpf_program(arch: str, pid: int) -> list[tuple[int, int, int, int]]:
     return prog
 
 
-def _libc():  # noqa: ANN202 - ctypes types
+def _libc():
     import ctypes
 
     return ctypes, ctypes.CDLL(None, use_errno=True)
@@ -202,7 +208,7 @@ def install_seccomp() -> str:
             return problem
         if libc.prctl(22, 2, fbuf, 0, 0) != 0:  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
             return f"seccomp filter refused: errno {ctypes.get_errno()}"
-    except Exception as exc:  # noqa: BLE001 - report; the runner notes it
+    except Exception as exc:
         return f"no seccomp filter: {exc}"
     return ""
 
@@ -260,7 +266,7 @@ def install_landlock(read_paths: list, write_path: str) -> str:
         if libc.syscall(446, ruleset, 0) != 0:  # landlock_restrict_self
             return f"Landlock refused: errno {ctypes.get_errno()}"
         os.close(ruleset)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return f"no Landlock: {exc}"
     return ""
 
@@ -283,7 +289,7 @@ def drop_capabilities() -> str:
         nr = _SYSCALLS.get(os.uname().machine, {}).get("capset")
         if nr is None or libc.syscall(nr, header, data) != 0:
             return f"capabilities not dropped: errno {ctypes.get_errno()}"
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return f"capabilities not dropped: {exc}"
     return ""
 
@@ -315,7 +321,7 @@ def limit_processes(limits: dict) -> None:
     import resource
 
     value = int(limits["max_processes"])
-    try:
+    try:  # noqa: SIM105 - contextlib is not imported in the sandbox (start-up time)
         resource.setrlimit(resource.RLIMIT_NPROC, (value, value))
     except (ValueError, OSError):
         pass
@@ -344,23 +350,36 @@ class Channel:
         try:
             text = self._dumps(record)
         except (TypeError, ValueError, RecursionError) as exc:
-            text = self._dumps({**{k: record[k] for k in ("t", "i") if k in record}, "ok": False,
-                                "error": f"result not serializable: {exc}"[:300]})
+            text = self._dumps(
+                {
+                    **{k: record[k] for k in ("t", "i") if k in record},
+                    "ok": False,
+                    "error": f"result not serializable: {exc}"[:300],
+                }
+            )
         data = self._nonce + b" " + text.encode() + b"\n"
         if len(data) > self._max:
-            data = self._nonce + b" " + self._dumps(
-                {**{k: record[k] for k in ("t", "i") if k in record}, "ok": False,
-                 "error": f"result over {self._max} bytes"}
-            ).encode() + b"\n"
+            data = (
+                self._nonce
+                + b" "
+                + self._dumps(
+                    {
+                        **{k: record[k] for k in ("t", "i") if k in record},
+                        "ok": False,
+                        "error": f"result over {self._max} bytes",
+                    }
+                ).encode()
+                + b"\n"
+            )
         view = memoryview(data)
         while view:
-            view = view[self._write(self._fd, view):]
+            view = view[self._write(self._fd, view) :]
 
 
 def _describe(exc: BaseException) -> str:
     try:
         text = str(exc)
-    except BaseException:  # noqa: BLE001 - a hostile __str__
+    except BaseException:
         text = "?"
     return f"{type(exc).__name__}: {text}"[:300]
 
@@ -378,7 +397,7 @@ def run_functions(job: dict, channel: Channel) -> None:
     namespace = {"__name__": "__solution__", "__builtins__": builtins}
     try:
         exec(compile(job["program"], "solution.py", "exec"), namespace)
-    except BaseException as exc:  # noqa: BLE001 - SystemExit too: the program did not load
+    except BaseException as exc:
         channel.send({"t": "load", "ok": False, "error": _describe(exc)})
         return
     tests_ns = {k: v for k, v in namespace.items() if k not in pristine and not k.startswith("__")}
@@ -386,7 +405,7 @@ def run_functions(job: dict, channel: Channel) -> None:
     try:
         if job.get("setup"):
             exec(compile(job["setup"], "tests.py", "exec"), tests_ns)
-    except BaseException as exc:  # noqa: BLE001
+    except BaseException as exc:
         channel.send({"t": "load", "ok": False, "error": "test set-up failed: " + _describe(exc)})
         return
     channel.send({"t": "load", "ok": True})
@@ -406,7 +425,7 @@ def run_functions(job: dict, channel: Channel) -> None:
                 exec(compile(test["code"], "tests.py", "exec"), tests_ns)
                 value = None
             record = {"t": "result", "i": index, "ok": True, "value": canonical(value)}
-        except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt: the test failed
+        except BaseException as exc:
             record = {"t": "result", "i": index, "ok": False, "error": _describe(exc)}
         channel.send(record)
     channel.send({"t": "done"})
@@ -448,15 +467,20 @@ def run_programs(job: dict, channel: Channel, limits: dict) -> None:
         except OSError:
             size, stdout = 0, b""
         for path in (in_path, out_path):
-            try:
+            try:  # noqa: SIM105 - contextlib is not imported in the sandbox
                 os.unlink(path)
             except OSError:
                 pass
         if size > limit:
             record = {"t": "result", "i": index, "ok": False, "error": f"printed more than {limit} bytes"}
         else:
-            record = {"t": "result", "i": index, "ok": True, "exit": exit_code,
-                      "stdout": stdout.decode("utf-8", "replace")}
+            record = {
+                "t": "result",
+                "i": index,
+                "ok": True,
+                "exit": exit_code,
+                "stdout": stdout.decode("utf-8", "replace"),
+            }
         channel.send(record)
     channel.send({"t": "done"})
 
@@ -475,11 +499,11 @@ def _run_main(program: str) -> int:
         exec(compile(program, "solution.py", "exec"), {"__name__": "__main__", "__builtins__": builtins})
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except BaseException:  # noqa: BLE001 - an uncaught exception is exit status 1, as in CPython
+    except BaseException:
         code = 1
     try:
         sys.stdout.flush()
-    except BaseException:  # noqa: BLE001 - e.g. output over the file size limit
+    except BaseException:
         code = code or 1
     return code & 0xFF
 

@@ -251,7 +251,12 @@ def decide(check: Check, record: Mapping[str, Any], limits: Limits) -> dict[str,
             return _test("passed")
         return _test("wrong", f"returned {_short(value)}, expected {_short(check.expected)}")
     ok = compare(
-        value, check.op, check.expected, tolerance=limits.float_tolerance, rel_tol=check.rel_tol, abs_tol=check.abs_tol
+        value,
+        check.op,
+        check.expected,
+        tolerance=limits.float_tolerance,
+        rel_tol=check.rel_tol,
+        abs_tol=check.abs_tol,
     )
     if ok:
         return _test("passed")
@@ -326,7 +331,9 @@ def run_job(job: PreparedJob, *, deadline: float | None = None) -> dict[str, Any
         if attempt.load_error or not attempt.loaded:
             reason = attempt.load_error or _stop_text(attempt.stop, limits)[1]
             for index in range(start, total):
-                outcomes.setdefault(index, _test("not_run", f"the program did not load: {reason}"[:_REASON_CHARS]))
+                outcomes.setdefault(
+                    index, _test("not_run", f"the program did not load: {reason}"[:_REASON_CHARS])
+                )
             break
         status, reason = _stop_text(attempt.stop, limits)
         if attempt.current is not None and attempt.current not in outcomes:
@@ -362,7 +369,9 @@ def _summary(passed: int, tests: list[dict[str, Any]], notes: list[str]) -> str:
     text = f"{passed}/{len(tests)} tests passed"
     for n, test in enumerate(tests):
         if not test["passed"]:
-            text += f"; first failure: test {n + 1} {test['status']}" + (f": {test['reason']}" if test["reason"] else "")
+            text += f"; first failure: test {n + 1} {test['status']}" + (
+                f": {test['reason']}" if test["reason"] else ""
+            )
             break
     if notes:
         text += f" (sandbox: {'; '.join(sorted(set(notes)))})"
@@ -412,16 +421,26 @@ def _harden_grading_process() -> None:
             pass
 
 
-def run_batch(request: Mapping[str, Any], *, deadline: float | None = None, parallelism: int | None = None) -> dict[str, Any]:
+def run_batch(
+    request: Mapping[str, Any], *, deadline: float | None = None, parallelism: int | None = None
+) -> dict[str, Any]:
     """Run every job of ``request``; one result per job, in order. Never raises for a bad job.
 
     ``deadline`` is a ``time.monotonic()`` instant: jobs not finished by then get status ``error`` with a
     reason starting ``deadline:``.
     """
-    if not isinstance(request, Mapping) or request.get("version") != VERSION or not isinstance(request.get("jobs"), list):
+    if (
+        not isinstance(request, Mapping)
+        or request.get("version") != VERSION
+        or not isinstance(request.get("jobs"), list)
+    ):
         jobs_raw = request.get("jobs") if isinstance(request, Mapping) else None
         reason = f"request must be {{'version': {VERSION}, 'jobs': [...]}}"
-        results = [_error(j.get("id") if isinstance(j, Mapping) else None, reason) for j in jobs_raw or []] if isinstance(jobs_raw, list) else []
+        results = (
+            [_error(j.get("id") if isinstance(j, Mapping) else None, reason) for j in jobs_raw or []]
+            if isinstance(jobs_raw, list)
+            else []
+        )
         return {"version": VERSION, "results": results}
     jobs_raw = request["jobs"][:MAX_JOBS]
     _harden_grading_process()
@@ -448,5 +467,8 @@ def run_batch(request: Mapping[str, Any], *, deadline: float | None = None, para
     else:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="code-runner") as pool:
             results = list(pool.map(one, prepared))
-    results += [_error(j.get("id") if isinstance(j, Mapping) else None, f"over {MAX_JOBS} jobs in one request") for j in request["jobs"][MAX_JOBS:]]
+    results += [
+        _error(j.get("id") if isinstance(j, Mapping) else None, f"over {MAX_JOBS} jobs in one request")
+        for j in request["jobs"][MAX_JOBS:]
+    ]
     return {"version": VERSION, "results": results}

@@ -64,7 +64,9 @@ class Attempt:
     load_error: str = ""
     finished: bool = False
     current: int | None = None  # the test running when the attempt stopped
-    stop: str = ""  # "", "test_timeout", "load_timeout", "sample_timeout", "deadline", "died", "flood", "enough"
+    stop: str = (
+        ""  # "", "test_timeout", "load_timeout", "sample_timeout", "deadline", "died", "flood", "enough"
+    )
     infra: str = ""  # non-empty: our failure, not the program's
     conflicts: set[int] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
@@ -117,7 +119,9 @@ def run_attempt(
         except OSError as exc:
             attempt.infra = f"could not hand the job to the sandbox: {exc}"
             return attempt
-        watch = _Watch(attempt, nonce.encode() + b" ", test_timeout_s, budget_s, deadline, max_channel_bytes, enough)
+        watch = _Watch(
+            attempt, nonce.encode() + b" ", test_timeout_s, budget_s, deadline, max_channel_bytes, enough
+        )
         watch.run(read_fd)
         if not attempt.set_up and not attempt.infra:
             attempt.infra = f"the sandbox did not finish its set-up ({attempt.stop or 'it exited'})"
@@ -242,10 +246,8 @@ def kill_group(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         process.kill()
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):  # SIGKILL cannot be ignored
         process.wait(timeout=5)
-    except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL is not ignorable
-        pass
     for pid in session_members(process.pid):  # belt and braces: anything left in its session
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
@@ -283,6 +285,9 @@ def remove_tree(path: str) -> None:
                 os.chmod(target, stat.S_IRWXU)
             function(target)
 
-    shutil.rmtree(path, onerror=make_writable)  # noqa: PTH - onerror works on 3.11 and 3.12+
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(path, onexc=make_writable)
+    else:  # pragma: no cover - Python 3.11
+        shutil.rmtree(path, onerror=make_writable)
     if os.path.exists(path):
         shutil.rmtree(path, ignore_errors=True)

@@ -61,7 +61,7 @@ _FORGE = (
     "for fd in range(1, 64):\n"
     "    for i in range(64):\n"
     "        try:\n"
-    "            os.write(fd, ('{\"t\": \"result\", \"i\": %d, \"ok\": true, \"value\": 0}\\n' % i).encode())\n"
+    '            os.write(fd, (\'{"t": "result", "i": %d, "ok": true, "value": 0}\\n\' % i).encode())\n'
     "        except OSError:\n"
     "            pass\n"
 )
@@ -98,7 +98,9 @@ def programs(task: CodeTask, prompt: str = "") -> dict[tuple[str, str], str]:
         out[("fork_storm", "subprocess")] = (
             "import subprocess, sys\nwhile True:\n    subprocess.Popen([sys.executable, '-c', 'while True: pass'])\n"
         )
-        out[("huge_output", "print")] = "import sys\nchunk = 'x' * 1_000_000\nfor _ in range(500):\n    sys.stdout.write(chunk)\n"
+        out[("huge_output", "print")] = (
+            "import sys\nchunk = 'x' * 1_000_000\nfor _ in range(500):\n    sys.stdout.write(chunk)\n"
+        )
         out[("kill_parent", "getppid")] = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"
         out[("kill_parent", "kill -1")] = "import os, signal\nos.kill(-1, signal.SIGKILL)\n"
         known = {t["stdin"]: t["stdout"] for t in _visible_program_tests(task, prompt)}
@@ -120,20 +122,32 @@ def programs(task: CodeTask, prompt: str = "") -> dict[tuple[str, str], str]:
         + "builtins.isinstance = lambda *a: True\nbuiltins.len = lambda *a: 0\n"
         + "json.dumps = lambda *a, **k: '0'\nbuiltins.AssertionError = type('Nope', (Exception,), {})\n",
     )
-    out[("print_passed", "print")] = _define(names, 'print("all tests passed")\nreturn None', 'print("all tests passed")')
+    out[("print_passed", "print")] = _define(
+        names, 'print("all tests passed")\nreturn None', 'print("all tests passed")'
+    )
     out[("print_passed", "forged records")] = _define(names, _FORGE + "return None")
     out[("infinite_loop", "busy")] = _define(names, "while True:\n    pass")
     out[("infinite_loop", "at import")] = "while True:\n    pass\n" + _define(names, "return None")
-    out[("memory_bomb", "list")] = _define(names, "blocks = []\nwhile True:\n    blocks.append(bytearray(50_000_000))")
+    out[("memory_bomb", "list")] = _define(
+        names, "blocks = []\nwhile True:\n    blocks.append(bytearray(50_000_000))"
+    )
     out[("fork_storm", "os.fork")] = _define(names, "while True:\n    os.fork()", "import os")
     out[("fork_storm", "threads")] = _define(
-        names, "while True:\n    threading.Thread(target=time.sleep, args=(60,)).start()", "import threading, time"
+        names,
+        "while True:\n    threading.Thread(target=time.sleep, args=(60,)).start()",
+        "import threading, time",
     )
     out[("huge_output", "print")] = _define(
-        names, "chunk = 'x' * 1_000_000\nfor _ in range(500):\n    sys.stdout.write(chunk)\nreturn chunk * 50", "import sys"
+        names,
+        "chunk = 'x' * 1_000_000\nfor _ in range(500):\n    sys.stdout.write(chunk)\nreturn chunk * 50",
+        "import sys",
     )
-    out[("kill_parent", "getppid")] = _define(names, "os.kill(os.getppid(), signal.SIGKILL)", "import os, signal")
-    out[("kill_parent", "process group")] = _define(names, "os.killpg(0, signal.SIGKILL)", "import os, signal")
+    out[("kill_parent", "getppid")] = _define(
+        names, "os.kill(os.getppid(), signal.SIGKILL)", "import os, signal"
+    )
+    out[("kill_parent", "process group")] = _define(
+        names, "os.killpg(0, signal.SIGKILL)", "import os, signal"
+    )
     out[("kill_parent", "kill -1")] = _define(names, "os.kill(-1, signal.SIGKILL)", "import os, signal")
     cases = _visible_calls(task, prompt)
     out[("hardcode_examples", "lookup")] = _define(
@@ -146,7 +160,9 @@ def programs(task: CodeTask, prompt: str = "") -> dict[tuple[str, str], str]:
 
 def _visible_program_tests(task: CodeTask, prompt: str) -> list[Mapping[str, str]]:
     tests = [t for t in task.tests if isinstance(t, Mapping)]
-    visible = [t for t in tests if t.get("stdin", "").strip() in prompt and t.get("stdout", "").strip() in prompt]
+    visible = [
+        t for t in tests if t.get("stdin", "").strip() in prompt and t.get("stdout", "").strip() in prompt
+    ]
     return visible or tests[:1]
 
 
@@ -176,7 +192,10 @@ def _visible_calls(task: CodeTask, prompt: str) -> list[tuple[list[Any], dict[st
         except ValueError:
             continue
         case = (args, {}, expected)
-        if ast.unparse(node) in prompt or (ast.get_source_segment(task.test_code or "", node) or "") in prompt:
+        if (
+            ast.unparse(node) in prompt
+            or (ast.get_source_segment(task.test_code or "", node) or "") in prompt
+        ):
             cases.append(case)
     return cases or []
 

@@ -83,7 +83,9 @@ def code_controls(template: str, reference: Any) -> dict[str, str]:
     if task.format == "program":
         programs["code_does_nothing"] = "pass\n"
     else:
-        programs["code_does_nothing"] = "".join(f"def {n}(*args, **kwargs):\n    return None\n" for n in entry_names(task))
+        programs["code_does_nothing"] = "".join(
+            f"def {n}(*args, **kwargs):\n    return None\n" for n in entry_names(task)
+        )
     return {name: render(template, {**reference, "solution": program}) for name, program in programs.items()}
 
 

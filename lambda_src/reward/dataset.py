@@ -234,8 +234,8 @@ RULES: Mapping[str, Rule] = _rules(
         ERROR,
         "A code task's `reference_answer` (it has `entry_point`, `tests` or `test_code`) is not in one of "
         "the three code formats.",
-        "Write it as {\"entry_point\", \"tests\": [{\"args\", \"kwargs\", \"expected\"}]}, "
-        "{\"tests\": [{\"stdin\", \"stdout\"}]} or {\"test_code\": \"assert ...\"} "
+        'Write it as {"entry_point", "tests": [{"args", "kwargs", "expected"}]}, '
+        '{"tests": [{"stdin", "stdout"}]} or {"test_code": "assert ..."} '
         "(see docs/code-rewards.md).",
     ),
     Rule(

@@ -37,7 +37,9 @@ from reward.results import Grade
 logger = logging.getLogger("reward.code")
 
 RUNNER_ENV = "CODE_RUNNER_FUNCTION"
-_FENCE = re.compile(r"^[ \t]*```[ \t]*([A-Za-z0-9_+.-]*)[^\n]*\n(.*?)^[ \t]*```[ \t]*$", re.DOTALL | re.MULTILINE)
+_FENCE = re.compile(
+    r"^[ \t]*```[ \t]*([A-Za-z0-9_+.-]*)[^\n]*\n(.*?)^[ \t]*```[ \t]*$", re.DOTALL | re.MULTILINE
+)
 _REASON = 300
 
 Runner = Callable[[dict[str, Any], float | None], dict[str, Any]]
@@ -61,7 +63,9 @@ class CodeParams:
         if self.block not in ("last", "first"):
             raise ParamError("block", f"'block' must be 'last' or 'first', got {self.block!r}")
         if not self.languages and not self.untagged:
-            raise ParamError("languages", "'languages' is empty and 'untagged' is false: no block could match")
+            raise ParamError(
+                "languages", "'languages' is empty and 'untagged' is false: no block could match"
+            )
         checks = {
             "test_timeout_s": (0.05, 60.0),
             "sample_timeout_s": (0.1, 600.0),
@@ -90,8 +94,13 @@ class CodeParams:
         }
 
 
-def extract_program(text: str, *, block: str = "last", languages: Sequence[str] = ("python", "py", "python3"),
-                    untagged: bool = False) -> str | None:
+def extract_program(
+    text: str,
+    *,
+    block: str = "last",
+    languages: Sequence[str] = ("python", "py", "python3"),
+    untagged: bool = False,
+) -> str | None:
     """The program in ``text``: the last (or first) closed fenced block with an accepted tag, else None."""
     accepted = {tag.lower() for tag in languages}
     found = [
@@ -127,12 +136,16 @@ class CodeGrader(Grader):
             if task is None:
                 grades[k] = Grade.no_reference(f"no code task in the reference: {problem}")
                 continue
-            program = extract_program(sample.response or "", block=p.block, languages=p.languages, untagged=p.untagged)
+            program = extract_program(
+                sample.response or "", block=p.block, languages=p.languages, untagged=p.untagged
+            )
             if program is None or not program.strip():
                 grades[k] = Grade.unscorable("no fenced python code block in the response")
                 continue
             if len(program) > p.max_program_chars:
-                grades[k] = Grade.wrong(f"program is {len(program)} chars, over max_program_chars={p.max_program_chars}")
+                grades[k] = Grade.wrong(
+                    f"program is {len(program)} chars, over max_program_chars={p.max_program_chars}"
+                )
                 continue
             job_id = f"s{k}"
             positions[job_id] = k
@@ -167,7 +180,12 @@ class CodeGrader(Grader):
                 return Grade.deadline(reason)
             return Grade.error(f"code runner: {reason}")
         passed, total = result.get("passed"), result.get("total")
-        if not isinstance(passed, int) or not isinstance(total, int) or total <= 0 or not 0 <= passed <= total:
+        if (
+            not isinstance(passed, int)
+            or not isinstance(total, int)
+            or total <= 0
+            or not 0 <= passed <= total
+        ):
             return Grade.error(f"code runner returned passed={passed!r} total={total!r}")
         metrics = {"tests_passed": float(passed), "tests_total": float(total)}
         if p.all_or_nothing:
@@ -238,7 +256,15 @@ def _call(jobs: list[dict[str, Any]], run: Runner, deadline: float | None) -> di
         logger.warning("code runner call failed for %d jobs: %s", len(jobs), exc)
         reason = f"runner call failed: {type(exc).__name__}: {str(exc)[:200]}"
         return {
-            i: {"id": i, "status": "error", "passed": 0, "total": 0, "tests": [], "reason": reason, "call_failed": True}
+            i: {
+                "id": i,
+                "status": "error",
+                "passed": 0,
+                "total": 0,
+                "tests": [],
+                "reason": reason,
+                "call_failed": True,
+            }
             for i in ids
         }
 

@@ -10,8 +10,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from code_runner import run_batch
 
+from code_runner import run_batch
 from reward import dataset
 from reward.code_tasks import job_for, read_task
 

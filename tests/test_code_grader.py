@@ -276,3 +276,44 @@ def test_every_attack_and_negative_control_scores_the_floor(graded_rows):
 def test_no_attack_is_excused_as_an_error(graded_rows):
     statuses = [m["name"] for v in graded_rows.values() for m in v["metrics_list"] if ".status." in m["name"]]
     assert not [s for s in statuses if s.endswith((".error", ".timeout", ".deadline"))], statuses
+
+
+class _Context:
+    """A Lambda context with a fixed remaining time (the handler derives its batch deadline from it)."""
+
+    def __init__(self, millis: int) -> None:
+        self.millis = millis
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.millis
+
+
+def test_a_batch_of_loops_answers_before_the_lambda_deadline_and_leaves_no_process():
+    """Eight samples that loop forever cannot all run before a 6 s Lambda deadline (3 s batch budget): the
+    reply still arrives with every id, the ones not run are `deadline` (not a score), none is above the
+    floor, and no sandbox process is left when the handler returns."""
+    from reward.handler import lambda_handler
+    from tests.test_code_runner import sandbox_processes
+
+    row = json.loads(TRAIN.read_text(encoding="utf-8").splitlines()[0])
+    spec = load_spec(SPEC)
+    loop = render(spec.control_template, {**row["reference_answer"], "solution": "while True:\n    pass\n"})
+    metadata = {k: v for k, v in row.items() if k != "messages"}
+    event = [
+        {
+            "id": f"loop{i}",
+            "messages": [*row["messages"], {"role": "assistant", "content": loop}],
+            "metadata": metadata,
+        }
+        for i in range(8)
+    ]
+    before = set(sandbox_processes())
+    with spec_env(SPEC):
+        reply = lambda_handler(event, _Context(6000))
+    assert [e["id"] for e in reply] == [e["id"] for e in event]
+    statuses = [
+        m["name"] for e in reply for m in e["metrics_list"] if m["name"].startswith("correctness.status.")
+    ]
+    assert "correctness.status.deadline" in statuses
+    assert all(e["aggregate_reward_score"] <= 0 for e in reply)
+    assert not set(sandbox_processes()) - before

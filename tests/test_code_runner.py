@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from code_runner import run_batch
 from code_runner.asserts import parse_asserts
 from code_runner.compare import compare, normalize_output, values_equal
 from code_runner.harness import Unencodable, canonical
 from code_runner.sandbox import HARNESS_SOURCE
-
 from reward.code_hacks import FAMILIES, programs
 from reward.code_tasks import read_task
 

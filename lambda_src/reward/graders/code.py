@@ -37,6 +37,9 @@ from reward.results import Grade
 logger = logging.getLogger("reward.code")
 
 RUNNER_ENV = "CODE_RUNNER_FUNCTION"
+#: The runner's deadline comes this long before the grader's, so every sandbox is killed and reaped, and
+#: its directory removed, before the batch is answered (no process outlives the batch).
+CLEANUP_S = 1.0
 _FENCE = re.compile(
     r"^[ \t]*```[ \t]*([A-Za-z0-9_+.-]*)[^\n]*\n(.*?)^[ \t]*```[ \t]*$", re.DOTALL | re.MULTILINE
 )
@@ -151,7 +154,7 @@ class CodeGrader(Grader):
             positions[job_id] = k
             jobs.append(job_for(task, job_id, program, p.limits, stop_on_failure=p.all_or_nothing))
         if jobs:
-            results = run_isolating(jobs, self._run, deadline)
+            results = run_isolating(jobs, self._run, None if deadline is None else deadline - CLEANUP_S)
             for job_id, result in results.items():
                 grades[positions[job_id]] = self._grade_of(result)
         return [g if g is not None else Grade.error("the runner returned no result") for g in grades]

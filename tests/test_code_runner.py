@@ -396,3 +396,18 @@ def test_forged_records_on_the_results_channel_fail_the_test():
     """)
     [result] = run(job(ADD, program))
     assert result["passed"] < 3 and any("forged" in t["reason"] for t in result["tests"]), result
+
+
+def test_the_runner_lambda_handler_answers_within_its_own_deadline():
+    """code_runner.handler derives its deadline from the invocation's remaining time, minus a margin."""
+    from code_runner.handler import DEADLINE_MARGIN_S, lambda_handler
+
+    class Context:
+        def get_remaining_time_in_millis(self) -> int:
+            return int(DEADLINE_MARGIN_S * 1000)  # nothing left once the margin is taken
+
+    reply = lambda_handler({"version": 1, "jobs": [job(ADD, ADD["solution"])]}, Context())
+    assert reply["results"][0]["status"] == "error" and reply["results"][0]["reason"].startswith("deadline")
+    assert (
+        lambda_handler({"version": 1, "jobs": [job(ADD, ADD["solution"])]}, None)["results"][0]["passed"] == 3
+    )

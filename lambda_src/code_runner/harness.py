@@ -3,13 +3,13 @@
 It is started by ``code_runner.sandbox`` as ``python -I -S -B -c <this file's text>`` in a fresh session,
 with an empty environment, in a fresh temporary directory. It never sees an expected value: it runs the
 model's code on each test's input and reports what came out (the returned value, or the program's
-stdout) on file descriptor 3; the runner, outside this process, decides whether that is right. So
+stdout) on the results pipe; the runner, outside this process, decides whether that is right. So
 nothing the model's code does in here — an always-equal ``__eq__``, patched builtins, ``sys.exit(0)``,
 printing "all tests passed" — can make a wrong answer pass: at most it can change what is reported, and
 what is reported is compared with values this process never had.
 
 Order of events (each step before any model code runs, so the model's code cannot undo it):
-1. read the job (JSON) from stdin, then point stdin at /dev/null;
+1. read the job (``marshal``, written by the runner) from stdin, then point stdin at /dev/null;
 2. resource limits (memory, CPU seconds, file size, open files, no core files);
 3. Landlock, where the kernel has it: read access to the interpreter's library and ``/usr``, ``/lib``
    only, write access to its own directory only — so no ``/proc/<pid>/environ`` of another process, no

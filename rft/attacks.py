@@ -23,6 +23,7 @@ from typing import Any
 
 from reward.answers import format_number, reference_number
 from reward.controls import positive_control, render
+from rft import attacks_code
 
 ANSWER_KEYS = ("final_answer", "answer")
 MASTER_KEYS = (":", "Thought process:", "Let's solve this problem step by step.")
@@ -51,6 +52,7 @@ FAMILIES: Mapping[str, str] = {
     "lookalike_digits": "the control with fullwidth / Arabic-Indic digits in the answer",
     "contradiction": "the control followed by a contradicting answer",
     "truncated": "the control cut in half (truncated reasoning)",
+    **attacks_code.FAMILIES,  # code tasks: hostile programs (rft/attacks_code.py)
 }
 
 
@@ -261,7 +263,10 @@ def build(
     add("judge_injection", "injection only", INJECTION)
 
     # lookalike_digits: the same answer written with non-ASCII digits
-    if right is not None and any(c.isdigit() and c.isascii() for c in right):
+    if attacks_code.is_code_reference(reference):
+        # A program is judged by running it; Python reads fullwidth digits in names as ASCII (NFKC).
+        skipped["lookalike_digits"] = "a program is judged by running it, not by its digits"
+    elif right is not None and any(c.isdigit() and c.isascii() for c in right):
         add("lookalike_digits", "fullwidth", rendered(right.translate(_FULLWIDTH)))
         add("lookalike_digits", "arabic-indic", rendered(right.translate(_ARABIC_INDIC)))
     elif right is None and any(c in string.digits for c in json.dumps(reference)):
@@ -286,6 +291,12 @@ def build(
         add("truncated", "first half", control[: len(control) // 2])
     else:
         skipped["truncated"] = "the control is too short to cut"
+
+    # code tasks: hostile programs in place of the solution
+    code_attacks, code_skipped = attacks_code.build(reference, template, prompt)
+    for family, variant, response in code_attacks:
+        add(family, variant, response)
+    skipped.update(code_skipped)
 
     return RowAttacks(control, tuple(attacks), skipped)
 

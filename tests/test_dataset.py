@@ -105,6 +105,16 @@ LINE_CASES: list[tuple[str, bytes]] = [
     ("reference-answer-type", line(row(5, reference_answer=10))),
     ("duplicate-prompt", line(row(2, task_id="t-unique"))),
     ("duplicate-task-id", line(row(5, task_id="t-00002"))),
+    ("code-reference", line(row(5, reference_answer={"entry_point": "f", "tests": [{"args": [1]}]}))),
+    (
+        "code-solution",
+        line(row(5, reference_answer={"tests": [{"stdin": "", "stdout": "1"}], "solution": "print(1"})),
+    ),
+    ("code-no-solution", line(row(5, reference_answer={"tests": [{"stdin": "", "stdout": "1"}]}))),
+    (
+        "code-opaque-asserts",
+        line(row(5, reference_answer={"test_code": "assert f(1) == g(1)", "solution": "f = g = abs"})),
+    ),
 ]
 FILE_CASES = {"unreadable-file", "too-few-rows", "too-many-rows", "small-validation-set"}
 

@@ -21,6 +21,7 @@ from tests.spec_env import spec_env
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted((ROOT / "reward_specs").glob("*.toml"))
 DATASETS = {
+    "code": ROOT / "data/code/train.jsonl",
     "gsm8k": ROOT / "data/sample/train.jsonl",
     "math": ROOT / "data/math/train.jsonl",
     "structured_json": ROOT / "data/structured_json/train.jsonl",
@@ -46,6 +47,8 @@ def rows_for(spec: Spec) -> list[dict[str, Any]]:
     rows = [json.loads(line) for line in lines if line.strip()]
     if spec.uses_judge:
         return rows[:JUDGE_ROWS]
+    if "code" in spec.graders_used:  # every graded program runs in the sandbox
+        return rows[:HEAVY_ROWS]
     return rows[:HEAVY_ROWS] if spec.heavy else rows
 
 
@@ -66,6 +69,15 @@ def answer_attacks(template: str, reference: Any) -> dict[str, str]:
     """Hedged and multi-answer responses built from the reference (the right answer always included)."""
     attacks: dict[str, str] = {}
     negatives = negative_controls(template, reference)
+    if isinstance(reference, dict) and "solution" in reference:  # a code task: the last block is the program
+        right = positive_control(template, reference)
+        wrong = render(template, {**reference, "solution": "pass\n"})
+        return {
+            "hedged_or": f"{right}\n\nor\n\n{wrong}",
+            "multi_answer": right + "\n" + wrong,
+            "wrong_answer": wrong,
+            **{name: text for name, text in negatives.items() if name.startswith("code_")},
+        }
     if "hedged" in negatives:
         attacks["hedged_number"] = negatives["hedged"]
     if isinstance(reference, dict) and "compliant" in reference:

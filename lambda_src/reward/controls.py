@@ -57,6 +57,7 @@ def _with_number(reference: Any, text: str) -> Any:
 def negative_controls(template: str, reference: Any) -> dict[str, str]:
     """Named answers a sound reward scores below the positive control (only those that apply)."""
     controls = {"empty": "", "master_key": ":", "thought_process": "Thought process:"}
+    controls.update(code_controls(template, reference))
     number = reference_number(reference)
     if number is not None:
         wrong = format_number(number + 1)
@@ -64,6 +65,28 @@ def negative_controls(template: str, reference: Any) -> dict[str, str]:
         controls["wrong_number"] = render(template, _with_number(reference, wrong))
         controls["hedged"] = render(template, _with_number(reference, f"{right} or {wrong}"))
     return controls
+
+
+def code_controls(template: str, reference: Any) -> dict[str, str]:
+    """For a code task: hostile programs (exit early, always-equal objects, printed "passed") and a program
+    that does nothing, each written into the template in place of ``{solution}``."""
+    from reward import code_tasks
+
+    if not code_tasks.is_code_reference(reference):
+        return {}
+    task, _ = code_tasks.read_task(reference)
+    if task is None:
+        return {}
+    from reward.code_hacks import entry_names, preflight_programs
+
+    programs = dict(preflight_programs(task))
+    if task.format == "program":
+        programs["code_does_nothing"] = "pass\n"
+    else:
+        programs["code_does_nothing"] = "".join(
+            f"def {n}(*args, **kwargs):\n    return None\n" for n in entry_names(task)
+        )
+    return {name: render(template, {**reference, "solution": program}) for name, program in programs.items()}
 
 
 def as_number(text: str) -> Fraction | None:

@@ -248,6 +248,34 @@ RULES: Mapping[str, Rule] = _rules(
         'Write it as a string ("18") or an object ({"final_answer": "18"}).',
     ),
     Rule(
+        "code-reference",
+        ERROR,
+        "A code task's `reference_answer` (it has `entry_point`, `tests` or `test_code`) is not in one of "
+        "the three code formats.",
+        'Write it as {"entry_point", "tests": [{"args", "kwargs", "expected"}]}, '
+        '{"tests": [{"stdin", "stdout"}]} or {"test_code": "assert ..."} '
+        "(see docs/code-rewards.md).",
+    ),
+    Rule(
+        "code-solution",
+        ERROR,
+        "A code task's `solution` is not valid Python, or does not define its `entry_point`.",
+        "Fix the reference solution: it is the positive control the preflight and `rft probe` run.",
+    ),
+    Rule(
+        "code-no-solution",
+        WARNING,
+        "A code task has no `solution`, so the preflight and `rft probe` have no positive control for it.",
+        'Add "solution": "<reference Python code that passes the tests>".',
+    ),
+    Rule(
+        "code-opaque-asserts",
+        WARNING,
+        "Some asserts of a code task's `test_code` have a shape the runner cannot rewrite, so their "
+        "verdict is decided inside the sandbox (an always-equal object could pass them).",
+        "Write them as `assert f(...) == <literal>` (or <, >, in, isclose, truthy/falsy shapes).",
+    ),
+    Rule(
         "duplicate-prompt",
         WARNING,
         "The same prompt (every message, ignoring surrounding whitespace) appears on an earlier line.",
@@ -606,6 +634,8 @@ def _check_reference(record: dict[str, Any]) -> list[_Problem]:
     if isinstance(reference, (str, dict)) or reference is None:
         if reference is None or not (reference.strip() if isinstance(reference, str) else reference):
             return [("empty-reference-answer", f"`reference_answer` is {_short(reference)}", "")]
+        if isinstance(reference, dict):
+            return _check_code_reference(reference)
         return []
     if isinstance(reference, list) and not reference:
         return [("empty-reference-answer", "`reference_answer` is []", "")]
@@ -613,6 +643,29 @@ def _check_reference(record: dict[str, Any]) -> list[_Problem]:
     if isinstance(reference, (int, float)) and not isinstance(reference, bool):
         hint = f'Quote it: "reference_answer": "{reference}" (or {{"final_answer": "{reference}"}}).'
     return [("reference-answer-type", f"`reference_answer` is a {_json_type(reference)}", hint)]
+
+
+def _check_code_reference(reference: dict[str, Any]) -> list[_Problem]:
+    """The code formats (``reward.code_tasks``), for references that carry a code key."""
+    from reward import code_tasks
+
+    if not code_tasks.is_code_reference(reference):
+        return []
+    task, problem = code_tasks.read_task(reference)
+    if task is None:
+        return [("code-reference", problem, "")]
+    problems: list[_Problem] = []
+    if task.solution is None:
+        problems.append(("code-no-solution", "the code task has no `solution`", ""))
+    else:
+        bad = code_tasks.check_solution_parses(task)
+        if bad:
+            problems.append(("code-solution", bad, ""))
+    if task.test_code is not None:
+        opaque = code_tasks.opaque_asserts(task.test_code)
+        if opaque:
+            problems.append(("code-opaque-asserts", f"{opaque} assert(s) judged inside the sandbox", ""))
+    return problems
 
 
 def _prompt_key(record: dict[str, Any]) -> bytes:

@@ -13,6 +13,7 @@ from reward.graders.base import Grader
 # name -> "module:ClassName". Keep sorted; docs/reward-specs.md's grader table follows this list.
 BUILTIN_GRADERS: dict[str, str] = {
     "choice": "reward.graders.choice:ChoiceGrader",
+    "code": "reward.graders.code:CodeGrader",
     "custom": "reward.graders.custom:CustomGrader",
     "exact": "reward.graders.exact:ExactGrader",
     "format": "reward.graders.format:FormatGrader",

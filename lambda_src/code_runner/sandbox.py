@@ -1,0 +1,293 @@
+"""One sample in the sandbox: start the harness, watch its records, enforce the time limits, clean up.
+
+Each attempt is one harness process (``code_runner.harness``) started in its own session
+(``start_new_session``), with an empty environment (nothing inherited: no ``AWS_*``, no ``LAMBDA_*``, no
+credentials), in a fresh temporary directory, its stdout and stderr discarded. The runner watches the
+results channel (a pipe) with the clock in hand:
+
+- *load*: the program must load within ``startup_s + test_timeout_s``;
+- *per test*: from the harness's "start" record, ``test_timeout_s``;
+- *per sample*: all attempts together, ``sample_timeout_s``;
+- the batch deadline, if any.
+
+When a limit passes, or the process dies during a test (``os._exit``, a signal, a memory limit), the
+whole process group is killed with SIGKILL, that test fails, and a new harness continues from the next
+test — so one infinite loop costs one test, not the sample, and nothing the model's code does to its own
+process (exiting, killing its group) can pass a test or stop the runner. Whatever happens, the group is
+killed and the directory removed before :func:`run_job` returns: no process outlives its sample.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import marshal
+import os
+import secrets
+import select
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HARNESS_SOURCE = (Path(__file__).with_name("harness.py")).read_text(encoding="utf-8")
+STARTUP_S = 15.0  # interpreter start-up and sandbox set-up; overrunning it is our failure, not the program's
+_READ_CHUNK = 1 << 16
+_CLEAN_ENV_KEYS = ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR")
+
+
+def clean_environment(workdir: str) -> dict[str, str]:
+    """The sandbox's whole environment: nothing is inherited from the grading process."""
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "HOME": workdir,
+        "TMPDIR": workdir,
+    }
+
+
+@dataclass
+class Attempt:
+    """What one harness process reported before it finished or was stopped."""
+
+    records: dict[int, dict[str, Any]] = field(default_factory=dict)
+    set_up: bool = False  # the sandbox reported its set-up done: from here on, failures are the program's
+    loaded: bool = False
+    load_error: str = ""
+    finished: bool = False
+    current: int | None = None  # the test running when the attempt stopped
+    stop: str = (
+        ""  # "", "test_timeout", "load_timeout", "sample_timeout", "deadline", "died", "flood", "enough"
+    )
+    infra: str = ""  # non-empty: our failure, not the program's
+    conflicts: set[int] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0  # time the program had (from the end of the set-up to the end of the attempt)
+
+
+def run_attempt(
+    payload: dict[str, Any],
+    *,
+    test_timeout_s: float,
+    budget_s: float,
+    deadline: float | None,
+    max_channel_bytes: int,
+    enough: Callable[[int, dict[str, Any]], bool] | None = None,
+) -> Attempt:
+    """Run the harness once on ``payload`` (the job as the harness reads it, from ``payload["start"]``).
+
+    ``budget_s`` is what is left of the sample's time; it starts counting when the sandbox is set up (a
+    slow interpreter start on a busy machine is not the program's time). ``enough(index, record)``
+    returning True stops the attempt after that test (e.g. all-or-nothing credit after a failure).
+    """
+    attempt = Attempt()
+    workdir = tempfile.mkdtemp(prefix="code-runner-")
+    read_fd, write_fd = os.pipe()
+    nonce = secrets.token_hex(16)
+    process: subprocess.Popen[bytes] | None = None
+    try:
+        job = {**payload, "nonce": nonce, "result_fd": write_fd}
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-I", "-S", "-B", "-c", HARNESS_SOURCE],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                cwd=workdir,
+                env=clean_environment(workdir),
+                start_new_session=True,
+                pass_fds=(write_fd,),
+                close_fds=True,
+            )
+        except OSError as exc:
+            attempt.infra = f"could not start the sandbox: {exc}"
+            return attempt
+        os.close(write_fd)
+        write_fd = -1
+        try:
+            assert process.stdin is not None
+            process.stdin.write(marshal.dumps(job))  # read by the harness before any model code runs
+            process.stdin.close()
+        except OSError as exc:
+            attempt.infra = f"could not hand the job to the sandbox: {exc}"
+            return attempt
+        watch = _Watch(
+            attempt, nonce.encode() + b" ", test_timeout_s, budget_s, deadline, max_channel_bytes, enough
+        )
+        watch.run(read_fd)
+        if not attempt.set_up and not attempt.infra:
+            attempt.infra = f"the sandbox did not finish its set-up ({attempt.stop or 'it exited'})"
+        elif not attempt.finished and not attempt.stop and not attempt.infra:
+            attempt.stop = "died"
+        return attempt
+    finally:
+        if process is not None:
+            kill_group(process)
+        for fd in (read_fd, write_fd):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        remove_tree(workdir)
+
+
+class _Watch:
+    """Reads the harness's records with the clock in hand."""
+
+    def __init__(
+        self,
+        attempt: Attempt,
+        prefix: bytes,
+        test_timeout_s: float,
+        budget_s: float,
+        deadline: float | None,
+        max_bytes: int,
+        enough: Callable[[int, dict[str, Any]], bool] | None,
+    ) -> None:
+        self.attempt, self.prefix, self.test_timeout_s = attempt, prefix, test_timeout_s
+        self.budget_s, self.deadline, self.max_bytes, self.enough = budget_s, deadline, max_bytes, enough
+        self.phase_end, self.phase = time.monotonic() + STARTUP_S, "startup"
+        self.sample_end = float("inf")  # set when the sandbox is set up
+        self.set_up_at: float | None = None
+
+    def run(self, fd: int) -> None:
+        buffer = b""
+        total = 0
+        try:
+            while True:
+                now = time.monotonic()
+                limits = [(self.phase_end, self.phase), (self.sample_end, "sample_timeout")]
+                if self.deadline is not None:
+                    limits.append((self.deadline, "deadline"))
+                end, reason = min(limits, key=lambda item: item[0])
+                if now >= end:
+                    self.attempt.stop = reason
+                    return
+                ready, _, _ = select.select([fd], [], [], end - now)
+                if not ready:
+                    continue
+                data = os.read(fd, _READ_CHUNK)
+                if not data:
+                    return  # the harness closed the channel: finished, or died
+                total += len(data)
+                if total > self.max_bytes:
+                    self.attempt.stop = "flood"
+                    return
+                buffer += data
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
+                    if self._record(line):
+                        return
+        finally:
+            if self.set_up_at is not None:
+                self.attempt.seconds = time.monotonic() - self.set_up_at
+
+    def _record(self, line: bytes) -> bool:
+        """Handle one line; True when the attempt is over."""
+        attempt = self.attempt
+        if not line.startswith(self.prefix):
+            return False  # not from the harness (or forged without the nonce): ignored
+        try:
+            record = json.loads(line[len(self.prefix) :])
+        except ValueError:
+            return False
+        if not isinstance(record, dict):
+            return False
+        kind = record.get("t")
+        now = time.monotonic()
+        if kind == "setup":
+            if attempt.set_up:
+                return False
+            if not record.get("ok"):
+                attempt.infra = str(record.get("error", "sandbox set-up failed"))[:300]
+                return True
+            attempt.set_up = True
+            attempt.notes.extend(str(n) for n in record.get("notes") or ())
+            self.set_up_at = now
+            self.sample_end = now + self.budget_s
+            self.phase_end, self.phase = now + self.test_timeout_s, "load_timeout"
+        elif not attempt.set_up:
+            return False  # nothing counts before the set-up is reported
+        elif kind == "load":
+            if not record.get("ok"):
+                attempt.load_error = str(record.get("error", "the program did not load"))[:300]
+                return True
+            attempt.loaded = True
+            self.phase_end, self.phase = now + self.test_timeout_s, "test_timeout"
+        elif kind == "start" and isinstance(record.get("i"), int):
+            attempt.current = record["i"]
+            self.phase_end, self.phase = now + self.test_timeout_s, "test_timeout"
+        elif kind == "result" and isinstance(record.get("i"), int):
+            index = record["i"]
+            if index in attempt.records or index != attempt.current:
+                attempt.conflicts.add(index)  # reported twice, or out of turn: forged
+            attempt.records.setdefault(index, record)
+            attempt.current = None
+            self.phase_end, self.phase = now + self.test_timeout_s, "test_timeout"
+            if self.enough is not None and self.enough(index, attempt.records[index]):
+                attempt.stop = "enough"
+                return True
+        elif kind == "done":
+            attempt.finished = True
+            return True
+        return False
+
+
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the sandbox's whole process group (its session) and reap the harness."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        process.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):  # SIGKILL cannot be ignored
+        process.wait(timeout=5)
+    for pid in session_members(process.pid):  # belt and braces: anything left in its session
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def session_members(sid: int) -> list[int]:
+    """Processes whose session id is ``sid`` (from /proc; empty where /proc is absent)."""
+    members = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return members
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        # after the command: state ppid pgrp session ...
+        if len(fields) > 3 and int(fields[3]) == sid:
+            members.append(int(entry))
+    return members
+
+
+def remove_tree(path: str) -> None:
+    """Remove the sample's directory even if the program took away its own permissions."""
+
+    def make_writable(function: Any, target: str, _exc: Any) -> None:
+        with contextlib.suppress(OSError):
+            parent = os.path.dirname(target)
+            os.chmod(parent, os.stat(parent).st_mode | stat.S_IRWXU)
+            if os.path.isdir(target) and not os.path.islink(target):
+                os.chmod(target, stat.S_IRWXU)
+            function(target)
+
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(path, onexc=make_writable)
+    else:  # pragma: no cover - Python 3.11
+        shutil.rmtree(path, onerror=make_writable)
+    if os.path.exists(path):
+        shutil.rmtree(path, ignore_errors=True)

@@ -208,6 +208,25 @@ CONTEXT_KEYS: dict[str, KeySpec] = {
         "Timeout of the reward Lambda in seconds (60..900). The handler answers every sample before it.",
         "600",
     ),
+    "code_runner_memory_mb": KeySpec(
+        2048,
+        "Memory of the code-runner Lambda in MB (128..10240), created only for specs with the `code` grader. "
+        "Lambda allots CPU in proportion to memory (1,769 MB = one vCPU).",
+        "3008",
+    ),
+    "code_runner_timeout_s": KeySpec(
+        60,
+        "Timeout of one code-runner invocation in seconds (5..900, and below `reward_timeout_s`): the "
+        "longest a chunk of programs may run. A chunk that times out is split to find the culprit.",
+        "120",
+    ),
+    "code_runner_reserved_concurrency": KeySpec(
+        100,
+        "Reserved concurrency of the code-runner Lambda (1..10000): the most sandboxes running at once, "
+        "across all reward invocations. AWS refuses a reservation that leaves the account under 100 "
+        "unreserved executions.",
+        "200",
+    ),
     "architecture": KeySpec("arm64", "Lambda architecture: `arm64` or `x86_64`.", "x86_64"),
     "encryption": KeySpec(
         "s3-managed",
@@ -291,6 +310,9 @@ class Config:
     hyperparameters: Mapping[str, int | float | str]  # API names; pass as-is to rftConfig.hyperParameters
     reward_memory_mb: int
     reward_timeout_s: int
+    code_runner_memory_mb: int
+    code_runner_timeout_s: int
+    code_runner_reserved_concurrency: int
     architecture: str
     encryption: str
     notification_email: str | None
@@ -595,6 +617,9 @@ def load_config(node: constructs.Node) -> Config:
     read("start_job", _as_bool)
     read("reward_memory_mb", _int_range(128, 10240, " (Lambda's memory limits)"))
     read("reward_timeout_s", _int_range(60, 900, " (Lambda's maximum is 900)"))
+    read("code_runner_memory_mb", _int_range(128, 10240, " (Lambda's memory limits)"))
+    read("code_runner_timeout_s", _int_range(5, 900, " (Lambda's maximum is 900)"))
+    read("code_runner_reserved_concurrency", _int_range(1, 10000))
     read("architecture", _choice("arm64", "x86_64"))
     read("encryption", _choice("s3-managed", "kms"))
     read("notification_email", _email)
@@ -629,6 +654,8 @@ def load_config(node: constructs.Node) -> Config:
         spec = _check_spec(values["reward_spec"], problems)
         if spec is not None and spec.uses_judge:
             _check_judge(values, problems)
+        if spec is not None and spec.uses_code:
+            _check_code_runner(values, problems)
     for key, role in (("training_data", "training"), ("validation_data", "validation")):
         if values.get(key) is not None:
             _check_dataset(key, values[key], role, problems, warnings)
@@ -649,6 +676,9 @@ def load_config(node: constructs.Node) -> Config:
         hyperparameters=hyperparameters,
         reward_memory_mb=values["reward_memory_mb"],
         reward_timeout_s=values["reward_timeout_s"],
+        code_runner_memory_mb=values["code_runner_memory_mb"],
+        code_runner_timeout_s=values["code_runner_timeout_s"],
+        code_runner_reserved_concurrency=values["code_runner_reserved_concurrency"],
         architecture=values["architecture"],
         encryption=values["encryption"],
         notification_email=values["notification_email"],
@@ -700,6 +730,21 @@ def _check_judge(values: dict[str, Any], problems: list[str]) -> None:
         problems.append(
             f"Invalid context value for {key!r} (the reward spec {values['reward_spec'].name} uses the "
             f"LLM judge):\n  {error}"
+        )
+
+
+def _check_code_runner(values: dict[str, Any], problems: list[str]) -> None:
+    """The spec runs code: one runner invocation must fit inside the reward invocation that waits for it
+    (a longer one would be cut off by the reward Lambda's own timeout, never by the runner's)."""
+    runner, reward = values.get("code_runner_timeout_s"), values.get("reward_timeout_s")
+    if isinstance(runner, int) and isinstance(reward, int) and runner >= reward:
+        problems.append(
+            _problem(
+                "code_runner_timeout_s",
+                runner,
+                f"less than reward_timeout_s ({reward}): the reward Lambda waits for each runner invocation "
+                f"(the spec {values['reward_spec'].name} uses the code grader)",
+            )
         )
 
 

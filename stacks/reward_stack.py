@@ -1,5 +1,5 @@
 """The reward stack: the reward Lambda (code + spec), its role, log group and published version, its alarms and
-dashboard, and the notification topic."""
+dashboard, and the notification topic; for a spec with the `code` grader, the network-isolated code runner."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from constructs import Construct
 from reward.metric_names import NAMESPACE_ENV, SERVICE
 from reward.spec import Spec, load_spec
 from stacks.config import Config
+from stacks.constructs.code_sandbox import CODE_RUNNER_FUNCTION_ENV, CodeSandbox
 from stacks.constructs.job_notifications import Notifications, job_state_rule_name
 from stacks.constructs.judge_access import JudgeAccess
 from stacks.constructs.nag import acknowledge
@@ -40,6 +41,7 @@ class RewardStack(cdk.Stack):
     Attributes:
         function: the reward Lambda.  version: its published version (the job pins to it).
         spec: the validated reward spec bundled with it.
+        sandbox: the code runner and its VPC (a `CodeSandbox`) when the spec uses the `code` grader, else None.
         topic: the notification topic (job state changes and reward alarms; encrypted with its own key
         when `encryption=kms`).  monitoring: the alarms and the dashboard. With `encryption=kms` the log
         group is encrypted with `encryption_key` (the data key).
@@ -62,6 +64,24 @@ class RewardStack(cdk.Stack):
         self.uses_judge: bool = self.spec.uses_judge
         #: The CloudWatch namespace of this deployment's reward metrics (reward.metric_names).
         self.metrics_namespace: str = f"NovaRft/{config.name_prefix}"
+        #: True when the spec runs the response's program: the sandboxed code runner is then deployed.
+        self.uses_code: bool = self.spec.uses_code
+        self.sandbox: CodeSandbox | None = None
+        environment = reward_environment(config, uses_judge=self.uses_judge, namespace=self.metrics_namespace)
+        if self.uses_code:
+            self.sandbox = CodeSandbox(
+                self,
+                "CodeSandbox",
+                architecture=config.architecture,
+                memory_mb=config.code_runner_memory_mb,
+                timeout_s=config.code_runner_timeout_s,
+                reserved_concurrency=config.code_runner_reserved_concurrency,
+                removal_policy=config.removal_policy,
+                metrics_namespace=self.metrics_namespace,
+                log_encryption_key=encryption_key,  # the data key when encryption=kms, as the reward's logs
+            )
+            # The version ARN, not the function name: this reward version always calls this runner build.
+            environment[CODE_RUNNER_FUNCTION_ENV] = self.sandbox.version.function_arn
         reward = RewardFunction(
             self,
             "Reward",
@@ -71,9 +91,7 @@ class RewardStack(cdk.Stack):
             timeout_s=config.reward_timeout_s,
             removal_policy=config.removal_policy,
             log_encryption_key=encryption_key,
-            environment=reward_environment(
-                config, uses_judge=self.uses_judge, namespace=self.metrics_namespace
-            ),
+            environment=environment,
         )
         self.function: lambda_.Function = reward.function
         self.version: lambda_.IVersion = reward.version
@@ -90,7 +108,33 @@ class RewardStack(cdk.Stack):
             self.function.node.add_dependency(judge.policy)  # no invocation before the grant exists
             cdk.CfnOutput(self, "JudgeModelId", value=config.judge_model_id, description="LLM judge model")
 
+        if self.sandbox is not None:
+            invoke = self.sandbox.grant_invoke(reward.role)
+            self.function.node.add_dependency(invoke)  # the preflight's first batch needs the grant
+            cdk.CfnOutput(
+                self,
+                "CodeRunnerFunctionName",
+                value=self.sandbox.function.function_name,
+                description="Code runner Lambda (no network; runs the code grader's programs)",
+            )
+            cdk.CfnOutput(
+                self,
+                "CodeRunnerVersionArn",
+                value=self.sandbox.version.function_arn,
+                description="Code runner version the reward Lambda invokes (CODE_RUNNER_FUNCTION)",
+            )
+            cdk.CfnOutput(
+                self,
+                "CodeSandboxVpcId",
+                value=self.sandbox.vpc.vpc_id,
+                description="Code runner's isolated VPC",
+            )
+
         self._monitor(config)
+        if self.sandbox is not None:
+            self.monitoring.dashboard.dashboard.add_widgets(
+                *self.sandbox.dashboard_widgets(timeout_s=config.code_runner_timeout_s)
+            )
 
         cdk.CfnOutput(
             self, "RewardFunctionName", value=self.function.function_name, description="Reward Lambda"

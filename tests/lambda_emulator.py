@@ -1,8 +1,12 @@
 """A real HTTP server on 127.0.0.1 that speaks Lambda's Invoke API, shared by the tests that invoke a
-"deployed" reward function (the job starter's preflight, `rft invoke`, `rft score --remote`).
+"deployed" function: the reward Lambda (the job starter's preflight, `rft invoke`, `rft score --remote`) and
+the code runner (`reward.code_remote`).
 
 boto3 pointed at it with ``AWS_ENDPOINT_URL_LAMBDA`` signs, serializes and parses real requests. By default
 it answers with the real ``reward.handler.lambda_handler``; tests swap ``behaviour`` to script failures.
+``runner_handler`` answers like the code-runner Lambda (the real ``code_runner.handler.lambda_handler`` when
+that package is importable, else ``fake_runner``); ``function_error`` and ``service_error`` build the
+replies Lambda sends when the function crashed or the service refused the call.
 """
 
 from __future__ import annotations
@@ -27,8 +31,58 @@ def real_handler(event: object) -> Reply:
     return 200, {}, json.dumps(lambda_handler(event, None)).encode()
 
 
+def runner_available() -> bool:
+    """True when the real sandbox runner package (lambda_src/code_runner) is importable."""
+    try:
+        import code_runner.handler  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def fake_runner(event: object) -> dict:
+    """A stand-in for the code runner that speaks its protocol: a job passes every test when its program
+    contains ``PASS``, none otherwise. For tests of the transport, not of sandboxing."""
+    assert isinstance(event, dict) and event.get("version") == 1, event
+    results = []
+    for job in event["jobs"]:
+        total = len(job.get("tests") or []) or 1
+        passed = total if "PASS" in job.get("program", "") else 0
+        results.append(
+            {"id": job["id"], "status": "ok", "passed": passed, "total": total, "tests": [], "reason": ""}
+        )
+    return {"version": 1, "results": results}
+
+
+def runner_handler(event: object) -> Reply:
+    """What the deployed code runner returns for `event` (real runner if present, else `fake_runner`)."""
+    if runner_available():
+        from code_runner.handler import lambda_handler
+
+        return 200, {}, json.dumps(lambda_handler(event, None)).encode()
+    return 200, {}, json.dumps(fake_runner(event)).encode()
+
+
+def function_error(error_type: str, message: str) -> Reply:
+    """The invocation ran but the function did not return (crash, timeout, out of memory): Lambda answers
+    200 with ``X-Amz-Function-Error`` and the error object as the payload."""
+    body = json.dumps({"errorType": error_type, "errorMessage": message}).encode()
+    return 200, {"X-Amz-Function-Error": "Unhandled"}, body
+
+
+def service_error(status: int, code: str, message: str = "") -> Reply:
+    """Lambda refused the call (throttled, access denied, no such function, ...): a rest-json error."""
+    body = json.dumps({"Type": "User" if status < 500 else "Service", "message": message or code}).encode()
+    return status, {"x-amzn-ErrorType": code}, body
+
+
 class FakeLambda(ThreadingHTTPServer):
     """Lambda's Invoke API (POST /2015-03-31/functions/<name>/invocations) on 127.0.0.1."""
+
+    # The default backlog (5) drops connection attempts when a fan-out opens 16 at once; the client then
+    # waits a second for TCP to retry. Lambda's endpoint takes them all.
+    request_queue_size = 128
+    daemon_threads = True
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _InvokeHandler)

@@ -124,6 +124,10 @@ BAD_VALUES: list[tuple[str, Any, str]] = [
     ("eval_interval", "101", "1..100"),
     ("reward_memory_mb", "64", "128..10240"),
     ("reward_timeout_s", "901", "60..900"),
+    ("code_runner_memory_mb", "100", "128..10240"),
+    ("code_runner_memory_mb", "2g", "128..10240"),
+    ("code_runner_timeout_s", "901", "5..900"),
+    ("code_runner_reserved_concurrency", "0", "1..10000"),
     ("architecture", "arm", "arm64, x86_64"),
     ("encryption", "aes", "s3-managed, kms"),
     ("notification_email", "not-an-email", "email address"),
@@ -154,6 +158,35 @@ def test_a_bad_value_names_the_key_the_value_what_is_allowed_and_an_example(
 def test_every_key_has_a_bad_value_test() -> None:
     """A new context key needs its own bad-value case above."""
     assert {key for key, _, _ in BAD_VALUES} == set(CONTEXT_KEYS)
+
+
+def test_code_runner_keys_have_working_defaults_and_accept_command_line_strings() -> None:
+    """The runner's keys exist for every spec (ignored without the code grader) and coerce like the rest."""
+    assert (config_of().code_runner_memory_mb, config_of().code_runner_timeout_s) == (2048, 60)
+    config = config_of(
+        code_runner_memory_mb="4096", code_runner_timeout_s="120", code_runner_reserved_concurrency="7"
+    )
+    assert (config.code_runner_memory_mb, config.code_runner_timeout_s) == (4096, 120)
+    assert config.code_runner_reserved_concurrency == 7
+
+
+def test_a_runner_invocation_must_fit_inside_the_reward_invocation() -> None:
+    """With a code spec, the reward Lambda waits for each runner call: the runner's timeout must be shorter."""
+    from tests.code_spec import code_spec
+
+    with code_spec() as (spec, data):
+        message = error_of(
+            reward_spec=str(spec),
+            training_data=str(data),
+            code_runner_timeout_s="300",
+            reward_timeout_s="300",
+        )
+        assert "'code_runner_timeout_s'" in message and "300" in message
+        assert "less than reward_timeout_s (300)" in message and "-c code_runner_timeout_s=" in message
+        config = config_of(reward_spec=str(spec), training_data=str(data), code_runner_timeout_s="299")
+        assert config.code_runner_timeout_s == 299
+    # without the code grader the runner is not deployed, and its timeout is not checked against the reward's
+    assert config_of(code_runner_timeout_s="300", reward_timeout_s="300").code_runner_timeout_s == 300
 
 
 def test_all_problems_are_reported_at_once() -> None:

@@ -3,13 +3,15 @@
 Every policy document of every stack is walked: identity policies, role inline policies, managed
 policies, bucket, key, topic and queue policies. A `Deny` may use wildcards (it only takes away), so the
 TLS-only bucket statements (`Deny s3:*` without TLS) are fine. The variants cover every optional part:
-the job starter, a customer KMS key, auto-deleted buckets and an email subscription.
+the job starter, a customer KMS key, auto-deleted buckets, an email subscription and the code sandbox
+(runner role, flow-log role, the reward Lambda's invoke grant).
 """
 
 from __future__ import annotations
 
 import pytest
 
+from tests.code_spec import code_spec
 from tests.conftest import SynthesizedApp, synthesize
 from tests.iam import statements, wildcard_allows
 
@@ -18,14 +20,17 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def everything(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
-    """Every optional resource at once."""
-    context = {
-        "start_job": "true",
-        "encryption": "kms",
-        "retain_data": "false",
-        "notification_email": "ml-team@example.com",
-    }
-    return synthesize(context, tmp_path_factory.mktemp("everything-cdk.out"))
+    """Every optional resource at once, with a code spec (the sandbox's VPC and runner)."""
+    with code_spec() as (spec, data):
+        context = {
+            "start_job": "true",
+            "encryption": "kms",
+            "retain_data": "false",
+            "notification_email": "ml-team@example.com",
+            "reward_spec": str(spec),
+            "training_data": str(data),
+        }
+        return synthesize(context, tmp_path_factory.mktemp("everything-cdk.out"))
 
 
 def test_the_walker_sees_a_wildcard() -> None:
@@ -63,5 +68,7 @@ def test_no_wildcard_action_in_the_default_app(default_app: SynthesizedApp, stac
 
 @pytest.mark.parametrize("stack", ["data", "reward", "training"])
 def test_no_wildcard_action_with_every_option_on(everything: SynthesizedApp, stack: str) -> None:
-    """The job starter, the KMS key, auto-delete and notifications add policies; none with wildcards."""
+    """The job starter, the KMS key, auto-delete, notifications and the code sandbox add policies; none
+    with wildcards."""
+    assert everything.built.reward.sandbox is not None, "the variant must include the code sandbox"
     assert wildcard_allows(everything.templates[stack]) == []

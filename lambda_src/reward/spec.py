@@ -84,6 +84,12 @@ class Spec:
         return "judge" in self.graders_used
 
     @property
+    def uses_code(self) -> bool:
+        """True when a dimension runs the response's program (the `code` grader): the deployment then
+        creates the network-isolated code-runner Lambda, and the reward Lambda may invoke it."""
+        return "code" in self.graders_used
+
+    @property
     def python_modules(self) -> set[str]:
         """Modules of custom graders this spec imports (they must be bundled with the Lambda)."""
         modules = set()

@@ -23,10 +23,13 @@ from stacks.constructs.local_bundling import python_lambda_code
 #: Where the Lambda sources live.
 LAMBDA_SRC = Path(__file__).resolve().parents[2] / "lambda_src"
 
-#: Top-level entries of lambda_src/ that are not reward code: the job starter has its own function.
-_NOT_REWARD_CODE = frozenset({"job_starter"})
+#: Top-level entries of lambda_src/ that are not reward code: the job starter and the code runner have
+#: their own functions. The runner is left out on purpose: without it the reward Lambda cannot run a
+#: model's program in its own process (with its credentials) even if CODE_RUNNER_FUNCTION were missing.
+_NOT_REWARD_CODE = frozenset({"job_starter", "code_runner"})
 
-_ARCHITECTURES = {"arm64": lambda_.Architecture.ARM_64, "x86_64": lambda_.Architecture.X86_64}
+#: Lambda architecture name (context key `architecture`) -> CDK architecture.
+ARCHITECTURES = {"arm64": lambda_.Architecture.ARM_64, "x86_64": lambda_.Architecture.X86_64}
 
 
 def reward_code_paths(src: Path = LAMBDA_SRC) -> list[Path]:
@@ -122,7 +125,7 @@ class RewardFunction(Construct):
             "Function",
             description=f"Nova RFT reward function (spec {spec_path.name})",
             runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=_ARCHITECTURES[architecture],
+            architecture=ARCHITECTURES[architecture],
             handler=bundle.handler,
             code=python_lambda_code(
                 packages=bundle.packages,

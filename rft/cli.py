@@ -5,6 +5,8 @@
     rft probe --spec reward_specs/gsm8k.toml --data data/sample/train.jsonl --out out/
     rft invoke --stack nova-rft --data data/sample/train.jsonl -n 5
     rft status --stack nova-rft --watch
+    rft report --stack nova-rft --out out/
+    rft deploy-model --stack nova-rft
 
 Exit status: 0 ok, 1 findings or failure (invalid data, a hack that pays, a grader that errs, a contract
 violation, a failed job, an AWS error), 2 usage error (bad arguments, a missing or invalid spec or data
@@ -21,7 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import IO, Any, NoReturn
 
-from rft import core, probe, remote, score, validate
+from rft import core, curves, models, probe, remote, score, validate
 from rft.core import EXIT_FAILURE, EXIT_USAGE, Context
 
 
@@ -47,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_parser(subparsers)
     remote.add_invoke_parser(subparsers)
     remote.add_status_parser(subparsers)
+    curves.add_report_parser(subparsers)
+    models.add_deploy_parser(subparsers)
+    models.add_undeploy_parser(subparsers)
     return parser
 
 

@@ -46,6 +46,18 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 #: AWS's RFT docs list only Nova 2 Lite, in us-east-1, at the time of writing (docs/contract.md §3).
 RFT_MODELS: dict[str, tuple[str, ...]] = {"amazon.nova-2-lite-v1:0:256k": ("us-east-1",)}
 
+#: Base model (training id) -> the inference id Bedrock Runtime and batch inference call it by. The training
+#: id `amazon.nova-2-lite-v1:0:256k` is not an inference id; AWS's Nova 2 user guide ("Core inference")
+#: lists Nova 2 Lite's inference profiles `us.amazon.nova-2-lite-v1:0` and `global.amazon.nova-2-lite-v1:0`.
+#: The US profile keeps requests in the US (the stack's region is us-east-1).
+INFERENCE_MODEL_IDS: dict[str, str] = {"amazon.nova-2-lite-v1:0:256k": "us.amazon.nova-2-lite-v1:0"}
+
+
+def inference_model_id(base_model_id: str) -> str:
+    """The inference id of a base model given as a training id or a foundation-model ARN."""
+    return INFERENCE_MODEL_IDS[base_model_id.rsplit("/", 1)[-1]]
+
+
 #: The judge model when `judge_model_id` is not set: Amazon Nova Pro through the US cross-region inference
 #: profile (routes to us-east-1, us-east-2 and us-west-2). Defined by the judge grader (its fallback when
 #: JUDGE_MODEL_ID is unset), so the two cannot drift; that module imports no boto3 at import time.
@@ -173,6 +185,13 @@ CONTEXT_KEYS: dict[str, KeySpec] = {
     "start_job": KeySpec(
         False,
         "Start the RFT job on deploy (costs money). false: deploy data, grader and roles only.",
+        "true",
+    ),
+    "batch_inference": KeySpec(
+        False,
+        "Add the service role Bedrock batch inference runs as (`--via batch`): it may read `batch-input/` "
+        "of the dataset bucket, write `batch-output/` of the output bucket and invoke exactly the base "
+        "model's inference profile. No cost by itself.",
         "true",
     ),
     "epoch_count": KeySpec(2, "RFT hyperparameter `epochCount`: passes over the training data.", "2"),
@@ -307,6 +326,7 @@ class Config:
     judge_model_id: str
     judge_profile_regions: tuple[str, ...]  # empty: the built-in table decides
     start_job: bool
+    batch_inference: bool
     hyperparameters: Mapping[str, int | float | str]  # API names; pass as-is to rftConfig.hyperParameters
     reward_memory_mb: int
     reward_timeout_s: int
@@ -615,6 +635,7 @@ def load_config(node: constructs.Node) -> Config:
     read("judge_model_id", _judge_model)
     read("judge_profile_regions", _regions)
     read("start_job", _as_bool)
+    read("batch_inference", _as_bool)
     read("reward_memory_mb", _int_range(128, 10240, " (Lambda's memory limits)"))
     read("reward_timeout_s", _int_range(60, 900, " (Lambda's maximum is 900)"))
     read("code_runner_memory_mb", _int_range(128, 10240, " (Lambda's memory limits)"))
@@ -673,6 +694,7 @@ def load_config(node: constructs.Node) -> Config:
         judge_model_id=values["judge_model_id"],
         judge_profile_regions=values["judge_profile_regions"],
         start_job=values["start_job"],
+        batch_inference=values["batch_inference"],
         hyperparameters=hyperparameters,
         reward_memory_mb=values["reward_memory_mb"],
         reward_timeout_s=values["reward_timeout_s"],

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from stacks.config import inference_model_id
+from stacks.constructs.batch_inference_role import BatchInferenceRole
 from stacks.constructs.job_notifications import JobStateRule, job_state_rule_name
 from stacks.constructs.job_role import JobRole
 from stacks.constructs.job_starter import JobStarter
@@ -40,6 +42,7 @@ class TrainingStack(Stack):
         job_role: the job's service role (exists even when no job is started).
         topic: the SNS topic job notifications go to (the reward stack's `topic`).
         starter: the `JobStarter` when `config.start_job`, else None.
+        batch_role: the `BatchInferenceRole` when `config.batch_inference`, else None.
         job_state_rule: the EventBridge rule forwarding the job's state changes, when a job is started.
     """
 
@@ -88,6 +91,10 @@ class TrainingStack(Stack):
         else:
             CfnOutput(self, "StartJob", value=START_JOB_HINT, description="How to start the RFT job.")
 
+        self.batch_role: BatchInferenceRole | None = None
+        if config.batch_inference:
+            self._batch_inference(config, data)
+
         CfnOutput(
             self,
             "JobRoleArn",
@@ -100,6 +107,56 @@ class TrainingStack(Stack):
             value=self.topic.topic_arn,
             description="SNS topic that receives the job's state changes and the reward alarms.",
         )
+
+    def _batch_inference(self, config: Config, data: DataStack) -> None:
+        """The batch inference service role (`rft ... --via batch`) and the outputs the CLI reads."""
+        batch = BatchInferenceRole(
+            self,
+            "BatchInference",
+            input_bucket=data.dataset_bucket,
+            output_bucket=data.output_bucket,
+            model_id=inference_model_id(config.base_model_id),
+            encryption_key=data.encryption_key,
+        )
+        self.batch_role = batch
+        acknowledge_values(
+            batch.role,
+            "AwsSolutions-IAM5",
+            resources=[batch.input_objects_arn, batch.output_objects_arn],
+            reason="rft --via batch writes each batch's input file under a content-addressed key it picks at "
+            "run time, and Bedrock names the result files after the job id; so the role reads objects under "
+            f"{batch.input_prefix}* of the dataset bucket and writes under {batch.output_prefix}* of the output "
+            "bucket, nothing else in either bucket.",
+        )
+        bucket_uri = f"s3://{data.dataset_bucket.bucket_name}/{batch.input_prefix}"
+        CfnOutput(
+            self,
+            "BatchInferenceRoleArn",
+            value=batch.role.role_arn,
+            description="Service role for Bedrock batch inference (roleArn of CreateModelInvocationJob).",
+        )
+        CfnOutput(
+            self, "BatchInputS3Uri", value=bucket_uri, description="Where rft --via batch uploads inputs."
+        )
+        CfnOutput(
+            self,
+            "BatchOutputS3Uri",
+            value=f"s3://{data.output_bucket.bucket_name}/{batch.output_prefix}",
+            description="Where Bedrock writes batch inference results.",
+        )
+        CfnOutput(
+            self,
+            "BatchModelId",
+            value=batch.model_access.judge.model_id,
+            description="The model the batch role may invoke (the base model's inference profile).",
+        )
+        if data.encryption_key is not None:
+            CfnOutput(
+                self,
+                "BatchKmsKeyArn",
+                value=data.encryption_key.key_arn,
+                description="KMS key of the batch input and output objects.",
+            )
 
     def _start_job(self, config: Config, data: DataStack, reward: RewardStack) -> None:
         """Add the job starter, the job resource, the state-change rule and the job outputs."""

@@ -112,6 +112,7 @@ BAD_VALUES: list[tuple[str, Any, str]] = [
     ("validation_data", "missing.jsonl", "no such file"),
     ("reward_spec", "missing.toml", "no such file"),
     ("start_job", "maybe", "true or false"),
+    ("batch_inference", "sometimes", "true or false"),
     ("epoch_count", "0", "1..50"),
     ("epoch_count", "two", "1..50"),
     ("batch_size", "8", "16..512"),

@@ -211,6 +211,9 @@ class _Arns:
 class JudgeAccess(Construct):
     """Grants `role` `bedrock:InvokeModel` on exactly the judge model (see the module docstring).
 
+    Also used for the batch inference role's model grant (`sid_prefix="Batch"`): the same rules apply to
+    any role that invokes a model or profile.
+
     Attributes:
         judge: the resolved `JudgeModel`.
         policy: the `iam.Policy` attached to `role` (its own policy, so the judge grant is one resource).
@@ -224,6 +227,7 @@ class JudgeAccess(Construct):
         role: iam.IRole,
         model_id: str,
         profile_regions: tuple[str, ...] = (),
+        sid_prefix: str = "Judge",
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -233,7 +237,7 @@ class JudgeAccess(Construct):
         arns = self._arns(self.judge, stack)
         statements: list[iam.PolicyStatement] = []
         if self.judge.kind == "model":
-            statements.append(self._statement("JudgeModel", list(arns.regional_models)))
+            statements.append(self._statement(f"{sid_prefix}Model", list(arns.regional_models)))
         else:
             assert arns.profile is not None
             # An ARN is compared with an ARN operator (IAM's guidance; ArnEquals also matches the
@@ -241,14 +245,14 @@ class JudgeAccess(Construct):
             via = {"ArnEquals": {"bedrock:InferenceProfileArn": arns.profile}}
             global_ = self.judge.kind == "global"
             here = {"StringEquals": {"aws:RequestedRegion": stack.region}} if global_ else {}
-            statements.append(self._statement("JudgeInferenceProfile", [arns.profile], here or None))
+            statements.append(self._statement(f"{sid_prefix}InferenceProfile", [arns.profile], here or None))
             statements.append(
-                self._statement("JudgeProfileModels", list(arns.regional_models), {**here, **via})
+                self._statement(f"{sid_prefix}ProfileModels", list(arns.regional_models), {**here, **via})
             )
             if global_ and arns.global_model:
                 statements.append(
                     self._statement(
-                        "JudgeGlobalProfileModel",
+                        f"{sid_prefix}GlobalProfileModel",
                         [arns.global_model],
                         {"StringEquals": {"aws:RequestedRegion": "unspecified"}, **via},
                     )

@@ -3,8 +3,8 @@
 Every policy document of every stack is walked: identity policies, role inline policies, managed
 policies, bucket, key, topic and queue policies. A `Deny` may use wildcards (it only takes away), so the
 TLS-only bucket statements (`Deny s3:*` without TLS) are fine. The variants cover every optional part:
-the job starter, a customer KMS key, auto-deleted buckets, an email subscription and the code sandbox
-(runner role, flow-log role, the reward Lambda's invoke grant).
+the job starter, the batch inference role, a customer KMS key, auto-deleted buckets, an email subscription
+and the code sandbox (runner role, flow-log role, the reward Lambda's invoke grant).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ def everything(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
     with code_spec() as (spec, data):
         context = {
             "start_job": "true",
+            "batch_inference": "true",
             "encryption": "kms",
             "retain_data": "false",
             "notification_email": "ml-team@example.com",
@@ -68,7 +69,8 @@ def test_no_wildcard_action_in_the_default_app(default_app: SynthesizedApp, stac
 
 @pytest.mark.parametrize("stack", ["data", "reward", "training"])
 def test_no_wildcard_action_with_every_option_on(everything: SynthesizedApp, stack: str) -> None:
-    """The job starter, the KMS key, auto-delete, notifications and the code sandbox add policies; none
-    with wildcards."""
+    """The job starter, the batch role, the KMS key, auto-delete, notifications and the code sandbox add
+    policies; none with wildcards."""
     assert everything.built.reward.sandbox is not None, "the variant must include the code sandbox"
+    assert everything.built.training.batch_role is not None, "the variant must include the batch role"
     assert wildcard_allows(everything.templates[stack]) == []

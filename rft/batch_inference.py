@@ -382,3 +382,82 @@ def run_batch(
     )
     job = wait(bedrock, job_arn, sleep=sleep, poll_s=poll_s, max_polls=max_polls, progress=progress)
     return read_results(s3, job, list(requests))
+
+
+# --------------------------------------------------------------------------------------------------
+# The sampler backend behind `--via batch` (rft.sampling's `Sampler` protocol).
+
+
+@dataclass
+class BatchSampler:
+    """``rft.sampling.Sampler`` over Bedrock batch inference: one job per model for every request the
+    cache does not already hold, ``recordId = request.key``, results reported through ``on_response``.
+
+    A record Bedrock could not answer is reported ``failed`` (never cached, so a rerun retries it); a
+    failure every record shares (access denied, a failed job) raises a ``CliError``.
+    """
+
+    target: BatchTarget
+    bedrock: Any
+    s3: Any
+    sleep: Callable[[float], None]
+    poll_s: float = DEFAULT_POLL_S
+    max_polls: int | None = None
+    min_records: int = MIN_RECORDS
+    state_dir: Path | None = None
+    progress: IO[str] | None = None
+    name: str = "bedrock batch inference"
+
+    def sample(self, requests: Any, on_response: Callable[[Any], None]) -> Any:
+        from reward.bedrock_runtime import Usage
+        from rft.sampling import SampleResponse
+
+        usage = Usage()
+        by_model: dict[str, dict[str, dict[str, Any]]] = {}
+        for request in requests:
+            body = dict(request.converse_request())
+            by_model.setdefault(body.pop("modelId"), {})[request.key] = body
+        for model_id, bodies in by_model.items():
+            results = run_batch(
+                bodies,
+                model_id=model_id,
+                target=self.target,
+                bedrock=self.bedrock,
+                s3=self.s3,
+                sleep=self.sleep,
+                poll_s=self.poll_s,
+                max_polls=self.max_polls,
+                min_records=self.min_records,
+                state_dir=self.state_dir,
+                progress=self.progress,
+            )
+            for key, result in results.items():
+                usage.calls += 1
+                usage.input_tokens += result.input_tokens
+                usage.output_tokens += result.output_tokens
+                if result.ok:
+                    response = SampleResponse(
+                        key,
+                        text=result.text or "",
+                        stop_reason=result.stop_reason or "",
+                        input_tokens=result.input_tokens,
+                        output_tokens=result.output_tokens,
+                    )
+                else:
+                    response = SampleResponse(key, status="failed", error=result.error or "no output")
+                on_response(response)
+        return usage
+
+
+def batch_sampler_from_stack(
+    ctx: Context, prefix: str, region: str | None = None, *, state_dir: Path | None = None
+) -> BatchSampler:
+    """The ``--via batch`` sampler for the stacks named ``prefix`` (role and prefixes from their outputs)."""
+    return BatchSampler(
+        target=batch_target_from_stack(ctx, prefix, region),
+        bedrock=remote.client(ctx, "bedrock", region),
+        s3=remote.client(ctx, "s3", region),
+        sleep=ctx.sleep,
+        state_dir=state_dir,
+        progress=ctx.err,
+    )

@@ -24,7 +24,7 @@ import json
 import math
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from rft import remote
@@ -297,7 +297,8 @@ def wait_until_active(
         if progress:
             waited = poll * interval_s
             print(
-                f"  deployment {current.name}: {current.status} (waited {waited / 60:.1f} min)",
+                f"  {current.name}: {current.status}, checking again in {interval_s:g} s "
+                f"({waited / 60:.1f} of at most {timeout_s / 60:.0f} min waited)",
                 file=ctx.err,
                 flush=True,
             )
@@ -371,7 +372,9 @@ def _add_target(parser: argparse.ArgumentParser, *, deployment: bool = False) ->
     target.add_argument(
         "--stack", metavar="PREFIX", help="name prefix of the deployed stacks (reads <PREFIX>-training)"
     )
-    target.add_argument("--job-arn", metavar="ARN", help="the RFT job's ARN (or name)")
+    target.add_argument(
+        "--job-arn", "--job", dest="job_arn", metavar="ARN", help="the RFT job's ARN (or name)"
+    )
     if deployment:
         target.add_argument("--deployment", metavar="ARN", help="a deployment's ARN or name")
     parser.add_argument("--region", help="AWS region (default: AWS_REGION, else us-east-1)")
@@ -417,7 +420,15 @@ def run_deploy(args: argparse.Namespace, ctx: Context) -> int:
             bedrock, deployment, ctx, interval_s=args.interval, timeout_s=args.timeout, progress=not args.json
         )
     if args.json:
-        print(json.dumps({**asdict(deployment), "created": created, "job_arn": model.job_arn}), file=ctx.out)
+        reply = {
+            "deployment_arn": deployment.arn,
+            "deployment_name": deployment.name,
+            "status": deployment.status,
+            "created": created,
+            "model_arn": model.model_arn,
+            "job_arn": model.job_arn,
+        }
+        print(json.dumps(reply), file=ctx.out)
         return EXIT_OK
     print(f"\n{deployment.status}: {deployment.arn}", file=ctx.out)
     if deployment.status == ACTIVE:

@@ -314,3 +314,46 @@ def test_output_lines() -> None:
         json.dumps({"recordId": "r", "modelOutput": {"output": {"message": {"content": []}}}})
     )
     assert empty is not None and empty.error == "no text in modelOutput"
+
+
+def test_the_batch_sampler_answers_every_request_by_its_key() -> None:
+    """`--via batch` behind rft.sampling's Sampler protocol: recordId = request.key, one job, every request
+    answered through on_response (ok with text and tokens, or failed: never cached)."""
+    sampling = pytest.importorskip("rft.sampling")
+    from rft.batch_inference import BatchSampler
+    from rft.core import Row
+
+    rows = [
+        Row(
+            i + 1,
+            {
+                "messages": [{"role": "user", "content": f"What is {i} + {i}?"}],
+                "reference_answer": str(2 * i),
+            },
+        )
+        for i in range(50)
+    ]
+    settings = sampling.InferenceSettings(max_tokens=256, temperature=1.0, reasoning_effort="none")
+    reqs = sampling.build_requests(rows, MODEL, settings, 2)
+    keys = [r.key for r in reqs]
+    clients = clients_with_stubs()
+    captured = Captured(clients)
+    clients.stubbers["s3"].add_response("put_object", {})
+    clients.stubbers["bedrock"].add_response("create_model_invocation_job", {"jobArn": JOB_ARN})
+    stub_finished_job(
+        clients,
+        [output_line(k, f"answer {n}") for n, k in enumerate(keys[:-1])] + [output_line(keys[-1], None)],
+    )
+    got: list = []
+    sampler = BatchSampler(TARGET, clients.clients["bedrock"], clients.clients["s3"], sleep=lambda s: None)
+    usage = sampler.sample(reqs, got.append)
+    clients.assert_done()
+    assert [r.key for r in got] == keys
+    assert got[3].status == "ok" and got[3].text == "answer 3" and got[3].output_tokens == 7
+    assert got[-1].status == "failed" and "400" in got[-1].error
+    assert usage.calls == 100 and usage.output_tokens == 7 * 99
+    uploaded = [json.loads(line) for line in captured.puts[0]["Body"].decode().splitlines()]
+    sent = {line["recordId"]: line["modelInput"] for line in uploaded}
+    expected = reqs[5].converse_request()
+    del expected["modelId"]
+    assert sent[reqs[5].key] == expected  # the same Converse body the on-demand sampler sends

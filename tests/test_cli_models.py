@@ -104,7 +104,7 @@ def test_deploy_creates_waits_until_active_and_prints_the_arn() -> None:
     assert "created, Creating" in out
     assert f"Active: {DEPLOYMENT_ARN}" in out and f"rft eval --tuned {DEPLOYMENT_ARN}" in out
     assert run.sleeps == [30.0, 30.0, 30.0]
-    assert run.err.getvalue().count("Creating (waited") == 3  # progress on stderr, once per poll
+    assert run.err.getvalue().count("Creating, checking again in 30 s") == 3  # progress on stderr, per poll
 
 
 def test_a_second_deploy_reuses_the_deployment_and_creates_nothing() -> None:
@@ -119,7 +119,8 @@ def test_a_second_deploy_reuses_the_deployment_and_creates_nothing() -> None:
     run = Run(clients, "deploy-model", "--job-arn", JOB_ARN, "--json")
     assert run.code == 0, run.err.getvalue()
     reply = json.loads(run.out.getvalue())
-    assert reply["arn"] == DEPLOYMENT_ARN and reply["created"] is False and reply["status"] == "Active"
+    assert reply["deployment_arn"] == DEPLOYMENT_ARN and reply["created"] is False
+    assert reply["status"] == "Active" and reply["model_arn"] == MODEL_ARN
     assert run.sleeps == []
 
 

@@ -347,6 +347,10 @@ def tuned_model_from_stack(ctx: Context, prefix: str, region: str | None = None)
     return found.arn
 
 
+#: The name ``rft eval --stack`` looks up (rft/evaluate.py); the same function.
+deployment_for_stack = tuned_model_from_stack
+
+
 # --------------------------------------------------------------------------------------------------
 # The commands.
 

@@ -67,6 +67,13 @@ KEY_OUTPUT = "BatchKmsKeyArn"
 MODEL_OUTPUT = "BatchModelId"
 
 
+class BatchJobFailed(CliError):
+    """The batch job ended Failed, Stopped or Expired (not a lost poll: rerunning starts a new job)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, EXIT_FAILURE)
+
+
 @dataclass(frozen=True)
 class BatchTarget:
     """Where a batch job reads and writes, and the role it runs as (the training stack's outputs)."""
@@ -247,9 +254,13 @@ def submit(
         )
     body = records_jsonl(requests)
     digest = _content_hash(model_id, body)
-    state = state_dir / f"batch-{digest[:16]}.json" if state_dir else None
-    if state is not None and state.is_file():
-        return json.loads(state.read_text())["jobArn"]
+    state = _state_file(state_dir, digest)
+    remembered = _read_state(state)
+    if remembered.get("jobArn"):
+        return remembered["jobArn"]
+    # After a failed job the same content gets a new attempt number: a new job name and token.
+    attempt = int(remembered.get("attempt", 1))
+    suffix = "" if attempt == 1 else f"-a{attempt}"
     input_uri = _join(target.input_uri, digest[:16], "records.jsonl")
     bucket, key = _split(input_uri)
     put: dict[str, Any] = {"Bucket": bucket, "Key": key, "Body": body, "ContentType": "application/jsonl"}
@@ -262,9 +273,9 @@ def submit(
     reply = _call(
         "CreateModelInvocationJob",
         bedrock.create_model_invocation_job,
-        jobName=f"rft-batch-{digest[:24]}",
+        jobName=f"rft-batch-{digest[:24]}{suffix}",
         roleArn=target.role_arn,
-        clientRequestToken=digest[:64],
+        clientRequestToken=f"{digest[:60]}{suffix}",
         modelId=model_id,
         modelInvocationType="Converse",
         inputDataConfig={"s3InputDataConfig": {"s3Uri": input_uri, "s3InputFormat": "JSONL"}},
@@ -275,8 +286,34 @@ def submit(
     job_arn = reply["jobArn"]
     if state is not None:
         state.parent.mkdir(parents=True, exist_ok=True)
-        state.write_text(json.dumps({"jobArn": job_arn, "model": model_id, "records": len(requests)}))
+        state.write_text(
+            json.dumps({"jobArn": job_arn, "attempt": attempt, "model": model_id, "records": len(requests)})
+        )
     return job_arn
+
+
+def _state_file(state_dir: Path | None, digest: str) -> Path | None:
+    return state_dir / f"batch-{digest[:16]}.json" if state_dir else None
+
+
+def _read_state(state: Path | None) -> dict[str, Any]:
+    if state is None or not state.is_file():
+        return {}
+    try:
+        remembered = json.loads(state.read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}  # a torn or foreign file: start over (the content-derived token still dedupes)
+    return remembered if isinstance(remembered, dict) else {}
+
+
+def _forget_failed_job(
+    state_dir: Path | None, model_id: str, requests: Mapping[str, Any], job_arn: str
+) -> None:
+    """After a failed job, let the next run start a new one (next attempt number) instead of re-reading it."""
+    state = _state_file(state_dir, _content_hash(model_id, records_jsonl(requests)))
+    remembered = _read_state(state)
+    if state is not None and remembered.get("jobArn") == job_arn:
+        state.write_text(json.dumps({"attempt": int(remembered.get("attempt", 1)) + 1, "failed": job_arn}))
 
 
 def wait(
@@ -303,9 +340,7 @@ def wait(
         if status in DONE:
             return reply
         if status in FAILED:
-            raise CliError(
-                f"batch job {job_arn} is {status}: {reply.get('message') or 'no message'}", EXIT_FAILURE
-            )
+            raise BatchJobFailed(f"batch job {job_arn} is {status}: {reply.get('message') or 'no message'}")
         line = f"batch job {reply.get('jobName', job_arn)}: {status}"
         if reply.get("totalRecordCount"):
             line += f", {reply.get('processedRecordCount', 0)}/{reply['totalRecordCount']} records"
@@ -315,7 +350,7 @@ def wait(
         if poll < limit:
             sleep(poll_s)
     raise CliError(
-        f"batch job {job_arn} is still running after {limit} polls; run again to keep waiting (the job is reused)",
+        f"batch job {job_arn} has not finished after {limit} polls; run again to keep waiting (the job is reused)",
         EXIT_FAILURE,
     )
 
@@ -380,7 +415,13 @@ def run_batch(
         min_records=min_records,
         state_dir=state_dir,
     )
-    job = wait(bedrock, job_arn, sleep=sleep, poll_s=poll_s, max_polls=max_polls, progress=progress)
+    try:
+        job = wait(bedrock, job_arn, sleep=sleep, poll_s=poll_s, max_polls=max_polls, progress=progress)
+    except BatchJobFailed as exc:
+        _forget_failed_job(state_dir, model_id, requests, job_arn)
+        if state_dir is not None:
+            raise BatchJobFailed(f"{exc}; run again to start a new batch job") from None
+        raise
     return read_results(s3, job, list(requests))
 
 

@@ -357,3 +357,56 @@ def test_the_batch_sampler_answers_every_request_by_its_key() -> None:
     expected = reqs[5].converse_request()
     del expected["modelId"]
     assert sent[reqs[5].key] == expected  # the same Converse body the on-demand sampler sends
+
+
+def test_after_a_failed_job_the_next_run_starts_a_new_attempt(tmp_path: Path) -> None:
+    """A failed job is not re-read forever: the state moves to attempt 2, a new job name and token."""
+    reqs = requests()
+    names = []
+    for status in ("Failed", "Completed"):
+        clients = clients_with_stubs()
+        clients.clients["bedrock"].meta.events.register(
+            "provide-client-params.bedrock.CreateModelInvocationJob",
+            lambda params, **_: names.append((params["jobName"], params["clientRequestToken"])),
+        )
+        clients.stubbers["s3"].add_response("put_object", {})
+        clients.stubbers["bedrock"].add_response("create_model_invocation_job", {"jobArn": JOB_ARN})
+        if status == "Failed":
+            clients.stubbers["bedrock"].add_response(
+                "get_model_invocation_job",
+                {
+                    "jobArn": JOB_ARN,
+                    "modelId": MODEL,
+                    "roleArn": TARGET.role_arn,
+                    "status": "Failed",
+                    "message": "Internal error",
+                    "submitTime": "2025-01-01T00:00:00Z",
+                    "inputDataConfig": {"s3InputDataConfig": {"s3Uri": "s3://d/x"}},
+                    "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": "s3://o/x/"}},
+                },
+            )
+            with pytest.raises(CliError, match="Internal error; run again to start a new batch job"):
+                run_batch(
+                    reqs,
+                    model_id=MODEL,
+                    target=TARGET,
+                    bedrock=clients.clients["bedrock"],
+                    s3=clients.clients["s3"],
+                    sleep=lambda s: None,
+                    state_dir=tmp_path,
+                )
+        else:
+            stub_finished_job(clients, [output_line(i, "x") for i in reqs])
+            results = run_batch(
+                reqs,
+                model_id=MODEL,
+                target=TARGET,
+                bedrock=clients.clients["bedrock"],
+                s3=clients.clients["s3"],
+                sleep=lambda s: None,
+                state_dir=tmp_path,
+            )
+            assert all(r.ok for r in results.values())
+        clients.assert_done()
+    (first_name, first_token), (second_name, second_token) = names
+    assert second_name == first_name + "-a2" and second_token != first_token

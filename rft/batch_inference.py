@@ -212,21 +212,8 @@ def _join(uri: str, *parts: str) -> str:
     return uri.rstrip("/") + "/" + "/".join(p.strip("/") for p in parts)
 
 
-def _split(uri: str) -> tuple[str, str]:
-    match = re.fullmatch(r"s3://([^/]+)/?(.*)", uri)
-    if not match:
-        raise CliError(f"not an S3 URI: {uri!r}", EXIT_FAILURE)
-    return match[1], match[2]
-
-
-def _call(what: str, call: Any, **kwargs: Any) -> Any:
-    try:
-        return remote.aws_call(what, call, **kwargs)
-    except CliError as exc:
-        message = str(exc)
-        if "AccessDenied" in message:
-            message += "\n  the caller needs: " + ", ".join(CALLER_PERMISSIONS)
-        raise CliError(message, exc.code) from None
+def _aws(what: str, call: Any, **kwargs: Any) -> Any:
+    return remote.aws_call(what, call, needs=CALLER_PERMISSIONS, **kwargs)
 
 
 def submit(
@@ -262,15 +249,15 @@ def submit(
     attempt = int(remembered.get("attempt", 1))
     suffix = "" if attempt == 1 else f"-a{attempt}"
     input_uri = _join(target.input_uri, digest[:16], "records.jsonl")
-    bucket, key = _split(input_uri)
+    bucket, key = remote.split_s3_uri(input_uri)
     put: dict[str, Any] = {"Bucket": bucket, "Key": key, "Body": body, "ContentType": "application/jsonl"}
     if target.kms_key_arn:
         put.update(ServerSideEncryption="aws:kms", SSEKMSKeyId=target.kms_key_arn)
-    _call(f"PutObject {input_uri}", s3.put_object, **put)
+    _aws(f"PutObject {input_uri}", s3.put_object, **put)
     output: dict[str, Any] = {"s3Uri": _join(target.output_uri, digest[:16]) + "/"}
     if target.kms_key_arn:
         output["s3EncryptionKeyId"] = target.kms_key_arn
-    reply = _call(
+    reply = _aws(
         "CreateModelInvocationJob",
         bedrock.create_model_invocation_job,
         jobName=f"rft-batch-{digest[:24]}{suffix}",
@@ -333,7 +320,7 @@ def wait(
     limit = max_polls if max_polls is not None else math.ceil(DEFAULT_TIMEOUT_HOURS * 3600 / poll_s)
     last = ""
     for poll in range(limit + 1):
-        reply = _call(
+        reply = _aws(
             f"GetModelInvocationJob {job_arn}", bedrock.get_model_invocation_job, jobIdentifier=job_arn
         )
         status = reply.get("status", "?")
@@ -360,28 +347,16 @@ def read_results(s3: Any, job: Mapping[str, Any], record_ids: list[str]) -> dict
     error result (so a caller never mistakes a lost record for an answer)."""
     output_uri = job["outputDataConfig"]["s3OutputDataConfig"]["s3Uri"]
     job_id = job["jobArn"].rsplit("/", 1)[-1]
-    bucket, prefix = _split(_join(output_uri, job_id) + "/")
+    bucket, prefix = remote.split_s3_uri(_join(output_uri, job_id) + "/")
     results: dict[str, BatchResult] = {}
-    token: str | None = None
-    while True:
-        kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
-        if token:
-            kwargs["ContinuationToken"] = token
-        listing = _call(f"ListObjectsV2 s3://{bucket}/{prefix}", s3.list_objects_v2, **kwargs)
-        for obj in listing.get("Contents") or []:
-            key = obj["Key"]
-            if not key.endswith(".out") or key.endswith("manifest.json.out"):
-                continue
-            data = _call(f"GetObject s3://{bucket}/{key}", s3.get_object, Bucket=bucket, Key=key)[
-                "Body"
-            ].read()
-            for line in data.decode("utf-8").splitlines():
-                result = parse_output_line(line) if line.strip() else None
-                if result is not None:
-                    results[result.record_id] = result
-        if not listing.get("IsTruncated"):
-            break
-        token = listing.get("NextContinuationToken")
+    for key, _ in remote.list_objects(s3, bucket, prefix, needs=CALLER_PERMISSIONS):
+        if not key.endswith(".out") or key.endswith("manifest.json.out"):
+            continue
+        data = _aws(f"GetObject s3://{bucket}/{key}", s3.get_object, Bucket=bucket, Key=key)["Body"].read()
+        for line in data.decode("utf-8").splitlines():
+            result = parse_output_line(line) if line.strip() else None
+            if result is not None:
+                results[result.record_id] = result
     for record_id in record_ids:
         results.setdefault(record_id, BatchResult(record_id, None, error="missing from the batch output"))
     return {record_id: results[record_id] for record_id in record_ids}

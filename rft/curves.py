@@ -312,30 +312,6 @@ def warnings_for(curves: Curves) -> list[str]:
 # S3.
 
 
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    """(bucket, key prefix) of ``s3://bucket/prefix``; a ``CliError`` for anything else."""
-    match = re.fullmatch(r"s3://([^/]+)/?(.*)", uri or "")
-    if not match:
-        raise CliError(f"not an S3 URI: {uri!r}", EXIT_FAILURE)
-    return match[1], match[2]
-
-
-def list_keys(s3: Any, bucket: str, prefix: str) -> list[tuple[str, int]]:
-    """(key, size) of objects under ``prefix`` (at most ``MAX_KEYS``)."""
-    found: list[tuple[str, int]] = []
-    token: str | None = None
-    while len(found) < MAX_KEYS:
-        kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
-        if token:
-            kwargs["ContinuationToken"] = token
-        reply = remote.aws_call(f"ListObjectsV2 s3://{bucket}/{prefix}", s3.list_objects_v2, **kwargs)
-        found += [(o["Key"], int(o.get("Size", 0))) for o in reply.get("Contents") or []]
-        if not reply.get("IsTruncated"):
-            break
-        token = reply.get("NextContinuationToken")
-    return found[:MAX_KEYS]
-
-
 def job_id(job_arn: str) -> str:
     """The id Bedrock puts in the job's output folder name (the last part of the job ARN)."""
     return job_arn.rsplit("/", 1)[-1]
@@ -347,7 +323,7 @@ def metric_files(s3: Any, output_uri: str, job_arn: str) -> tuple[list[MetricFil
     Looks in ``<output>/model-customization-job-<id>/`` first (AWS's documented folder); when that holds
     no metrics file, in the whole output prefix, keeping files whose key names the job id if any do.
     """
-    bucket, prefix = split_s3_uri(output_uri)
+    bucket, prefix = remote.split_s3_uri(output_uri)
     if prefix and not prefix.endswith("/"):
         prefix += "/"
     searched = []
@@ -356,7 +332,11 @@ def metric_files(s3: Any, output_uri: str, job_arn: str) -> tuple[list[MetricFil
     for candidate in (f"{prefix}model-customization-job-{ident}/", prefix):
         searched.append(f"s3://{bucket}/{candidate}")
         listed = [
-            (k, size) for k, size in list_keys(s3, bucket, candidate) if k.lower().endswith(METRIC_SUFFIXES)
+            (k, size)
+            for k, size in remote.list_objects(
+                s3, bucket, candidate, limit=MAX_KEYS, needs=REPORT_PERMISSIONS
+            )
+            if k.lower().endswith(METRIC_SUFFIXES)
         ]
         if candidate == prefix:
             mine = [(k, size) for k, size in listed if ident in k]
@@ -370,7 +350,9 @@ def metric_files(s3: Any, output_uri: str, job_arn: str) -> tuple[list[MetricFil
         if size > MAX_METRICS_BYTES:
             files.append(MetricFile(uri, problem=f"skipped: {size:,} bytes is too large for a metrics file"))
             continue
-        reply = remote.aws_call(f"GetObject {uri}", s3.get_object, Bucket=bucket, Key=key)
+        reply = remote.aws_call(
+            f"GetObject {uri}", s3.get_object, needs=REPORT_PERMISSIONS, Bucket=bucket, Key=key
+        )
         series = parse_metrics(key, reply["Body"].read())
         files.append(MetricFile(uri, series, "" if series else "no step-indexed numeric columns"))
     return files, searched
@@ -468,7 +450,10 @@ def run_report(args: argparse.Namespace, ctx: Context) -> int:
     job = args.job or remote._job_arn(ctx, args.stack, args.region)
     bedrock = remote.client(ctx, "bedrock", args.region)
     reply = remote.aws_call(
-        f"GetModelCustomizationJob {job}", bedrock.get_model_customization_job, jobIdentifier=job
+        f"GetModelCustomizationJob {job}",
+        bedrock.get_model_customization_job,
+        needs=REPORT_PERMISSIONS,
+        jobIdentifier=job,
     )
     job_arn = reply.get("jobArn", job)
     status = reply.get("status", "?")

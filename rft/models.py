@@ -106,20 +106,9 @@ def _token(*parts: str) -> str:
 # AWS calls with a permission hint.
 
 
-def _call(what: str, call: Any, permissions: tuple[str, ...], **kwargs: Any) -> Any:
-    """``remote.aws_call`` plus, on access denied, the permissions this command needs."""
-    try:
-        return remote.aws_call(what, call, **kwargs)
-    except CliError as exc:
-        message = str(exc)
-        if "AccessDenied" in message or "UnauthorizedOperation" in message:
-            message += "\n  the caller needs: " + ", ".join(permissions)
-        raise CliError(message, exc.code) from None
-
-
 def _raise_aws(what: str, exc: BaseException, permissions: tuple[str, ...]) -> None:
-    """Raise the ``CliError`` that ``_call`` would have raised for ``exc``."""
-    _call(what, _reraise, permissions, exc=exc)
+    """Raise the ``CliError`` that ``remote.aws_call`` makes of ``exc`` (with the permissions hint)."""
+    remote.aws_call(what, _reraise, needs=permissions, exc=exc)
 
 
 def _reraise(exc: BaseException) -> None:
@@ -139,8 +128,11 @@ def completed_model(
     bedrock: Any, job: str, *, permissions: tuple[str, ...] = DEPLOY_PERMISSIONS
 ) -> TunedModel:
     """The output custom model of ``job`` (name or ARN); a ``CliError`` when the job has not completed."""
-    reply = _call(
-        f"GetModelCustomizationJob {job}", bedrock.get_model_customization_job, permissions, jobIdentifier=job
+    reply = remote.aws_call(
+        f"GetModelCustomizationJob {job}",
+        bedrock.get_model_customization_job,
+        needs=permissions,
+        jobIdentifier=job,
     )
     status = reply.get("status", "?")
     name = reply.get("jobName", job)
@@ -199,10 +191,10 @@ def deployments_of(bedrock: Any, model_arn: str, permissions: tuple[str, ...]) -
         kwargs: dict[str, Any] = {"modelArnEquals": model_arn, "maxResults": 100}
         if token:
             kwargs["nextToken"] = token
-        reply = _call(
+        reply = remote.aws_call(
             f"ListCustomModelDeployments for {model_arn}",
             bedrock.list_custom_model_deployments,
-            permissions,
+            needs=permissions,
             **kwargs,
         )
         for summary in reply.get("modelDeploymentSummaries") or []:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -50,19 +51,50 @@ def client(ctx: Context, service: str, region: str | None) -> Any:
     return boto3.client(service, region_name=resolved, config=config)
 
 
-def aws_call(what: str, call: Any, **kwargs: Any) -> Any:
-    """Call an AWS API; turn its errors into a ``CliError`` that says what failed and why."""
+def aws_call(what: str, call: Any, *, needs: Sequence[str] = (), **kwargs: Any) -> Any:
+    """Call an AWS API; turn its errors into a ``CliError`` that says what failed and why.
+
+    ``needs``: the permissions the command needs, named in the message when AWS denies access.
+    """
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         return call(**kwargs)
     except ClientError as exc:
         error = exc.response.get("Error", {})
-        raise CliError(
-            f"{what}: {error.get('Code', 'error')}: {error.get('Message', exc)}", EXIT_FAILURE
-        ) from None
+        code = str(error.get("Code", "error"))
+        message = f"{what}: {code}: {error.get('Message', exc)}"
+        if needs and ("AccessDenied" in code or code == "UnauthorizedOperation"):
+            message += "\n  the caller needs: " + ", ".join(needs)
+        raise CliError(message, EXIT_FAILURE) from None
     except BotoCoreError as exc:
         raise CliError(f"{what}: {exc}", EXIT_FAILURE) from None
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """(bucket, key or prefix) of ``s3://bucket/key``; a ``CliError`` for anything else."""
+    match = re.fullmatch(r"s3://([^/]+)/?(.*)", uri or "")
+    if not match:
+        raise CliError(f"not an S3 URI: {uri!r}", EXIT_FAILURE)
+    return match[1], match[2]
+
+
+def list_objects(
+    s3: Any, bucket: str, prefix: str, *, limit: int | None = None, needs: Sequence[str] = ()
+) -> list[tuple[str, int]]:
+    """(key, size) of the objects under ``prefix``, every page of ListObjectsV2 (at most ``limit``)."""
+    found: list[tuple[str, int]] = []
+    token: str | None = None
+    while limit is None or len(found) < limit:
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+        if token:
+            kwargs["ContinuationToken"] = token
+        reply = aws_call(f"ListObjectsV2 s3://{bucket}/{prefix}", s3.list_objects_v2, needs=needs, **kwargs)
+        found += [(o["Key"], int(o.get("Size", 0))) for o in reply.get("Contents") or []]
+        if not reply.get("IsTruncated"):
+            break
+        token = reply.get("NextContinuationToken")
+    return found if limit is None else found[:limit]
 
 
 def stack_outputs(ctx: Context, stack: str, region: str | None) -> dict[str, str]:

@@ -63,6 +63,20 @@ def output_line(record_id: str, text: str | None) -> str:
     )
 
 
+def job_status(status: str, message: str = "") -> dict[str, Any]:
+    """A GetModelInvocationJob reply in ``status``."""
+    return {
+        "jobArn": JOB_ARN,
+        "modelId": MODEL,
+        "roleArn": TARGET.role_arn,
+        "status": status,
+        "message": message,
+        "submitTime": "2025-01-01T00:00:00Z",
+        "inputDataConfig": {"s3InputDataConfig": {"s3Uri": "s3://d/x"}},
+        "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": "s3://o/x/"}},
+    }
+
+
 def streaming(text: str) -> StreamingBody:
     data = text.encode()
     return StreamingBody(io.BytesIO(data), len(data))
@@ -247,16 +261,7 @@ def test_a_failed_job_is_an_error_with_its_message() -> None:
     clients.stubbers["bedrock"].add_response("create_model_invocation_job", {"jobArn": JOB_ARN})
     clients.stubbers["bedrock"].add_response(
         "get_model_invocation_job",
-        {
-            "jobArn": JOB_ARN,
-            "modelId": MODEL,
-            "roleArn": TARGET.role_arn,
-            "status": "Failed",
-            "message": "Access denied to s3://data-bucket",
-            "submitTime": "2025-01-01T00:00:00Z",
-            "inputDataConfig": {"s3InputDataConfig": {"s3Uri": "s3://d/x"}},
-            "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": "s3://o/x/"}},
-        },
+        job_status("Failed", "Access denied to s3://data-bucket"),
     )
     with pytest.raises(CliError, match="Failed: Access denied"):
         run_batch(
@@ -374,16 +379,7 @@ def test_after_a_failed_job_the_next_run_starts_a_new_attempt(tmp_path: Path) ->
         if status == "Failed":
             clients.stubbers["bedrock"].add_response(
                 "get_model_invocation_job",
-                {
-                    "jobArn": JOB_ARN,
-                    "modelId": MODEL,
-                    "roleArn": TARGET.role_arn,
-                    "status": "Failed",
-                    "message": "Internal error",
-                    "submitTime": "2025-01-01T00:00:00Z",
-                    "inputDataConfig": {"s3InputDataConfig": {"s3Uri": "s3://d/x"}},
-                    "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": "s3://o/x/"}},
-                },
+                job_status("Failed", "Internal error"),
             )
             with pytest.raises(CliError, match="Internal error; run again to start a new batch job"):
                 run_batch(

@@ -22,7 +22,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stacks.constructs.job_role import BEDROCK_SERVICE, kms_via_service
+from stacks.constructs.job_role import bedrock_service_principal, kms_via_service
 from stacks.constructs.judge_access import JudgeAccess
 
 #: Where `rft ... --via batch` writes its input files (dataset bucket) and Bedrock its results (output bucket).
@@ -61,7 +61,6 @@ class BatchInferenceRole(Construct):
         for name, prefix in (("input_prefix", input_prefix), ("output_prefix", output_prefix)):
             if not prefix.endswith("/") or prefix.startswith("/"):
                 raise ValueError(f"{name} must look like 'folder/', got {prefix!r}")
-        stack = Stack.of(self)
         self.input_prefix, self.output_prefix = input_prefix, output_prefix
         self.input_objects_arn = input_bucket.arn_for_objects(f"{input_prefix}*")
         self.output_objects_arn = output_bucket.arn_for_objects(f"{output_prefix}*")
@@ -106,13 +105,7 @@ class BatchInferenceRole(Construct):
             self,
             "Role",
             description="Service role of Bedrock batch inference jobs (Nova RFT Kit, rft --via batch).",
-            assumed_by=iam.ServicePrincipal(
-                BEDROCK_SERVICE,
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {"aws:SourceArn": model_invocation_job_arns(self)},
-                },
-            ),
+            assumed_by=bedrock_service_principal(self, model_invocation_job_arns(self)),
             inline_policies={"BatchInference": self.policy_document},
         )
         self.model_access = JudgeAccess(

@@ -26,6 +26,19 @@ def model_customization_job_arns(scope: Construct) -> str:
     )
 
 
+def bedrock_service_principal(scope: Construct, source_arn: str) -> iam.ServicePrincipal:
+    """`bedrock.amazonaws.com`, only on behalf of this account (`aws:SourceAccount`) and only for the
+    Bedrock resources matching `source_arn` (`aws:SourceArn`): confused-deputy protection, as AWS's
+    service-role pages for model customization and batch inference recommend."""
+    return iam.ServicePrincipal(
+        BEDROCK_SERVICE,
+        conditions={
+            "StringEquals": {"aws:SourceAccount": Stack.of(scope).account},
+            "ArnLike": {"aws:SourceArn": source_arn},
+        },
+    )
+
+
 def kms_via_service(scope: Construct, service: str) -> dict[str, dict[str, str]]:
     """An IAM condition that lets a KMS permission be used only by `service` (e.g. "s3") on our behalf."""
     return {"StringEquals": {"kms:ViaService": f"{service}.{Stack.of(scope).region}.amazonaws.com"}}
@@ -76,7 +89,6 @@ class JobRole(Construct):
             raise ValueError("JobRole needs at least one data key (the training data)")
         if not output_prefix.endswith("/"):
             raise ValueError(f"output_prefix must end with '/', got {output_prefix!r}")
-        stack = Stack.of(self)
         #: The only wildcard resource: Bedrock picks the object names under the output prefix at run time.
         self.output_objects_arn = output_bucket.arn_for_objects(f"{output_prefix}*")
 
@@ -121,12 +133,6 @@ class JobRole(Construct):
             self,
             "Role",
             description="Service role of the Bedrock reinforcement fine-tuning job (Nova RFT Kit).",
-            assumed_by=iam.ServicePrincipal(
-                BEDROCK_SERVICE,
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {"aws:SourceArn": model_customization_job_arns(self)},
-                },
-            ),
+            assumed_by=bedrock_service_principal(self, model_customization_job_arns(self)),
             inline_policies={"RftJob": self.policy_document},
         )

@@ -139,6 +139,19 @@ def clients_with_stubs() -> Clients:
     return clients
 
 
+def batch(clients: Clients, reqs: dict[str, dict[str, Any]], **options: Any) -> dict:
+    """``run_batch`` on the stubbed clients, without real sleeps."""
+    options.setdefault("model_id", MODEL)
+    return run_batch(
+        reqs,
+        target=TARGET,
+        bedrock=clients.clients["bedrock"],
+        s3=clients.clients["s3"],
+        sleep=lambda s: None,
+        **options,
+    )
+
+
 def test_a_batch_uploads_converse_records_runs_one_job_and_returns_results_by_record_id(
     tmp_path: Path,
 ) -> None:
@@ -203,27 +216,11 @@ def test_running_the_same_batch_again_reuses_the_job_and_uploads_nothing(tmp_pat
         "get_model_invocation_job", "ThrottlingException", "slow down", 400
     )
     with pytest.raises(CliError, match="ThrottlingException"):  # interrupted after submitting
-        run_batch(
-            reqs,
-            model_id=MODEL,
-            target=TARGET,
-            bedrock=first.clients["bedrock"],
-            s3=first.clients["s3"],
-            sleep=lambda s: None,
-            state_dir=tmp_path,
-        )
+        batch(first, reqs, state_dir=tmp_path)
     first.assert_done()
     again = clients_with_stubs()  # no put_object, no create: a second upload or job would fail here
     stub_finished_job(again, [output_line(i, "#### 0") for i in reqs])
-    results = run_batch(
-        reqs,
-        model_id=MODEL,
-        target=TARGET,
-        bedrock=again.clients["bedrock"],
-        s3=again.clients["s3"],
-        sleep=lambda s: None,
-        state_dir=tmp_path,
-    )
+    results = batch(again, reqs, state_dir=tmp_path)
     again.assert_done()
     assert all(r.ok for r in results.values()) and len(results) == 100
 
@@ -240,14 +237,7 @@ def test_the_job_name_and_token_are_fixed_by_the_content() -> None:
             lambda params, **_: seen.append(dict(params)),
         )
         stub_finished_job(clients, [])
-        run_batch(
-            requests(),
-            model_id=MODEL,
-            target=TARGET,
-            bedrock=clients.clients["bedrock"],
-            s3=clients.clients["s3"],
-            sleep=lambda s: None,
-        )
+        batch(clients, requests())
     assert seen[0]["clientRequestToken"] == seen[1]["clientRequestToken"]
     assert seen[0]["jobName"] == seen[1]["jobName"]
     changed = requests()
@@ -264,14 +254,7 @@ def test_a_failed_job_is_an_error_with_its_message() -> None:
         job_status("Failed", "Access denied to s3://data-bucket"),
     )
     with pytest.raises(CliError, match="Failed: Access denied"):
-        run_batch(
-            requests(),
-            model_id=MODEL,
-            target=TARGET,
-            bedrock=clients.clients["bedrock"],
-            s3=clients.clients["s3"],
-            sleep=lambda s: None,
-        )
+        batch(clients, requests())
 
 
 def test_an_invalid_converse_body_names_the_record_before_anything_is_uploaded() -> None:
@@ -279,14 +262,7 @@ def test_an_invalid_converse_body_names_the_record_before_anything_is_uploaded()
     reqs["p0042s00"]["messages"][0]["content"] = "not a list of blocks"
     clients = clients_with_stubs()  # nothing stubbed: any AWS call fails the test
     with pytest.raises(CliError, match="record p0042s00: not a valid Converse request"):
-        run_batch(
-            reqs,
-            model_id=MODEL,
-            target=TARGET,
-            bedrock=clients.clients["bedrock"],
-            s3=clients.clients["s3"],
-            sleep=lambda s: None,
-        )
+        batch(clients, reqs)
 
 
 @pytest.mark.parametrize(
@@ -301,15 +277,7 @@ def test_an_invalid_converse_body_names_the_record_before_anything_is_uploaded()
 def test_bad_batches_are_refused_with_a_clear_message(reqs: dict, model: str, message: str) -> None:
     clients = clients_with_stubs()
     with pytest.raises(CliError, match=message):
-        run_batch(
-            reqs,
-            model_id=model,
-            target=TARGET,
-            bedrock=clients.clients["bedrock"],
-            s3=clients.clients["s3"],
-            sleep=lambda s: None,
-            min_records=1 if len(reqs) == 1 else 100,
-        )
+        batch(clients, reqs, model_id=model, min_records=1 if len(reqs) == 1 else 100)
 
 
 def test_output_lines() -> None:
@@ -382,26 +350,10 @@ def test_after_a_failed_job_the_next_run_starts_a_new_attempt(tmp_path: Path) ->
                 job_status("Failed", "Internal error"),
             )
             with pytest.raises(CliError, match="Internal error; run again to start a new batch job"):
-                run_batch(
-                    reqs,
-                    model_id=MODEL,
-                    target=TARGET,
-                    bedrock=clients.clients["bedrock"],
-                    s3=clients.clients["s3"],
-                    sleep=lambda s: None,
-                    state_dir=tmp_path,
-                )
+                batch(clients, reqs, state_dir=tmp_path)
         else:
             stub_finished_job(clients, [output_line(i, "x") for i in reqs])
-            results = run_batch(
-                reqs,
-                model_id=MODEL,
-                target=TARGET,
-                bedrock=clients.clients["bedrock"],
-                s3=clients.clients["s3"],
-                sleep=lambda s: None,
-                state_dir=tmp_path,
-            )
+            results = batch(clients, reqs, state_dir=tmp_path)
             assert all(r.ok for r in results.values())
         clients.assert_done()
     (first_name, first_token), (second_name, second_token) = names

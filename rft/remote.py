@@ -318,6 +318,13 @@ def run_status(args: argparse.Namespace, ctx: Context) -> int:
             ctx.out.flush()
             last = view
         status = reply.get("status", "")
+        if status == "Completed":
+            target = f"--stack {args.stack}" if args.stack else f"--job {job}"
+            print(
+                f"\nnext     rft report {target}        (training curves)\n"
+                f"         rft deploy-model {target}  (make the tuned model callable)",
+                file=ctx.out,
+            )
         if not args.watch or status in TERMINAL:
             return EXIT_FAILURE if status in ("Failed", "Stopped") else EXIT_OK
         ctx.sleep(args.interval)

@@ -253,6 +253,7 @@ def test_status_of_a_job_by_arn(capsys):
     assert "status   Completed" in out
     assert "phases   validation: Completed, data processing: Completed, training: Completed" in out
     assert f"model    arn:aws:bedrock:us-east-1:{ACCOUNT}:custom-model/nova-rft-model-3f2a9c" in out
+    assert f"rft report --job {JOB_ARN}" in out and f"rft deploy-model --job {JOB_ARN}" in out  # what next
     clients.assert_done()
 
 

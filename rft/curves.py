@@ -317,45 +317,50 @@ def job_id(job_arn: str) -> str:
     return job_arn.rsplit("/", 1)[-1]
 
 
-def metric_files(s3: Any, output_uri: str, job_arn: str) -> tuple[list[MetricFile], list[str]]:
-    """The metrics files of the job and the S3 prefixes searched.
+@dataclass
+class Search:
+    """What ``find_metric_files`` read and where it looked."""
 
-    Looks in ``<output>/model-customization-job-<id>/`` first (AWS's documented folder); when that holds
-    no metrics file, in the whole output prefix, keeping files whose key names the job id if any do.
-    """
+    files: list[MetricFile] = field(default_factory=list)
+    searched: list[str] = field(default_factory=list)  # the S3 prefixes listed, in order
+    other_keys: list[str] = field(default_factory=list)  # objects seen that are not metrics files
+
+
+def find_metric_files(s3: Any, output_uri: str, job_arn: str) -> Search:
+    """Read the job's metrics files, looking in ``<output>/model-customization-job-<id>/`` first (AWS's
+    documented folder) and, unless reward curves were found there, in the whole output prefix (keeping the
+    files whose key names the job id when any do)."""
     bucket, prefix = remote.split_s3_uri(output_uri)
     if prefix and not prefix.endswith("/"):
         prefix += "/"
-    searched = []
     ident = job_id(job_arn)
-    keys: list[tuple[str, int]] = []
+    search = Search()
+    read: set[str] = set()
     for candidate in (f"{prefix}model-customization-job-{ident}/", prefix):
-        searched.append(f"s3://{bucket}/{candidate}")
-        listed = [
-            (k, size)
-            for k, size in remote.list_objects(
-                s3, bucket, candidate, limit=MAX_KEYS, needs=REPORT_PERMISSIONS
-            )
-            if k.lower().endswith(METRIC_SUFFIXES)
-        ]
+        search.searched.append(f"s3://{bucket}/{candidate}")
+        listed = remote.list_objects(s3, bucket, candidate, limit=MAX_KEYS, needs=REPORT_PERMISSIONS)
+        metrics = [(k, size) for k, size in listed if k.lower().endswith(METRIC_SUFFIXES) and k not in read]
         if candidate == prefix:
-            mine = [(k, size) for k, size in listed if ident in k]
-            listed = mine or listed
-        if listed:
-            keys = listed
+            metrics = [(k, size) for k, size in metrics if ident in k] or metrics
+        search.other_keys += [k for k, _ in listed if not k.lower().endswith(METRIC_SUFFIXES)]
+        for key, size in metrics:
+            read.add(key)
+            search.files.append(_read_metric_file(s3, bucket, key, size))
+        if find_curves(search.files).found:
             break
-    files = []
-    for key, size in keys:
-        uri = f"s3://{bucket}/{key}"
-        if size > MAX_METRICS_BYTES:
-            files.append(MetricFile(uri, problem=f"skipped: {size:,} bytes is too large for a metrics file"))
-            continue
-        reply = remote.aws_call(
-            f"GetObject {uri}", s3.get_object, needs=REPORT_PERMISSIONS, Bucket=bucket, Key=key
-        )
-        series = parse_metrics(key, reply["Body"].read())
-        files.append(MetricFile(uri, series, "" if series else "no step-indexed numeric columns"))
-    return files, searched
+    search.other_keys = list(dict.fromkeys(search.other_keys))
+    return search
+
+
+def _read_metric_file(s3: Any, bucket: str, key: str, size: int) -> MetricFile:
+    uri = f"s3://{bucket}/{key}"
+    if size > MAX_METRICS_BYTES:
+        return MetricFile(uri, problem=f"skipped: {size:,} bytes is too large for a metrics file")
+    reply = remote.aws_call(
+        f"GetObject {uri}", s3.get_object, needs=REPORT_PERMISSIONS, Bucket=bucket, Key=key
+    )
+    series = parse_metrics(key, reply["Body"].read())
+    return MetricFile(uri, series, "" if series else "no step-indexed numeric columns")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -460,7 +465,8 @@ def run_report(args: argparse.Namespace, ctx: Context) -> int:
     output_uri = (reply.get("outputDataConfig") or {}).get("s3Uri", "")
     if not output_uri:
         raise CliError(f"job {job} has no outputDataConfig.s3Uri: nothing to read", EXIT_FAILURE)
-    files, searched = metric_files(remote.client(ctx, "s3", args.region), output_uri, job_arn)
+    search = find_metric_files(remote.client(ctx, "s3", args.region), output_uri, job_arn)
+    files, searched = search.files, search.searched
     curves = find_curves(files)
     png: Path | None = None
     if curves.found:
@@ -489,6 +495,7 @@ def run_report(args: argparse.Namespace, ctx: Context) -> int:
                     "files": [
                         {"uri": f.uri, "series": sorted(f.series), "problem": f.problem} for f in files
                     ],
+                    "other_keys": search.other_keys[:100],
                     "curves": {
                         role: {"metric": curves.names[role], **_summary(p)} for role, p in roles.items() if p
                     },
@@ -515,6 +522,9 @@ def run_report(args: argparse.Namespace, ctx: Context) -> int:
             "Training metrics).",
             file=ctx.out,
         )
+        if search.other_keys:
+            shown = ", ".join(search.other_keys[:5]) + (" …" if len(search.other_keys) > 5 else "")
+            print(f"other objects there ({len(search.other_keys)}), not read: {shown}", file=ctx.out)
         if status not in remote.TERMINAL:
             print(f"The job is {status}: metrics may appear as it trains.", file=ctx.out)
         return EXIT_FAILURE

@@ -161,4 +161,29 @@ def test_report_says_where_it_looked_when_nothing_is_there(tmp_path: Path) -> No
     code, out, err = run(clients, "report", "--job", JOB_ARN, "--out", str(tmp_path))
     assert code == 1 and "Traceback" not in err
     assert "no training curves" in out and f"s3://out/{FOLDER}" in out and "s3://out/output/" in out
+    assert "other objects there (1), not read: output/other-job/notes.txt" in out
     assert not (tmp_path / "training_curves.png").exists()
+
+
+def test_a_folder_with_only_loss_metrics_leads_to_the_whole_prefix(tmp_path: Path) -> None:
+    """The documented folder holds an SFT-style loss file: the search goes on, and reads nothing twice."""
+    loss = f"{FOLDER}training_artifacts/step_wise_training_metrics.csv"
+    rewards = f"output/{JOB_ID}-metrics/rewards.jsonl"
+    sft = "step_number,epoch_number,training_loss\n0,0,2.5\n1,0,2.1\n"
+    clients = Clients()
+    bedrock, s3 = clients.stub("bedrock"), clients.stub("s3")
+    bedrock.add_response("get_model_customization_job", job_reply("Completed"))
+    s3.add_response(
+        "list_objects_v2",
+        {"Contents": [{"Key": loss, "Size": len(sft)}]},
+        {"Bucket": "out", "Prefix": FOLDER},
+    )
+    s3.add_response("get_object", {"Body": body(sft)}, {"Bucket": "out", "Key": loss})
+    both = {"Contents": [{"Key": loss, "Size": len(sft)}, {"Key": rewards, "Size": 10}]}
+    s3.add_response("list_objects_v2", both, {"Bucket": "out", "Prefix": "output/"})
+    s3.add_response("get_object", {"Body": body(VALIDATION_JSONL)}, {"Bucket": "out", "Key": rewards})
+    code, out, err = run(clients, "report", "--job", JOB_ARN, "--out", str(tmp_path), "--json")
+    reply = json.loads(out)
+    assert code == 0, err
+    assert [f["uri"] for f in reply["files"]] == [f"s3://out/{loss}", f"s3://out/{rewards}"]
+    assert reply["curves"]["validation"]["metric"] == "val-score/rewards/mean@1"

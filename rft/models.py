@@ -125,9 +125,12 @@ def _client_error_code(exc: BaseException) -> str:
 
 
 def completed_model(
-    bedrock: Any, job: str, *, permissions: tuple[str, ...] = DEPLOY_PERMISSIONS
+    bedrock: Any, job: str, *, permissions: tuple[str, ...] = DEPLOY_PERMISSIONS, target: str = ""
 ) -> TunedModel:
-    """The output custom model of ``job`` (name or ARN); a ``CliError`` when the job has not completed."""
+    """The output custom model of ``job`` (name or ARN); a ``CliError`` when the job has not completed.
+
+    ``target``: how the user named the job (``--stack p``), for the ``rft status`` hint.
+    """
     reply = remote.aws_call(
         f"GetModelCustomizationJob {job}",
         bedrock.get_model_customization_job,
@@ -139,8 +142,8 @@ def completed_model(
     if status != "Completed":
         if status in ("InProgress", "Stopping"):
             hint = (
-                "wait for it to complete (`rft status --job <arn> --watch` polls until it ends), then run "
-                "this again"
+                f"wait for it to complete (`rft status {target or '--job ' + job} --watch` polls until it "
+                "ends), then run this again"
             )
         else:
             failure = reply.get("failureMessage")
@@ -327,7 +330,7 @@ def tuned_model_from_stack(ctx: Context, prefix: str, region: str | None = None)
     Active deployment yet (the message says to run ``rft deploy-model --stack <prefix>``).
     """
     bedrock = remote.client(ctx, "bedrock", region)
-    model = completed_model(bedrock, remote._job_arn(ctx, prefix, region))
+    model = completed_model(bedrock, remote._job_arn(ctx, prefix, region), target=f"--stack {prefix}")
     found = find_deployment(bedrock, model, DEPLOY_PERMISSIONS)
     if found is None or found.status != ACTIVE:
         state = f"its deployment {found.name} is {found.status}" if found else "it has no deployment"
@@ -400,11 +403,15 @@ def _job_of(args: argparse.Namespace, ctx: Context) -> str:
     return args.job_arn or remote._job_arn(ctx, args.stack, args.region)
 
 
+def _target_of(args: argparse.Namespace) -> str:
+    return f"--stack {args.stack}" if args.stack else f"--job {args.job_arn}"
+
+
 def run_deploy(args: argparse.Namespace, ctx: Context) -> int:
     if args.interval <= 0 or args.timeout <= 0:
         raise CliError("--interval and --timeout must be > 0")
     bedrock = remote.client(ctx, "bedrock", args.region)
-    model = completed_model(bedrock, _job_of(args, ctx))
+    model = completed_model(bedrock, _job_of(args, ctx), target=_target_of(args))
     deployment, created = deploy(bedrock, model)
     if not args.json:
         print(f"job         {model.job_name}  (Completed)", file=ctx.out)
@@ -437,7 +444,9 @@ def run_undeploy(args: argparse.Namespace, ctx: Context) -> int:
     if args.deployment:
         targets = [args.deployment]
     else:
-        model = completed_model(bedrock, _job_of(args, ctx), permissions=UNDEPLOY_PERMISSIONS)
+        model = completed_model(
+            bedrock, _job_of(args, ctx), permissions=UNDEPLOY_PERMISSIONS, target=_target_of(args)
+        )
         ours = get_deployment(
             bedrock, deployment_name_for(model.model_arn, model.model_name), UNDEPLOY_PERMISSIONS
         )

@@ -173,7 +173,10 @@ def test_a_lost_create_race_finds_the_winner() -> None:
 @pytest.mark.parametrize(
     ("status", "expected"),
     [
-        ("InProgress", "InProgress, not Completed: wait"),
+        (
+            "InProgress",
+            f"InProgress, not Completed: wait for it to complete (`rft status --job {JOB_ARN} --watch`",
+        ),
         ("Failed", "Failed, not Completed: it produced no model: OOM"),
     ],
 )

@@ -411,6 +411,10 @@ class BatchSampler:
 
     A record Bedrock could not answer is reported ``failed`` (never cached, so a rerun retries it); a
     failure every record shares (access denied, a failed job) raises a ``CliError``.
+
+    The batch role may invoke only ``target.model_id`` (the base model's profile). Requests for any other
+    model (the tuned model's deployment in ``rft eval``) go to ``fallback`` (the on-demand sampler) when
+    one is given, else they are refused.
     """
 
     target: BatchTarget
@@ -422,6 +426,7 @@ class BatchSampler:
     min_records: int = MIN_RECORDS
     state_dir: Path | None = None
     progress: IO[str] | None = None
+    fallback: Any = None  # an rft.sampling.Sampler for the models the batch role may not invoke
     name: str = "bedrock batch inference"
 
     def sample(self, requests: Any, on_response: Callable[[Any], None]) -> Any:
@@ -430,9 +435,21 @@ class BatchSampler:
 
         usage = Usage()
         by_model: dict[str, dict[str, dict[str, Any]]] = {}
+        elsewhere = []
         for request in requests:
+            if (
+                self.fallback is not None
+                and self.target.model_id
+                and request.model_id != self.target.model_id
+            ):
+                elsewhere.append(request)
+                continue
             body = dict(request.converse_request())
             by_model.setdefault(body.pop("modelId"), {})[request.key] = body
+        if elsewhere:
+            spent = self.fallback.sample(elsewhere, on_response)
+            for name in ("calls", "throttles", "retries", "input_tokens", "output_tokens"):
+                setattr(usage, name, getattr(usage, name) + getattr(spent, name, 0))
         for model_id, bodies in by_model.items():
             results = run_batch(
                 bodies,
@@ -466,9 +483,15 @@ class BatchSampler:
 
 
 def batch_sampler_from_stack(
-    ctx: Context, prefix: str, region: str | None = None, *, state_dir: Path | None = None
+    ctx: Context,
+    prefix: str,
+    region: str | None = None,
+    *,
+    state_dir: Path | None = None,
+    fallback: Any = None,
 ) -> BatchSampler:
-    """The ``--via batch`` sampler for the stacks named ``prefix`` (role and prefixes from their outputs)."""
+    """The ``--via batch`` sampler for the stacks named ``prefix`` (role and prefixes from their outputs);
+    ``fallback`` samples the models the batch role may not invoke (on demand)."""
     return BatchSampler(
         target=batch_target_from_stack(ctx, prefix, region),
         bedrock=remote.client(ctx, "bedrock", region),
@@ -476,4 +499,5 @@ def batch_sampler_from_stack(
         sleep=ctx.sleep,
         state_dir=state_dir,
         progress=ctx.err,
+        fallback=fallback,
     )

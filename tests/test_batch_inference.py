@@ -358,3 +358,39 @@ def test_after_a_failed_job_the_next_run_starts_a_new_attempt(tmp_path: Path) ->
         clients.assert_done()
     (first_name, first_token), (second_name, second_token) = names
     assert second_name == first_name + "-a2" and second_token != first_token
+
+
+def test_the_batch_sampler_sends_other_models_to_its_fallback() -> None:
+    """rft eval --via batch: the base model goes to batch, the tuned deployment (which the batch role may
+    not invoke) to the on-demand sampler; nothing is submitted for a batch of zero base requests."""
+    sampling = pytest.importorskip("rft.sampling")
+    from reward.bedrock_runtime import Usage
+    from rft.batch_inference import BatchSampler
+    from rft.core import Row
+
+    deployment = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:custom-model-deployment/abcdef123456"
+    rows = [Row(1, {"messages": [{"role": "user", "content": "2+2?"}], "reference_answer": "4"})]
+    settings = sampling.InferenceSettings(max_tokens=64)
+    tuned = sampling.build_requests(rows, deployment, settings, 3)
+
+    class OnDemand:
+        name = "on demand"
+
+        def __init__(self) -> None:
+            self.seen: list = []
+
+        def sample(self, requests, on_response):
+            self.seen += requests
+            for request in requests:
+                on_response(sampling.SampleResponse(request.key, text="4", output_tokens=1))
+            return Usage(calls=len(requests), output_tokens=len(requests))
+
+    fallback = OnDemand()
+    clients = clients_with_stubs()  # nothing stubbed: a batch job would fail the test
+    got: list = []
+    sampler = BatchSampler(
+        TARGET, clients.clients["bedrock"], clients.clients["s3"], sleep=lambda s: None, fallback=fallback
+    )
+    usage = sampler.sample(tuned, got.append)
+    assert fallback.seen == tuned and [r.key for r in got] == [r.key for r in tuned]
+    assert usage.calls == 3 and usage.output_tokens == 3

@@ -283,7 +283,7 @@ def find_curves(files: Sequence[MetricFile]) -> Curves:
 
 
 def warnings_for(curves: Curves) -> list[str]:
-    """The warning signs AWS names for RFT (rft-contract.md §5), where the curves show them."""
+    """The warning signs AWS names for RFT (docs/contract.md §5), where the curves show them."""
     notes = []
 
     def trend(points: list[tuple[float, float]]) -> float | None:

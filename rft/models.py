@@ -3,7 +3,7 @@
 A completed RFT job leaves a custom model (``GetModelCustomizationJob`` → ``outputModelArn``). Bedrock
 serves a custom Nova model on demand through a *custom model deployment*
 (``CreateCustomModelDeployment``); the deployment's ARN is then the ``modelId`` for Bedrock Runtime
-``Converse`` (rft-contract.md §6, AWS Bedrock user guide "Deploy a custom model for on-demand inference").
+``Converse`` (docs/contract.md §6, AWS Bedrock user guide "Deploy a custom model for on-demand inference").
 
 Idempotent by construction: the deployment's name is derived from the custom model's ARN
 (``deployment_name_for``), so a second ``deploy-model`` finds it (``GetCustomModelDeployment`` accepts the

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rft import remote
+from rft import core, remote
 from rft.core import EXIT_FAILURE, EXIT_OK, CliError, Context
 
 #: Files larger than this are not metrics (checkpoints, datasets): skipped.
@@ -470,8 +470,7 @@ def run_report(args: argparse.Namespace, ctx: Context) -> int:
     curves = find_curves(files)
     png: Path | None = None
     if curves.found:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
+        out = core.output_dir(args.out)
         png = plot_curves(
             out / "training_curves.png", curves, title=f"{reply.get('jobName', job)} ({status})"
         )

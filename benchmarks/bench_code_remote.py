@@ -119,7 +119,9 @@ def main() -> int:
         clean = request(args.jobs, 0.0)
         server.behaviour = behaviour(args.job_latency, args.invoke_latency, 0.0)
         print(f"{args.jobs} jobs, {args.job_latency * 1000:.0f} ms per job, 2 at a time per invocation\n")
-        measure(server, client, "baseline: one invocation for the batch", clean, max_parallel=1, chunk_size=10**6)
+        measure(
+            server, client, "baseline: one invocation for the batch", clean, max_parallel=1, chunk_size=10**6
+        )
         measure(server, client, "ours: invoke_runner defaults", clean)
         hostile = request(args.jobs, args.hostile)
         measure(server, client, f"ours, {args.hostile:.0%} of jobs crash the runner", hostile)
@@ -127,7 +129,14 @@ def main() -> int:
         measure(server, client, f"ours, {args.throttle:.0%} of invocations throttled", clean)
         server.behaviour = behaviour(0.0, 0.0, 0.0)
         measure(server, client, "client overhead: instant runner, defaults", clean)
-        measure(server, client, "client overhead: instant runner, 1 job/call", clean, chunk_size=1, max_parallel=16)
+        measure(
+            server,
+            client,
+            "client overhead: instant runner, 1 job/call",
+            clean,
+            chunk_size=1,
+            max_parallel=16,
+        )
     return 0
 
 

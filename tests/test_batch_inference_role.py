@@ -107,7 +107,8 @@ def test_the_role_may_invoke_exactly_the_base_models_inference_profile(batch_kms
     assert sorted(resources_of(found["BatchProfileModels"])) == [
         f"arn:aws:bedrock:{r}::foundation-model/amazon.nova-2-lite-v1:0" for r in US
     ]
-    assert "bedrock:InferenceProfileArn" in found["BatchProfileModels"]["Condition"]["StringEquals"]
+    # The models only through this profile (an ARN condition: ArnEquals).
+    assert "bedrock:InferenceProfileArn" in found["BatchProfileModels"]["Condition"]["ArnEquals"]
 
 
 def test_outputs_name_the_role_the_prefixes_the_model_and_the_key(batch_kms: SynthesizedApp) -> None:

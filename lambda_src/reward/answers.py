@@ -1,9 +1,14 @@
 """Anchored final-answer extraction, shared by the answer-checking graders.
 
 Only what a response *declares* as its final answer counts: ``#### x``, ``\\boxed{x}``, "final answer: x"
-and "the answer is x". The last number anywhere in the text never counts, so reasoning that mentions
+and "the answer is x" — or, when a spec sets ``answer_pattern``, every match of that regex (its one capture
+group is the answer). The last number anywhere in the text never counts, so reasoning that mentions
 many numbers cannot stumble into credit. Every declared answer must agree, so a response that hedges
 ("#### 17 or 18") or contradicts itself (``#### 18`` ... "the answer is 17") is wrong.
+
+A phrase declaration ("the answer is 42, which is the number of apples", "#### 12 apples") is cut before
+an explanatory clause (``strip_clause``), unless the clause itself hedges ("..., which might be 43"): the
+hedge stays in the declaration so the graders see it.
 """
 
 from __future__ import annotations
@@ -23,20 +28,87 @@ _FINAL_ANSWER = re.compile(
 _ANSWER_IS = re.compile(r"\bthe\s+answer\s+is\b\s*:?\s*(.*?)(?=\.\s|\.?$)", re.IGNORECASE | re.MULTILINE)
 
 
+# An explanatory clause after a declared answer: ", which is ...", " because ...", "; since ...".
+# "or" and "but" are not clause starts: "17 or 18" and "17, but maybe 18" are hedges the graders must see.
+_CLAUSE = re.compile(
+    r"(?:\s*[,;:(]\s*|\s+[-\u2013\u2014]+\s+|\s+)"
+    r"(?:which|because|since|as\s+(?:this|that|it|we|the)|so\s+(?:that|the|this|it|we)|that\s+is|i\.e\.|"
+    r"where|when|given|this\s+is|this\s+means|that's|thus|hence|meaning|from\s+the|after|using)\b.*$",
+    re.IGNORECASE | re.DOTALL,
+)
+_HEDGE_WORDS = re.compile(
+    r"\b(?:or|maybe|possibly|perhaps|probably|either|might|could|unless|alternatively|not\s+sure)\b",
+    re.IGNORECASE,
+)
+
+
+def strip_clause(text: str) -> str:
+    """``text`` without a trailing explanatory clause ("42, which is ..." -> "42"); kept whole when the
+    clause hedges (it may name another answer) or nothing would be left."""
+    m = _CLAUSE.search(text)
+    if m is None or m.start() == 0:
+        return text
+    head, tail = text[: m.start()], text[m.start() :]
+    if _HEDGE_WORDS.search(tail) or not head.strip():
+        return text
+    return head
+
+
+def compile_answer_pattern(pattern: str) -> re.Pattern[str]:
+    """An ``answer_pattern`` compiled the way graders use it (case-insensitive, ``^``/``$`` per line);
+    ``ValueError`` saying what is wrong when it is not a regex with exactly one capture group."""
+    try:
+        compiled = re.compile(pattern, re.IGNORECASE | re.MULTILINE)
+    except re.error as exc:
+        raise ValueError(f"'answer_pattern' is not a valid regular expression: {exc}") from None
+    if compiled.groups != 1:
+        raise ValueError(
+            f"'answer_pattern' must have exactly one capture group (the answer), it has {compiled.groups}; "
+            "e.g. 'Category:\\s*(\\w+)' (use (?:...) for groups that are not the answer)"
+        )
+    return compiled
+
+
+def after_delimiter(text: str, delimiter: str) -> str | None:
+    """What follows the last ``delimiter`` (e.g. ``</think>``) in ``text``; None when it is missing
+    (truncated or unclosed reasoning: nothing was declared after it)."""
+    position = text.rfind(delimiter)
+    if position < 0:
+        return None
+    return text[position + len(delimiter) :]
+
+
 @dataclass(frozen=True, slots=True)
 class Declared:
     """One place where the response declares a final answer."""
 
-    marker: str  # one of MARKERS
-    text: str  # what follows the marker (one line, or the boxed content)
+    marker: str  # one of MARKERS, or "pattern" (a match of the spec's answer_pattern)
+    text: str  # what follows the marker (one line, or the boxed content), or the pattern's capture
     position: int
+    tail: str = ""  # pattern matches only: the rest of the matched line after the capture
 
 
-def declared_answers(text: str, markers: tuple[str, ...] = MARKERS) -> list[Declared]:
-    """Every final-answer declaration in ``text``, in order of position."""
+def pattern_answers(text: str, pattern: re.Pattern[str]) -> list[Declared]:
+    """Every match of an ``answer_pattern`` (its capture group) in ``text``, in order."""
+    found = []
+    for m in pattern.finditer(text):
+        if m.group(1) is None:
+            continue
+        end = text.find("\n", m.end(1))
+        found.append(Declared("pattern", m.group(1), m.start(), text[m.end(1) : end if end >= 0 else len(text)]))
+    return found
+
+
+def declared_answers(
+    text: str, markers: tuple[str, ...] = MARKERS, pattern: re.Pattern[str] | None = None
+) -> list[Declared]:
+    """Every final-answer declaration in ``text``, in order of position: the matches of ``pattern`` when
+    given (the markers are then ignored), else the declarations of the ``markers``."""
+    if pattern is not None:
+        return pattern_answers(text, pattern)
     found: list[Declared] = []
     if "hashes" in markers and "####" in text:
-        found += [Declared("hashes", m.group(1), m.start()) for m in _HASHES.finditer(text)]
+        found += [Declared("hashes", strip_clause(m.group(1)), m.start()) for m in _HASHES.finditer(text)]
     if "boxed" in markers and "box" in text:
         for m in _BOXED.finditer(text):
             content = balanced_content(text, m.end())
@@ -45,9 +117,14 @@ def declared_answers(text: str, markers: tuple[str, ...] = MARKERS) -> list[Decl
     lowered_has_answer = "answer" in text or "Answer" in text or "ANSWER" in text
     if lowered_has_answer:
         if "final_answer" in markers:
-            found += [Declared("final_answer", m.group(1), m.start()) for m in _FINAL_ANSWER.finditer(text)]
+            found += [
+                Declared("final_answer", strip_clause(m.group(1)), m.start())
+                for m in _FINAL_ANSWER.finditer(text)
+            ]
         if "answer_is" in markers:
-            found += [Declared("answer_is", m.group(1), m.start()) for m in _ANSWER_IS.finditer(text)]
+            found += [
+                Declared("answer_is", strip_clause(m.group(1)), m.start()) for m in _ANSWER_IS.finditer(text)
+            ]
     found.sort(key=lambda d: d.position)
     return found
 
@@ -114,9 +191,12 @@ class NumericAnswer:
     declared: int = 0  # how many declarations were found
 
 
-def final_number(text: str, markers: tuple[str, ...] = MARKERS) -> NumericAnswer:
-    """The one number the response declares as final, or why there is none."""
-    declarations = declared_answers(text, markers)
+def final_number(
+    text: str, markers: tuple[str, ...] = MARKERS, pattern: re.Pattern[str] | None = None
+) -> NumericAnswer:
+    """The one number the response declares as final (by ``markers``, or ``pattern`` when given), or why
+    there is none."""
+    declarations = declared_answers(text, markers, pattern)
     if not declarations:
         return NumericAnswer(None, "none", 0)
     values: set[Fraction] = set()

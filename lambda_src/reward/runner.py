@@ -296,21 +296,50 @@ def grade_sample(spec: Spec, sample: Sample) -> list[Grade]:
 
 
 def grade_dimensions(spec: Spec, sample: Sample, dims: Sequence[int] | range) -> list[Grade]:
-    """Grades of the dimensions ``dims`` (indices into the spec) for one sample, inline."""
+    """Grades of the dimensions ``dims`` (indices into the spec) for one sample, inline.
+
+    With ``spec.answer_after`` (e.g. ``"</think>"``), graders that read the declared answer
+    (``Grader.reads_answer``) see only what follows the delimiter's last occurrence; without the delimiter
+    (reasoning cut off, or never closed) they answer ``unscorable``: truncated reasoning earns nothing.
+    """
     has_reference = sample.has_reference
     graders = spec.graders
+    answer_sample: Sample | Grade | None = None
     grades = []
     for i in dims:
         grader = graders[i]
         if grader.needs_reference and not has_reference:
             grades.append(Grade.no_reference())
             continue
+        target = sample
+        if spec.answer_after and grader.reads_answer:
+            if answer_sample is None:
+                answer_sample = _after_delimiter(sample, spec.answer_after)
+            if isinstance(answer_sample, Grade):
+                grades.append(answer_sample)
+                continue
+            target = answer_sample
         try:
-            grade = grader.grade(sample)
+            grade = grader.grade(target)
         except Exception as exc:  # a grader bug must not fail the batch
             grade = Grade.error(f"{grader.name} grader raised {type(exc).__name__}: {str(exc)[:200]}")
         grades.append(_sanitize(grade, grader.name))
     return grades
+
+
+def _after_delimiter(sample: Sample, delimiter: str) -> Sample | Grade:
+    """The sample with its response cut to what follows ``delimiter``, or the unscorable grade."""
+    from dataclasses import replace
+
+    from reward.answers import after_delimiter
+
+    rest = after_delimiter(sample.response or "", delimiter)
+    if rest is None:
+        return Grade.unscorable(
+            f"no {delimiter!r} in the response (answer_after): the reasoning is unclosed or truncated, "
+            "so no answer was declared after it"
+        )
+    return replace(sample, response=rest)
 
 
 def _sanitize(grade: object, grader_name: str) -> Grade:

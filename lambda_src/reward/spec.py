@@ -27,6 +27,8 @@ _SPEC_KEYS = {
     "on_error": f"what a non-judgement status (no_reference, error, timeout, deadline) scores: {ERROR_POLICIES}",
     "max_response_chars": "responses longer than this are not parsed: status unscorable (default 100000)",
     "control_template": "how a reference answer is written as a response, e.g. 'Work.\\n#### {final_answer}'",
+    "answer_after": "graders that read the declared answer see only what follows the last occurrence of this "
+    "delimiter, e.g. '</think>'; a response without it is unscorable for them (default: the whole response)",
     "sample_timeout_s": "per-sample budget for heavy graders, seconds (default 5)",
     "deadline_margin_s": "answer the batch this long before the Lambda times out, seconds (default 10)",
     "dimensions": "the list of [[dimensions]] tables",
@@ -69,6 +71,7 @@ class Spec:
     on_error: str = "exclude"
     max_response_chars: int = 100_000
     control_template: str = ""
+    answer_after: str = ""
     sample_timeout_s: float = 5.0
     deadline_margin_s: float = 10.0
     sha256: str = ""
@@ -206,6 +209,9 @@ def parse_spec(data: Mapping[str, Any], path: Path = Path("<spec>")) -> Spec:
         raise SpecError(f"{where}: the dimensions' weights sum to 0; give at least one a positive weight")
 
     template = _typed(data, "control_template", str, where, "")
+    answer_after = _typed(data, "answer_after", str, where, "")
+    if "answer_after" in data and not answer_after.strip():
+        raise SpecError(f"{where}.answer_after: must not be empty or blank (leave it out to read the whole response)")
     return Spec(
         path=path,
         name=name,
@@ -215,6 +221,7 @@ def parse_spec(data: Mapping[str, Any], path: Path = Path("<spec>")) -> Spec:
         on_error=on_error,
         max_response_chars=max_chars,
         control_template=template,
+        answer_after=answer_after,
         sample_timeout_s=timeout,
         deadline_margin_s=margin,
     )

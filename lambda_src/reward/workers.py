@@ -101,6 +101,7 @@ def spec_table(spec: Spec) -> dict[str, Any]:
         "on_error": spec.on_error,
         "max_response_chars": spec.max_response_chars,
         "control_template": spec.control_template,
+        **({"answer_after": spec.answer_after} if spec.answer_after else {}),
         "sample_timeout_s": spec.sample_timeout_s,
         "deadline_margin_s": spec.deadline_margin_s,
         "dimensions": dimensions,

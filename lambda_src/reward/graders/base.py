@@ -34,7 +34,8 @@ class Grader:
     ``no_reference`` without calling ``grade`` when the row has none) and ``heavy`` (CPU-heavy graders run in
     worker processes with a hard time limit), and implement ``grade``. A network-bound grader (the ``judge``)
     sets ``batched`` and implements ``grade_many``: the runner hands it the whole batch at once, so it can
-    grade concurrently, and waits for it no longer than the batch deadline.
+    grade concurrently, and waits for it no longer than the batch deadline. A grader that reads the
+    declared answer sets ``reads_answer``, so the spec's ``answer_after`` applies to it.
     """
 
     name: ClassVar[str] = ""
@@ -42,6 +43,9 @@ class Grader:
     needs_reference: ClassVar[bool] = False
     heavy: ClassVar[bool] = False
     batched: ClassVar[bool] = False
+    #: Reads a declared answer from the response: a spec's ``answer_after`` (e.g. ``"</think>"``) then hands
+    #: it only what follows the delimiter (and ``unscorable`` when the delimiter is missing).
+    reads_answer: ClassVar[bool] = False
 
     def __init__(self, params: Any) -> None:
         self.params = params

@@ -1,4 +1,5 @@
-"""``choice``: a multiple-choice answer — one option letter (or that option's text) — equals the reference.
+"""``choice``: a multiple-choice answer — one option letter (or that option's text), or one word label of
+a classification task — equals the reference.
 
 Formula: credit 1 when the response names exactly one option and it is the reference option, else 0.
 
@@ -15,6 +16,20 @@ An option is named by its label as a standalone capital letter (``B``, ``(B)``, 
 word-bounded). The reference is ``"B"``, ``{"answer": "B"}`` or the option's text; the options come from
 the reference object or the row's metadata under ``options_key``: a list (labelled A, B, ...) or a
 table ``{A = "...", B = "..."}``.
+
+**Word labels** (classification: ``labels = ["billing", "shipping", "returns", "technical", "other"]``, a
+list): a label is compared case-insensitively with surrounding punctuation and markup ignored
+(``**Billing**.`` names ``billing``; a label may be several words, ``"wrong item"``). A declaration must
+name exactly one label of the list: none ("refund", a label outside the list) or several ("billing or
+shipping", "billing, shipping, returns") is wrong. The reference is the label string, or the field
+``reference_key`` of a reference object (``{"category": "billing"}``); a reference that is not in the
+list is ``no_reference``. Without ``answer_pattern`` a response that is nothing but one label counts too.
+
+**answer_pattern** (a regex with one capture group, e.g. ``'Category:\\s*(.+)$'``; case-insensitive,
+``^``/``$`` per line) replaces the declarations above: every match is a declaration, its capture the
+answer. Several matches that disagree are wrong; one match naming several labels is wrong, and so is a
+match whose line goes on to name another label after the capture (``Category: billing, shipping`` with
+``'Category:\\s*(\\w+)'``); no match is ``unscorable``.
 """
 
 from __future__ import annotations
@@ -25,7 +40,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reward.answers import declared_answers
+from reward.answers import Declared, compile_answer_pattern, declared_answers
 from reward.event import Sample
 from reward.graders.base import Grader, ParamError
 from reward.results import Grade
@@ -41,24 +56,62 @@ _MAX_BARE_CHARS = 300  # a whole response longer than this is reasoning, not a b
 class ChoiceParams:
     reference_key: str = "answer"  # key of the reference object holding the correct option
     options_key: str = "options"  # key (in the reference object, else metadata) of the option texts
-    labels: str = "ABCDE"  # valid option letters when the row lists no options
+    # valid option letters ("ABCD") when the row lists no options, or a list of word labels
+    labels: str | tuple[str, ...] = "ABCDE"
     accept_text: bool = True  # the option's full text counts as naming it
+    answer_pattern: str = ""  # a regex with one capture group: where the answer is (replaces markers)
 
     def __post_init__(self) -> None:
-        if not self.labels or not all(c in string.ascii_uppercase for c in self.labels):
-            raise ParamError("labels", "'labels' must be capital letters, e.g. \"ABCD\"")
-        if len(set(self.labels)) != len(self.labels):
-            raise ParamError("labels", "'labels' must not repeat a letter")
+        if isinstance(self.labels, tuple):
+            normalized = [label_key(label) for label in self.labels]
+            if len(normalized) < 2 or not all(normalized):
+                raise ParamError(
+                    "labels", "'labels' must list at least two labels with letters or digits, e.g. [\"yes\", \"no\"]"
+                )
+            if len(set(normalized)) != len(normalized):
+                raise ParamError("labels", "'labels' must not repeat a label (compared case-insensitively)")
+        else:
+            if not self.labels or not all(c in string.ascii_uppercase for c in self.labels):
+                raise ParamError(
+                    "labels", "'labels' must be capital letters, e.g. \"ABCD\", or a list of word labels"
+                )
+            if len(set(self.labels)) != len(self.labels):
+                raise ParamError("labels", "'labels' must not repeat a letter")
         if not self.reference_key:
             raise ParamError("reference_key", "'reference_key' must not be empty")
+        if self.answer_pattern:
+            try:
+                compile_answer_pattern(self.answer_pattern)
+            except ValueError as exc:
+                raise ParamError("answer_pattern", str(exc)) from None
+
+    @property
+    def word_labels(self) -> tuple[str, ...] | None:
+        """The word labels (a list in the spec), or None for option letters."""
+        return self.labels if isinstance(self.labels, tuple) else None
+
+
+def label_key(label: str) -> str:
+    """How labels compare: case-folded, punctuation and markup as spaces, whitespace collapsed."""
+    return normalize(label, punctuation=True)
 
 
 class ChoiceGrader(Grader):
     name = "choice"
     Params = ChoiceParams
     needs_reference = True
+    reads_answer = True
+
+    def __init__(self, params: ChoiceParams) -> None:
+        super().__init__(params)
+        self.pattern = compile_answer_pattern(params.answer_pattern) if params.answer_pattern else None
+        words = params.word_labels
+        # normalized label -> the label as the spec writes it
+        self.labels: dict[str, str] = {label_key(w): w for w in words} if words is not None else {}
 
     def grade(self, sample: Sample) -> Grade:
+        if self.labels:
+            return self._grade_words(sample)
         p: ChoiceParams = self.params
         options = _options(sample, p.options_key)
         labels = tuple(options) if options else tuple(p.labels)
@@ -71,8 +124,18 @@ class ChoiceGrader(Grader):
         texts = (
             {label: normalize(t, punctuation=True) for label, t in options.items()} if p.accept_text else {}
         )
-        declarations = [d.text for d in declared_answers(text)]
-        declarations += [m.group(1) for m in _ANSWER_LINE.finditer(text)]
+        if self.pattern is not None:
+            found = declared_answers(text, pattern=self.pattern)
+            if not found:
+                return Grade.unscorable(f"nothing matches answer_pattern {p.answer_pattern!r}")
+            for d in found:
+                extra = _named_options(d.tail, labels, texts) - _named_options(d.text, labels, texts)
+                if extra:
+                    return Grade.wrong(f"the declaring line goes on to name {', '.join(sorted(extra))}")
+            declarations = [d.text for d in found]
+        else:
+            declarations = [d.text for d in declared_answers(text)]
+            declarations += [m.group(1) for m in _ANSWER_LINE.finditer(text)]
         if not declarations:
             bare = text.strip()
             if len(bare) > _MAX_BARE_CHARS or not _is_bare_answer(bare, labels, texts):
@@ -92,6 +155,66 @@ class ChoiceGrader(Grader):
         if answer == expected:
             return Grade.right()
         return Grade.wrong(f"answered {answer}, expected {expected}")
+
+
+    def _grade_words(self, sample: Sample) -> Grade:
+        """Word labels: exactly one label of the list, the reference's."""
+        p: ChoiceParams = self.params
+        value = sample.reference.get(p.reference_key) if isinstance(sample.reference, Mapping) else sample.reference
+        if not isinstance(value, str) or label_key(value) not in self.labels:
+            shown = _short(value if isinstance(value, str) else repr(value))
+            return Grade.no_reference(
+                f"reference answer {shown!r} (under {p.reference_key!r}) is not one of the labels "
+                f"{', '.join(self.labels.values())}"
+            )
+        expected = label_key(value)
+        text = sample.response or ""
+        if not has_content(text):
+            return Grade.unscorable("empty response")
+        found: list[Declared]
+        if self.pattern is not None:
+            found = declared_answers(text, pattern=self.pattern)
+            if not found:
+                return Grade.unscorable(f"nothing matches answer_pattern {p.answer_pattern!r}")
+        else:
+            found = declared_answers(text)
+            found += [Declared("answer_line", m.group(1), m.start()) for m in _ANSWER_LINE.finditer(text)]
+            if not found:
+                if len(text) <= _MAX_BARE_CHARS and label_key(text) in self.labels:
+                    found = [Declared("bare", text, 0)]
+                else:
+                    return Grade.unscorable("no declared label ('Answer: <label>', 'the answer is <label>')")
+        named: set[str] = set()
+        for d in found:
+            in_answer = self._named_labels(d.text)
+            if len(in_answer) > 1:
+                return Grade.wrong(f"one declaration names several labels: {', '.join(sorted(in_answer))}")
+            if not in_answer:
+                return Grade.wrong(f"declared {_short(d.text)!r}, which is not one of the labels")
+            extra = self._named_labels(d.tail) - in_answer
+            if extra:
+                return Grade.wrong(f"the declaring line goes on to name {', '.join(sorted(extra))}")
+            named |= in_answer
+        if len(named) > 1:
+            return Grade.wrong(f"declarations disagree: {', '.join(sorted(named))}")
+        answer = named.pop()
+        if answer == expected:
+            return Grade.right()
+        return Grade.wrong(f"answered {self.labels[answer]!r}, expected {self.labels[expected]!r}")
+
+    def _named_labels(self, text: str) -> set[str]:
+        """Every label ``text`` names as whole words; a label inside a longer named label does not count
+        ("other" within "other hardware")."""
+        if not text:
+            return set()
+        flat = f" {label_key(text)} "
+        hits = [key for key in self.labels if f" {key} " in flat]
+        return {key for key in hits if not any(o != key and f" {key} " in f" {o} " for o in hits)}
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _options(sample: Sample, key: str) -> dict[str, str]:

@@ -1,11 +1,20 @@
 """``exact``: the answer equals one of the accepted reference strings after normalization.
 
 Formula: credit 1 when ``normalize(answer)`` equals ``normalize(r)`` for some accepted reference ``r``,
-else 0. The answer is, with ``extract = "final"`` (default), the response's declared final answer
-(``#### x``, ``\\boxed{x}``, "final answer: x", "the answer is x" — anchored, see ``reward.answers``);
-every declaration must normalize to the same string, so hedging ("Paris or Lyon") or contradicting
-declarations are wrong, and no declaration is ``unscorable``. With ``extract = "whole"`` the answer is
-the whole response.
+else 0.
+
+The declared final answer (``extract = "final"``, the default) is, for each declaration the response
+makes (anchored, see ``reward.answers``; in order):
+- a line ``#### x`` -> ``x`` (the rest of the line);
+- ``\\boxed{x}`` / ``\\fbox{x}`` -> ``x`` (the balanced braces' content);
+- "final answer: x" / "final answer is x" / "final answer = x" -> ``x``, up to the end of the sentence;
+- "the answer is x" -> ``x``, up to the end of the sentence;
+- or, with ``answer_pattern`` (a regex with one capture group, e.g. ``'Final verdict:\\s*(.+)$'``;
+  case-insensitive, ``^``/``$`` per line), every match's capture instead of all of the above.
+A phrase declaration loses a trailing explanatory clause ("Paris, which is the capital" -> "Paris").
+Every declaration must normalize to the same string, so hedging ("Paris or Lyon" is not an accepted
+answer) or contradicting declarations are wrong, and no declaration is ``unscorable``. With
+``extract = "whole"`` the answer is the whole response.
 
 Accepted references: the reference string; or, from a reference object, the value at ``reference_key``
 (a string or a list of strings) plus any list under ``aliases_key``; or a list of strings as the
@@ -19,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from reward.answers import MARKERS, declared_answers
+from reward.answers import MARKERS, compile_answer_pattern, declared_answers
 from reward.event import Sample
 from reward.graders.base import Grader, ParamError
 from reward.results import Grade
@@ -37,8 +46,16 @@ class ExactParams:
     strip_punctuation: bool = True
     nfkc: bool = True
     drop_articles: bool = False
+    answer_pattern: str = ""  # a regex with one capture group: where the answer is (replaces markers)
 
     def __post_init__(self) -> None:
+        if self.answer_pattern:
+            if self.extract == "whole":
+                raise ParamError("answer_pattern", "'answer_pattern' needs extract = \"final\"")
+            try:
+                compile_answer_pattern(self.answer_pattern)
+            except ValueError as exc:
+                raise ParamError("answer_pattern", str(exc)) from None
         unknown = set(self.markers) - set(MARKERS)
         if unknown or not self.markers:
             raise ParamError("markers", f"'markers' entries must be among {', '.join(MARKERS)}")
@@ -58,6 +75,11 @@ class ExactGrader(Grader):
     name = "exact"
     Params = ExactParams
     needs_reference = True
+    reads_answer = True
+
+    def __init__(self, params: ExactParams) -> None:
+        super().__init__(params)
+        self.pattern = compile_answer_pattern(params.answer_pattern) if params.answer_pattern else None
 
     def grade(self, sample: Sample) -> Grade:
         p: ExactParams = self.params
@@ -70,8 +92,10 @@ class ExactGrader(Grader):
         if p.extract == "whole":
             answers = {p.normalize(text)}
         else:
-            declarations = declared_answers(text, p.markers)
+            declarations = declared_answers(text, p.markers, self.pattern)
             if not declarations:
+                if self.pattern is not None:
+                    return Grade.unscorable(f"nothing matches answer_pattern {p.answer_pattern!r}")
                 return Grade.unscorable("no final answer (#### x, \\boxed{x}, 'the answer is x')")
             answers = {p.normalize(d.text) for d in declarations}
         answers.discard("")

@@ -100,6 +100,7 @@ def check_schema(schema: Mapping[str, Any]) -> None:
 class JsonGrader(Grader):
     name = "json"
     Params = JsonParams
+    reads_answer = True
 
     def __init__(self, params: JsonParams) -> None:
         super().__init__(params)

@@ -237,6 +237,7 @@ class MathGrader(Grader):
     name = "math"
     Params = MathParams
     needs_reference = True
+    reads_answer = True
     heavy = True
 
     def __init__(self, params: MathParams) -> None:

@@ -4,6 +4,10 @@ Formula: credit 1 when the single declared final answer equals the reference exa
 ``18`` = ``18.0`` = ``$18``, ``1/2`` = ``0.5``; optional tolerances), else 0. No declared answer is
 ``unscorable`` (a wrong answer). Several different declared answers, or several numbers in one
 declaration ("17 or 18"), are wrong.
+
+Where the answer is read: the declarations of ``markers`` (``#### n``, ``\\boxed{n}``, "final answer: n",
+"the answer is n"), or, with ``answer_pattern`` (a regex with one capture group, e.g.
+``'Total due:\\s*(\\S+)'``), every match's capture instead; the same rules apply to the matches.
 """
 
 from __future__ import annotations
@@ -11,7 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from reward.answers import MARKERS, final_number, format_number, reference_number
+from reward.answers import (
+    MARKERS,
+    compile_answer_pattern,
+    final_number,
+    format_number,
+    reference_number,
+)
 from reward.event import Sample
 from reward.graders.base import Grader, ParamError
 from reward.results import Grade
@@ -23,8 +33,14 @@ class NumericParams:
     markers: tuple[str, ...] = MARKERS  # which final-answer declarations count
     abs_tolerance: float = 0.0
     rel_tolerance: float = 0.0
+    answer_pattern: str = ""  # a regex with one capture group: where the answer is (replaces markers)
 
     def __post_init__(self) -> None:
+        if self.answer_pattern:
+            try:
+                compile_answer_pattern(self.answer_pattern)
+            except ValueError as exc:
+                raise ParamError("answer_pattern", str(exc)) from None
         unknown = set(self.markers) - set(MARKERS)
         if unknown or not self.markers:
             raise ParamError("markers", f"'markers' entries must be among {', '.join(MARKERS)}")
@@ -36,14 +52,21 @@ class NumericGrader(Grader):
     name = "numeric"
     Params = NumericParams
     needs_reference = True
+    reads_answer = True
+
+    def __init__(self, params: NumericParams) -> None:
+        super().__init__(params)
+        self.pattern = compile_answer_pattern(params.answer_pattern) if params.answer_pattern else None
 
     def grade(self, sample: Sample) -> Grade:
         p: NumericParams = self.params
         expected = reference_number(sample.reference, p.reference_key)
         if expected is None:
             return Grade.no_reference(f"reference_answer has no single number under {p.reference_key!r}")
-        answer = final_number(sample.response or "", p.markers)
+        answer = final_number(sample.response or "", p.markers, self.pattern)
         if answer.problem == "none":
+            if self.pattern is not None:
+                return Grade.unscorable(f"no number matched by answer_pattern {p.answer_pattern!r}")
             return Grade.unscorable("no final answer (#### n, \\boxed{n}, 'the answer is n')")
         if answer.problem:
             return Grade.wrong(f"{answer.problem} final answers", declared_answers=answer.declared)

@@ -44,6 +44,7 @@ class SimilarityGrader(Grader):
     name = "similarity"
     Params = SimilarityParams
     needs_reference = True
+    reads_answer = True
 
     def __init__(self, params: SimilarityParams) -> None:
         super().__init__(params)

@@ -99,6 +99,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         raise CliError("--batch and --limit must be >= 1")
     spec = core.use_spec(args.spec)
     rows = core.load_rows(args.data, limit=args.limit, err=ctx.err)
+    from reward.controls import check_template
+
+    problem = check_template(spec.control_template, [row.reference for row in rows])
+    if problem:
+        raise CliError(f"{args.spec}: {problem}")
     result, records = probe(spec, rows, threshold=args.threshold, batch_size=args.batch, err=ctx.err)
     print(report(result, args.spec, args.data), file=ctx.out)
     if args.out:
@@ -122,12 +127,15 @@ def probe(
 ) -> tuple[ProbeResult, list[dict[str, Any]]]:
     """Grade every row's control and attacks; returns the result and one record per graded attack."""
     references = [row.reference for row in rows]
+    labels, answer_keys = attacks.spec_labels(spec)
     built = [
         attacks.build(
             row.record,
             spec.control_template,
-            distractor=attacks.pick_distractor(references, i),
+            distractor=attacks.pick_distractor(references, i, keys=answer_keys),
             max_chars=spec.max_response_chars,
+            labels=labels,
+            answer_keys=answer_keys,
         )
         for i, row in enumerate(rows)
     ]

@@ -5,6 +5,11 @@ Without ``--responses`` every row's reference answer, written as a response with
 sound reward scores at the top. With ``--responses FILE`` (JSONL of ``{"task_id": ..., "response": ...}``
 or ``{"line": N, "response": ...}``) those responses are graded against their rows. Grading goes through
 ``reward.handler.lambda_handler`` — or, with ``--remote FUNCTION``, the deployed reward Lambda.
+
+Graded locally, each dimension's ``reason`` goes into ``scores.jsonl``. When the positive control scores
+below the top (+1) on more than a few rows (``FEW_ROWS``), the spec or the data is wrong (a placeholder
+that names the wrong field, a reference the grader cannot use): ``rft score`` says so on stderr with the
+most common reasons and exits 1.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ DESCRIPTION = (
     "responses are graded against their rows. Grading runs the reward Lambda's own code in this process, "
     "or, with --remote FUNCTION, calls the deployed reward Lambda."
 )
+#: The positive control may miss the top on this many rows (or 1% of them, if more) before it is an error.
+FEW_ROWS = 2
+_TIE = 1e-9
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -59,6 +67,11 @@ def run(args: argparse.Namespace, ctx: core.Context) -> int:
         raise CliError("--batch, --concurrency and --limit must be >= 1")
     spec = core.use_spec(args.spec)
     rows = core.load_rows(args.data, limit=args.limit, err=err)
+    from reward.controls import check_template
+
+    problem = check_template(spec.control_template, [row.reference for row in rows])
+    if problem:
+        raise CliError(f"{args.spec}: {problem}")
     if args.responses:
         pairs = read_responses(Path(args.responses), rows)
         what = f"{len(pairs)} responses from {args.responses}"
@@ -75,7 +88,9 @@ def run(args: argparse.Namespace, ctx: core.Context) -> int:
         grader = remote.lambda_grader(remote.client(ctx, "lambda", args.region), args.remote)
         concurrency, where = args.concurrency, f"the deployed function {args.remote}"
     else:
-        grader, concurrency, where = core.local_grader(), 1, "lambda_handler (local)"
+        from reward.handler import grade_with_reasons
+
+        grader, concurrency, where = (lambda batch: grade_with_reasons(batch, None)), 1, "lambda_handler (local)"
     from reward.contract import check_reply
 
     started = time.perf_counter()
@@ -87,6 +102,7 @@ def run(args: argparse.Namespace, ctx: core.Context) -> int:
 
     dimensions = [d.name for d in spec.dimensions]
     scored = [core.read_reply_element(element, dimensions) for element in reply]
+    reasons = [element.get("reasons") or {} for element in reply]
     print(
         f"spec {spec.name} ({args.spec}) on {args.data}: {what} graded by {where} in {elapsed:.2f} s",
         file=out,
@@ -108,8 +124,9 @@ def run(args: argparse.Namespace, ctx: core.Context) -> int:
                     "aggregate": s.aggregate,
                     "rewards": dict(s.rewards),
                     "statuses": dict(s.statuses),
+                    **({"reasons": why} if not args.remote else {}),
                 }
-                for (row, _, source), s in zip(pairs, scored)
+                for (row, _, source), s, why in zip(pairs, scored, reasons)
             ),
         )
         from rft.plots import score_histograms
@@ -118,7 +135,48 @@ def run(args: argparse.Namespace, ctx: core.Context) -> int:
         series["aggregate"] = [s.aggregate for s in scored]
         score_histograms(directory / "histograms.png", series, title=f"{spec.name}: {what}")
         print(f"\nwrote {directory / 'scores.jsonl'} and {directory / 'histograms.png'}", file=out)
+    if not args.responses:
+        report = control_report(pairs, scored, reasons)
+        if report:
+            print(report, file=err)
+            return core.EXIT_FAILURE
     return EXIT_OK
+
+
+def control_report(
+    pairs: Sequence[tuple[Row, str, int | None]],
+    scored: Sequence[Scored],
+    reasons: Sequence[Mapping[str, str]],
+) -> str:
+    """The loud warning when the positive control misses the top on more than a few rows ("" when fine):
+    how many rows, the most common reasons and an example row for each."""
+    below = [
+        (row, s, why)
+        for (row, _, _), s, why in zip(pairs, scored, reasons)
+        if s.aggregate < 1.0 - _TIE or any(status != "ok" for status in s.statuses.values())
+    ]
+    if len(below) <= max(FEW_ROWS, len(pairs) // 100):
+        return ""
+    counts: Counter[str] = Counter()
+    example: dict[str, Row] = {}
+    for row, s, why in below:
+        for dimension, status in s.statuses.items():
+            reward = s.rewards.get(dimension, 0.0)
+            if status == "ok" and reward >= 1.0 - _TIE:
+                continue
+            text = why.get(dimension) or "(no reason given)"
+            key = f"{dimension} [{status}]: {text}"
+            counts[key] += 1
+            example.setdefault(key, row)
+    lines = [
+        f"error: the positive control (each reference answer written with the spec's control_template) scores "
+        f"below the top (+1.000) on {len(below)} of {len(pairs)} rows. A sound spec pays its own reference "
+        "answers in full: fix control_template, the grader's parameters or the reference answers before training."
+    ]
+    lines.append("most common reasons (run without --remote to see them all; --out DIR writes them per row):")
+    for key, n in counts.most_common(5):
+        lines.append(f"  {n:>5} × {key}  (e.g. {example[key].label})")
+    return "\n".join(lines)
 
 
 def stats_table(scored: Sequence[Scored], dimensions: Sequence[str]) -> str:

@@ -45,6 +45,7 @@ def test_reference_answers_score_at_the_top(capsys, tmp_path):
         "aggregate": 1.0,
         "rewards": {"correctness": 1.0, **{k: 1.0 for k in scores[0]["rewards"] if k != "correctness"}},
         "statuses": dict.fromkeys(scores[0]["rewards"], "ok"),
+        "reasons": dict.fromkeys(scores[0]["rewards"], ""),
     }
     assert (tmp_path / "histograms.png").read_bytes()[:8] == PNG_MAGIC
 

@@ -116,14 +116,20 @@ def declared_answers(
                 found.append(Declared("boxed", content, m.start()))
     lowered_has_answer = "answer" in text or "Answer" in text or "ANSWER" in text
     if lowered_has_answer:
+        # "The final answer is $\boxed{18}$": the box is the declaration (counted above when "boxed" is
+        # a marker); the phrase around it adds nothing.
+        boxed_counts = "boxed" in markers
         if "final_answer" in markers:
             found += [
                 Declared("final_answer", strip_clause(m.group(1)), m.start())
                 for m in _FINAL_ANSWER.finditer(text)
+                if not (boxed_counts and _BOXED.search(m.group(1)))
             ]
         if "answer_is" in markers:
             found += [
-                Declared("answer_is", strip_clause(m.group(1)), m.start()) for m in _ANSWER_IS.finditer(text)
+                Declared("answer_is", strip_clause(m.group(1)), m.start())
+                for m in _ANSWER_IS.finditer(text)
+                if not (boxed_counts and _BOXED.search(m.group(1)))
             ]
     found.sort(key=lambda d: d.position)
     return found
@@ -170,7 +176,8 @@ def parse_number(token_sign: str, num: str, den: str | None) -> Fraction | None:
 
 def numbers_in(text: str) -> list[Fraction]:
     """Every number written in ``text`` (integers, decimals, ``1,000``, ``$18``, ``a/b``, ``\\frac{a}{b}``)."""
-    if "\\" in text:
+    if "\\" in text or "{," in text:
+        text = text.replace("{,}", ",")
         text = _FRAC.sub(r"\1/\2", text)
         text = _TEXT.sub(r" \1 ", text)
         text = _LATEX_NOISE.sub(" ", text)

@@ -9,8 +9,10 @@ the negative controls are answers any sound reward must score below it. The job 
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
+from collections.abc import Iterable
 from fractions import Fraction
 from typing import Any
 
@@ -29,6 +31,57 @@ def _fields(reference: Any) -> dict[str, str]:
     elif reference is not None:
         fields["reference"] = reference if isinstance(reference, str) else json.dumps(reference)
     return fields
+
+
+# ``{x}`` right after a LaTeX command, a sub/superscript or another group is LaTeX, not a placeholder:
+# ``\\text{cm}``, ``\\frac{a}{b}``, ``x^{n}``.
+_LATEX_BEFORE = re.compile(r"(?:\\[A-Za-z]+|[\^_}])\s*$")
+
+
+def template_fields(template: str) -> list[str]:
+    """The placeholders ``template`` fills from the reference (``{final_answer}``), in order, without
+    LaTeX groups (``\\frac{a}{b}``, ``\\text{cm}``) and without duplicates."""
+    names: list[str] = []
+    for m in _PLACEHOLDER.finditer(template):
+        if _LATEX_BEFORE.search(template[: m.start()]) or m.group(1) in names:
+            continue
+        names.append(m.group(1))
+    return names
+
+
+def check_template(template: str, references: Iterable[Any]) -> str | None:
+    """Why ``template`` cannot write these reference answers as responses, or None when it can.
+
+    A placeholder must name a field of the reference objects (or be ``{reference}``): a typo such as
+    ``{categroy}`` would otherwise be left in the text and every positive control would fail silently.
+    The message names the placeholder, the fields that exist and the closest one.
+    """
+    wanted = [name for name in template_fields(template) if name != "reference"]
+    if not wanted:
+        return None
+    fields: dict[str, None] = {}
+    kinds: set[str] = set()
+    for reference in references:
+        if isinstance(reference, dict):
+            fields.update(dict.fromkeys(k for k in reference if isinstance(k, str)))
+        else:
+            kinds.add(type(reference).__name__)
+    for name in wanted:
+        if name in fields:
+            continue
+        if not fields:
+            kind = ", ".join(sorted(kinds)) or "nothing"
+            return (
+                f"control_template placeholder {{{name}}} needs reference answers that are objects, but they "
+                f"are {kind}; write {{reference}} for the whole reference answer"
+            )
+        close = difflib.get_close_matches(name, list(fields), n=1, cutoff=0.5)
+        hint = f"; did you mean {{{close[0]}}}?" if close else ""
+        return (
+            f"control_template placeholder {{{name}}} names no field of the reference answers; their fields "
+            f"are {', '.join(fields)} (or {{reference}} for the whole reference){hint}"
+        )
+    return None
 
 
 def render(template: str, reference: Any) -> str:

@@ -51,6 +51,17 @@ def lambda_handler(event: Any, context: Any = None) -> list[dict[str, Any]]:
 
     Metrics and logs (``reward.telemetry``) are emitted after grading and can never fail the batch.
     """
+    return _handle(event, context, with_reasons=False)
+
+
+def grade_with_reasons(event: Any, context: Any = None) -> list[dict[str, Any]]:
+    """``lambda_handler``'s reply, each element with one more key, ``reasons``: ``{dimension: reason}``
+    (why each dimension scored what it did). For local tools (``rft score``): the reward contract has no
+    place for reasons, so the deployed function never sends them."""
+    return _handle(event, context, with_reasons=True)
+
+
+def _handle(event: Any, context: Any, *, with_reasons: bool) -> list[dict[str, Any]]:
     started = time.monotonic()
     telemetry.begin_invocation(context)
     spec = current_spec()
@@ -61,6 +72,9 @@ def lambda_handler(event: Any, context: Any = None) -> list[dict[str, Any]]:
     grading_ms = (time.monotonic() - started) * 1000.0
     outcomes = [compose(spec, sample_grades) for sample_grades in grades]
     reply = [reply_element(s, aggregate, results) for s, (aggregate, results) in zip(samples, outcomes)]
+    if with_reasons:
+        for element, (_, results) in zip(reply, outcomes):
+            element["reasons"] = {r.name: r.reason for r in results}
     telemetry.record_batch(spec, samples, outcomes, started=started, grading_ms=grading_ms)
     return reply
 

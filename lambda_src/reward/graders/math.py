@@ -3,25 +3,33 @@
 Pipeline (extract → parse → compare), each step visible:
 
 1. **Extract** — *our* anchored extraction (``reward.answers.declared_answers``): only what the response
-   declares as final counts (``\\boxed{}``, ``#### x``, "final answer: x", "the answer is x"). No
-   declaration → ``unscorable`` (scored as a wrong answer). More than ``max_declarations`` → wrong.
-2. **Hedging rule** — a declaration that hedges is wrong:
+   declares as final counts (``\\boxed{}``, ``#### x``, "final answer: x", "the answer is x"; or every
+   match of ``answer_pattern``, a regex with one capture group, instead). A phrase declaration loses a
+   trailing clause ("the answer is 42, which is ..." reads 42). No declaration → ``unscorable`` (scored
+   as a wrong answer). More than ``max_declarations`` → wrong.
+2. **Clean** — ``reward.math_text``: escaped currency (``\\$10``), percent (``10\\%`` is 10), unit words
+   (``12 apples``, ``5\\text{ cm}``), matrix environments and ``cases`` are normalized the same way in
+   the reference and the response.
+3. **Hedging rule** — a declaration that hedges is wrong:
    - uncertainty words inside a declaration ("maybe", "possibly", "perhaps", "probably", "either",
      "could be", "might be") are always a hedge;
    - a disjunction ("17 or 18", "x=2 \\text{ or } x=3", ``\\lor``) is a hedge when the reference is a
      single value. When the reference is *set-valued* (a set, an interval, a union, or an "or" of
      relations, e.g. ``\\{2, 3\\}``, ``[1, 2)``, ``x<1 \\text{ or } x>2``) a disjunction or a list is how
      such an answer is written, so it is compared as a set: "x=2 or x=3" equals ``\\{2, 3\\}``, "2 or 3 or
-     4" does not. A list that is not a disjunction ("17, 18") is compared as a set too, so it never equals
-     a single-value reference.
-3. **Agree** — every declaration must equal the reference: ``#### 18`` ... "the answer is 17" is wrong
+     4" does not. A list that is not a disjunction ("17, 18") is compared as a set too (math-verify's
+     reading, ``ordered_lists = false``, the default), so it never equals a single-value reference; with
+     ``ordered_lists = true`` a bare comma list is a sequence: "1, 2, 3" equals "1, 2, 3" but not "3, 2, 1".
+4. **Agree** — every declaration must equal the reference: ``#### 18`` ... "the answer is 17" is wrong
    (conflicting), however the reference reads.
-4. **Parse** — math-verify's ``parse`` on each declaration (wrapped in ``$...$`` unless it already carries
-   LaTeX delimiters) and on the reference. A declared answer that does not parse as math (invalid LaTeX,
+5. **Parse** — math-verify's ``parse`` on each declaration (wrapped in ``$...$`` unless it already carries
+   math delimiters) and on the reference. A declared answer that does not parse as math (invalid LaTeX,
    ``\\boxed{}``; math-verify then yields nothing or only its raw-string fallback) is ``unscorable``: not
    rewarded, and reported as "not valid math" rather than as a wrong value. A reference that does not
-   parse is ``no_reference`` (a dataset problem, not the model's).
-5. **Compare** — math-verify's ``verify`` with the spec's options (float precision, strict variable
+   parse is ``no_reference`` (a dataset problem, not the model's). A reference that is prose ("forty
+   two") is not mathematics: ``no_reference`` with that reason, or, with ``prose_references = "text"``,
+   compared as text (case, punctuation and articles ignored).
+6. **Compare** — math-verify's ``verify`` with the spec's options (float precision, strict variable
    matching, set/relation comparison). ``math_equivalent(gold, pred, options)`` is this comparison on raw
    strings; the peer test checks it against math-verify's own test suite.
 
@@ -41,9 +49,10 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from reward.answers import MARKERS, Declared, declared_answers
+from reward import math_text
+from reward.answers import MARKERS, Declared, compile_answer_pattern, declared_answers
 from reward.event import Sample
 from reward.graders.base import Grader, ParamError
 from reward.results import Grade
@@ -58,7 +67,6 @@ _UNCERTAIN = re.compile(
 )
 # A disjunction: "a or b" (plain or in \text{}), \lor, \vee.
 _DISJUNCTION = re.compile(r"(?:\bor\b|\\lor\b|\\vee\b)", re.IGNORECASE)
-_DELIMITED = re.compile(r"\$|\\\(|\\\[|\\boxed|\\begin\{")
 _TRAILING = re.compile(r"[\s.;,:!]+$")
 
 
@@ -86,8 +94,16 @@ class MathParams:
     allow_set_relation_comp: bool = False
     max_declarations: int = 8  # more declared answers than this is a shotgun: wrong
     timeout_s: float | None = None  # per-sample budget override (seconds); default: the spec's
+    answer_pattern: str = ""  # a regex with one capture group: where the answer is (replaces markers)
+    ordered_lists: bool = False  # a bare comma list "1, 2, 3" is a sequence (true) or a set (false)
+    prose_references: Literal["no_reference", "text"] = "no_reference"  # a reference in words: skip or text
 
     def __post_init__(self) -> None:
+        if self.answer_pattern:
+            try:
+                compile_answer_pattern(self.answer_pattern)
+            except ValueError as exc:
+                raise ParamError("answer_pattern", str(exc)) from None
         unknown = set(self.markers) - set(MARKERS)
         if unknown or not self.markers:
             raise ParamError("markers", f"'markers' entries must be among {', '.join(MARKERS)}")
@@ -203,17 +219,15 @@ def has_math(parsed: list[Any]) -> bool:
 # --- the grader -----------------------------------------------------------------------------------
 
 
-def as_latex_input(text: str) -> str:
-    """A declaration as math-verify input: kept when it has LaTeX delimiters, else wrapped in ``$...$``."""
-    text = _TRAILING.sub("", text.strip())
-    if _DELIMITED.search(text):
-        return text
-    return f"${text}$"
+def as_latex_input(text: str, options: MathOptions = MathOptions()) -> str:
+    """A declaration as math-verify input (``reward.math_text.as_input``): cleaned, and wrapped in
+    ``$...$`` unless it has math delimiters (or LaTeX extraction is off: ``match_types = ["expr"]``)."""
+    return math_text.as_input(text, wrap="latex" in options.match_types)
 
 
 def reference_text(reference: Any, key: str) -> str | None:
     """The reference answer as text: ``{"final_answer": "\\\\frac{1}{2}"}``, ``"1/2"``, ``0.5`` or a solution
-    whose final answer is declared (``\\boxed{}`` / ``####``)."""
+    whose final answer is declared (``\\boxed{}`` / ``####``; several boxed values are a list)."""
     if isinstance(reference, dict):
         for candidate in (key, "final_answer", "answer"):
             if candidate in reference:
@@ -226,9 +240,13 @@ def reference_text(reference: Any, key: str) -> str | None:
     if isinstance(reference, str):
         if not reference.strip():
             return None
-        declared = {d.text.strip() for d in declared_answers(reference, ("boxed", "hashes"))}
+        found = declared_answers(reference, ("boxed", "hashes"))
+        declared = list(dict.fromkeys(d.text.strip() for d in found))
         if len(declared) == 1:
-            return declared.pop()
+            return declared[0]
+        if declared and _listed(reference, found):
+            # boxes joined by a few words ("\\boxed{1} papers and \\boxed{2} bins") are the reference's list
+            return ", ".join(declared)
         return reference.strip()
     return None
 
@@ -244,29 +262,40 @@ class MathGrader(Grader):
         super().__init__(params)
         self.options = params.options
         self.timeout_s = params.timeout_s
-        # A prompt is sampled several times per batch: parse each reference once.
-        self._references: OrderedDict[str, list[Any]] = OrderedDict()
+        self.pattern = compile_answer_pattern(params.answer_pattern) if params.answer_pattern else None
+        # A prompt is sampled several times per batch: read each reference once.
+        self._references: OrderedDict[str, tuple[bool, list[Any]]] = OrderedDict()
 
     def warm(self) -> None:
         """Import math-verify and sympy and exercise the parser once (before workers are forked)."""
         math_equivalent("$\\frac{1}{2}$", "$0.5$", self.options)
 
-    def _reference(self, text: str) -> list[Any]:
-        parsed = self._references.get(text)
-        if parsed is None:
-            parsed = math_parse(as_latex_input(text), self.options)
-            self._references[text] = parsed
+    def _reference(self, text: str) -> tuple[bool, list[Any]]:
+        """(is prose, parsed value) of a reference text; prose is not parsed."""
+        cached = self._references.get(text)
+        if cached is None:
+            prose = math_text.is_prose(text)
+            cached = (prose, [] if prose else math_parse(as_latex_input(text, self.options), self.options))
+            self._references[text] = cached
             if len(self._references) > 256:
                 self._references.popitem(last=False)
-        return parsed
+        return cached
 
     def grade(self, sample: Sample) -> Grade:
         p: MathParams = self.params
         ref = reference_text(sample.reference, p.reference_key)
         if ref is None:
             return Grade.no_reference(f"reference_answer has no answer under {p.reference_key!r}")
-        declarations = declared_answers(sample.response or "", p.markers)
+        prose, gold = self._reference(ref)
+        if prose and p.prose_references == "no_reference":
+            return Grade.no_reference(
+                f"reference answer {_short(ref)!r} is prose, not mathematics "
+                "(write it as math, or set prose_references = \"text\" to compare it as text)"
+            )
+        declarations = declared_answers(sample.response or "", p.markers, self.pattern)
         if not declarations:
+            if self.pattern is not None:
+                return Grade.unscorable(f"nothing matches answer_pattern {p.answer_pattern!r}")
             return Grade.unscorable("no final answer (\\boxed{...}, #### x, 'the final answer is x')")
         distinct = _distinct(declarations)
         if len(distinct) > p.max_declarations:
@@ -274,16 +303,29 @@ class MathGrader(Grader):
         for text in distinct:
             if _UNCERTAIN.search(text):
                 return Grade.wrong(f"hedged final answer {_short(text)!r}", declared_answers=len(distinct))
+        if prose:
+            return _grade_as_text(ref, distinct)
 
-        gold = self._reference(ref)
         if not has_math(gold):
             return Grade.no_reference(f"reference answer {_short(ref)!r} is not valid math")
         set_reference = is_set_valued(gold)
+        items = math_text.top_level_items(ref)
+        ordered = items if p.ordered_lists else []
+        if len(distinct) > 1 and (set_reference or len(items) > 1):
+            # A reference with several values ("(2,1), (1,2)") may be declared one value per box: the boxes
+            # together are the answer (a hedge adds a wrong value, so the set still differs).
+            distinct = [", ".join(math_text.clean(text) for text in distinct)]
         verdicts = []
         for text in distinct:
             if not set_reference and _DISJUNCTION.search(text):
                 return Grade.wrong(f"hedged final answer {_short(text)!r}", declared_answers=len(distinct))
-            pred = math_parse(as_latex_input(text), self.options)
+            if len(ordered) > 1:
+                verdict = self._same_sequence(ordered, text)
+                if verdict is None:
+                    return Grade.unscorable(f"declared answer {_short(text)!r} is not valid math")
+                verdicts.append(verdict)
+                continue
+            pred = math_parse(as_latex_input(text, self.options), self.options)
             if not has_math(pred):
                 return Grade.unscorable(f"declared answer {_short(text)!r} is not valid math")
             verdicts.append(math_verify_parsed(gold, pred, self.options))
@@ -292,6 +334,42 @@ class MathGrader(Grader):
         if any(verdicts):
             return Grade.wrong("conflicting final answers", declared_answers=len(distinct))
         return Grade.wrong(f"answered {_short(distinct[-1])!r}, expected {_short(ref)!r}")
+
+    def _same_sequence(self, expected: list[str], text: str) -> bool | None:
+        """``ordered_lists``: the declared comma list equals the reference item by item, in order
+        (None when an item is not valid math)."""
+        items = math_text.top_level_items(text)
+        if len(items) != len(expected):
+            return False
+        for want, got in zip(expected, items):
+            pred = math_parse(as_latex_input(got, self.options), self.options)
+            if not has_math(pred):
+                return None
+            if not math_verify_parsed(math_parse(as_latex_input(want, self.options), self.options), pred, self.options):
+                return False
+        return True
+
+
+def _grade_as_text(reference: str, declared: list[str]) -> Grade:
+    """``prose_references = "text"``: every declaration must read as the reference's words."""
+    want = math_text.prose_key(reference)
+    got = {math_text.prose_key(text) for text in declared}
+    if len(got) > 1:
+        return Grade.wrong(f"{len(got)} different final answers declared")
+    answer = got.pop()
+    if answer and answer == want:
+        return Grade.right()
+    return Grade.wrong(f"answered {_short(answer)!r}, expected {_short(reference)!r} (compared as text)")
+
+
+def _listed(text: str, found: list[Declared], max_words: int = 3) -> bool:
+    """Consecutive declarations are separated by at most ``max_words`` words (a list, not a solution that
+    boxes several things)."""
+    for before, after in zip(found, found[1:]):
+        end = text.find(before.text, before.position) + len(before.text) + 1  # past the closing brace
+        if len(text[end : after.position].split()) > max_words:
+            return False
+    return True
 
 
 def _distinct(declarations: list[Declared]) -> list[str]:

@@ -671,6 +671,7 @@ def load_config(node: constructs.Node) -> Config:
                 REASONING_EFFORT_WARNING,
             )
         )
+    spec = None
     if "reward_spec" in values:
         spec = _check_spec(values["reward_spec"], problems)
         if spec is not None and spec.uses_judge:
@@ -680,6 +681,8 @@ def load_config(node: constructs.Node) -> Config:
     for key, role in (("training_data", "training"), ("validation_data", "validation")):
         if values.get(key) is not None:
             _check_dataset(key, values[key], role, problems, warnings)
+    if spec is not None and spec.control_template and values.get("training_data") is not None:
+        _check_control_template(spec, values["training_data"], problems)
 
     if problems:
         raise ConfigError(problems)
@@ -807,6 +810,23 @@ def _check_spec(path: Path, problems: list[str]) -> Spec | None:
                 f"{', '.join(sorted(bundled))}"
             )
     return spec
+
+
+def _check_control_template(spec: Spec, data: Path, problems: list[str]) -> None:
+    """The spec's control_template names fields the training data's reference answers have (the job
+    starter's preflight writes the reference answers with it: a typo would fail the deployment later)."""
+    from reward.controls import check_template
+    from reward.dataset import iter_rows
+
+    if not data.is_file():
+        return  # the dataset check reports it
+    problem = check_template(spec.control_template, (r.get("reference_answer") for _, r in iter_rows(data)))
+    if problem:
+        problems.append(
+            f"Invalid reward spec for 'reward_spec' ({spec.path}) with 'training_data' ({data}): {problem}\n"
+            f"  fix control_template in the spec, or pick a spec for this data: npx cdk synth -c "
+            f"reward_spec={CONTEXT_KEYS['reward_spec'].example}"
+        )
 
 
 def _check_dataset(

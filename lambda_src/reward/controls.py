@@ -35,7 +35,7 @@ def _fields(reference: Any) -> dict[str, str]:
 
 # ``{x}`` right after a LaTeX command, a sub/superscript or another group is LaTeX, not a placeholder:
 # ``\\text{cm}``, ``\\frac{a}{b}``, ``x^{n}``.
-_LATEX_BEFORE = re.compile(r"(?:\\[A-Za-z]+|[\^_}])\s*$")
+_LATEX_BEFORE = re.compile(r"(?:\\[A-Za-z]+\s*|[\^_]\s*|\})$")
 
 
 def template_fields(template: str) -> list[str]:

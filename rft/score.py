@@ -90,7 +90,11 @@ def run(args: argparse.Namespace, ctx: core.Context) -> int:
     else:
         from reward.handler import grade_with_reasons
 
-        grader, concurrency, where = (lambda batch: grade_with_reasons(batch, None)), 1, "lambda_handler (local)"
+        grader, concurrency, where = (
+            (lambda batch: grade_with_reasons(batch, None)),
+            1,
+            "lambda_handler (local)",
+        )
     from reward.contract import check_reply
 
     started = time.perf_counter()

@@ -3,6 +3,11 @@
 The very validator ``cdk synth`` runs on the training and validation data, called the same way (the
 file's role decides the row rules), so both give the same verdict on every file. Exit status 0 when no
 file has an error (warnings do not fail), 1 when some file has one.
+
+With ``--spec SPEC`` every valid row's reference answer is also written as a response (the spec's
+``control_template``) and graded: rows a dimension cannot grade (``no_reference``, e.g. a ``math``
+reference in words, "forty two") are counted per dimension with the most common reasons. They are
+warnings: training leaves such rows out of that dimension, so they waste prompts, but they break nothing.
 """
 
 from __future__ import annotations
@@ -57,6 +62,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help=f"most records allowed (default {DEFAULT_MAX_ROWS}, Bedrock's maximum)",
     )
+    parser.add_argument(
+        "--spec",
+        metavar="SPEC",
+        help="also grade each row's reference answer with this reward spec and count the rows a dimension "
+        "cannot grade (no_reference), with the reasons",
+    )
     parser.set_defaults(run=run)
 
 
@@ -75,4 +86,42 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             print(json.dumps({"file": path, **report.as_dict()}, ensure_ascii=False), file=out)
         else:
             print(format_findings(report, path), file=out)
+        if args.spec and report.ok and not args.json:
+            print(reference_check(args.spec, path), file=out)
     return EXIT_FAILURE if failed else EXIT_OK
+
+
+def reference_check(spec_path: str, data_path: str) -> str:
+    """How many rows of ``data_path`` each dimension of the spec cannot grade (no_reference), and why."""
+    from collections import Counter
+
+    from reward.controls import check_template, positive_control
+    from reward.handler import grade_with_reasons
+    from rft import core
+
+    spec = core.use_spec(spec_path)
+    rows = core.load_rows(data_path)
+    problem = check_template(spec.control_template, [row.reference for row in rows])
+    if problem:
+        raise CliError(f"{spec_path}: {problem}")
+    elements = [
+        core.event_element(row, positive_control(spec.control_template, row.reference), str(i))
+        for i, row in enumerate(rows)
+    ]
+    reply = core.grade_all(elements, lambda batch: grade_with_reasons(batch, None), batch_size=64)
+    dimensions = [d.name for d in spec.dimensions]
+    counts: dict[str, Counter[str]] = {name: Counter() for name in dimensions}
+    for element in reply:
+        scored = core.read_reply_element(element, dimensions)
+        for name, status in scored.statuses.items():
+            if status == "no_reference":
+                counts[name][(element.get("reasons") or {}).get(name) or "(no reason given)"] += 1
+    lines = [f"reference answers against {spec_path}: {len(rows)} rows graded"]
+    for name, reasons in counts.items():
+        n = sum(reasons.values())
+        if not n:
+            lines.append(f"  {name}: every row has a usable reference")
+            continue
+        lines.append(f"  warning: {name}: {n} of {len(rows)} rows cannot be graded (no_reference):")
+        lines += [f"    {k:>5} × {reason}" for reason, k in reasons.most_common(5)]
+    return "\n".join(lines)

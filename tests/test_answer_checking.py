@@ -20,7 +20,9 @@ from reward.spec import SpecError, parse_spec
 
 
 def math_grade(reference: object, response: str, **params: object):
-    return MathGrader(MathParams(**params)).grade(Sample(id="s", index=0, response=response, reference=reference))
+    return MathGrader(MathParams(**params)).grade(
+        Sample(id="s", index=0, response=response, reference=reference)
+    )
 
 
 def numeric_grade(reference: object, response: str, **params: object):
@@ -104,7 +106,9 @@ def test_a_prose_reference_is_no_reference_with_a_reason(reference: str) -> None
 def test_prose_references_compared_as_text_when_the_spec_asks() -> None:
     assert math_grade("forty two", "The answer is Forty-two.", prose_references="text").score == 1.0
     assert math_grade("forty two", "The answer is two forty.", prose_references="text").score == 0.0
-    assert math_grade("forty two", "The answer is forty two or forty three.", prose_references="text").score == 0
+    assert (
+        math_grade("forty two", "The answer is forty two or forty three.", prose_references="text").score == 0
+    )
     assert math_grade("forty two", "no declaration", prose_references="text").status is Status.UNSCORABLE
 
 
@@ -115,10 +119,8 @@ def test_mathematics_is_not_prose(text: str) -> None:
     assert not is_prose(text)
 
 
-def test_prose_reference_rows_are_counted_by_rft_score(tmp_path, capsys) -> None:
+def prose_dataset(tmp_path) -> tuple[str, str]:
     import json
-
-    from rft.cli import main
 
     spec = tmp_path / "spec.toml"
     spec.write_text(
@@ -135,10 +137,28 @@ def test_prose_reference_rows_are_counted_by_rft_score(tmp_path, capsys) -> None
         ),
         encoding="utf-8",
     )
-    code = main(["score", "--spec", str(spec), "--data", str(data)])
+    return str(spec), str(data)
+
+
+def test_prose_reference_rows_are_counted_by_rft_score(tmp_path, capsys) -> None:
+    from rft.cli import main
+
+    spec, data = prose_dataset(tmp_path)
+    code = main(["score", "--spec", spec, "--data", data])
     out, err = capsys.readouterr()
     assert "no_reference 4" in out
     assert code == 1 and "4 of 12 rows" in err and "prose, not mathematics" in err
+
+
+def test_prose_reference_rows_are_counted_by_rft_validate_data(tmp_path, capsys) -> None:
+    from rft.cli import main
+
+    spec, data = prose_dataset(tmp_path)
+    code = main(["validate-data", "--min-rows", "1", "--spec", spec, data])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "correctness: 4 of 12 rows cannot be graded (no_reference)" in out
+    assert "4 × reference answer 'forty two' is prose" in out
 
 
 # --- a declared answer followed by a clause -------------------------------------------------------
@@ -259,7 +279,9 @@ def test_answer_after_applies_to_choice_with_labels() -> None:
             ],
         }
     )
-    grade = grade_sample(spec, Sample(id="s", index=0, response="Verdict: no</reasoning>Verdict: yes", reference="yes"))
+    grade = grade_sample(
+        spec, Sample(id="s", index=0, response="Verdict: no</reasoning>Verdict: yes", reference="yes")
+    )
     assert grade[0].score == 1.0
     truncated = grade_sample(spec, Sample(id="s", index=0, response="Verdict: yes", reference="yes"))
     assert truncated[0].status is Status.UNSCORABLE

@@ -94,7 +94,7 @@ def test_families_that_do_not_apply_are_skipped_with_the_reason():
     families = {a.family for a in built.attacks}
     assert built.control == "Paris"
     assert built.skipped == {
-        "all_options": "the reference is not a multiple-choice letter",
+        "all_options": "the reference is not a multiple-choice letter or one of the spec's labels",
         "lookalike_digits": "the answer has no digits",
         **dict.fromkeys(attacks_code.FAMILIES, "not a code task"),
     }

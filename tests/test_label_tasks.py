@@ -58,7 +58,12 @@ CORRECT_FORMS = [
     f"{REASONING} Category: billing",
 ]
 # Forms with markup need a pattern that allows it; the shipped spec's pattern does.
-MARKUP_FORMS = ["**Category:** billing", "Category: **billing**", "Category: `billing`", 'Category: "billing"']
+MARKUP_FORMS = [
+    "**Category:** billing",
+    "Category: **billing**",
+    "Category: `billing`",
+    'Category: "billing"',
+]
 
 
 def attacks_for(right: str = "billing") -> dict[str, str]:
@@ -234,7 +239,9 @@ def test_the_classify_reference_answers_score_at_the_top() -> None:
     from reward.controls import positive_control
 
     spec = load_spec(CLASSIFY)
-    rows = [json.loads(line) for line in (ROOT / "data" / "classify" / "train.jsonl").read_text().splitlines()]
+    rows = [
+        json.loads(line) for line in (ROOT / "data" / "classify" / "train.jsonl").read_text().splitlines()
+    ]
     for row in rows[:40]:
         control = positive_control(spec.control_template, row["reference_answer"])
         assert aggregate(spec, control, row["reference_answer"]) == 1.0

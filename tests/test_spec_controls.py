@@ -20,7 +20,9 @@ def typo_spec(tmp_path: Path, template: str = "{reason}\\nCategory: {categroy}")
     text = (ROOT / "reward_specs" / "classify.toml").read_text(encoding="utf-8")
     spec = tmp_path / "typo.toml"
     spec.write_text(
-        text.replace('control_template = "{reason}\\nCategory: {category}"', f'control_template = "{template}"'),
+        text.replace(
+            'control_template = "{reason}\\nCategory: {category}"', f'control_template = "{template}"'
+        ),
         encoding="utf-8",
     )
     assert "{categroy}" in spec.read_text() or template != "{reason}\\nCategory: {categroy}"
@@ -74,13 +76,18 @@ def test_a_misspelled_placeholder_fails_synth(tmp_path) -> None:
 def test_a_control_below_the_top_is_reported_loudly_with_the_reasons(tmp_path, capsys) -> None:
     """A template that declares the wrong field: every control is unscorable; rft score exits 1."""
     spec = typo_spec(tmp_path, "{reason}\\nCategory: {reason}")
-    code = main(["score", "--spec", str(spec), "--data", str(CLASSIFY_TRAIN), "--limit", "20", "--out", str(tmp_path)])
+    code = main(
+        ["score", "--spec", str(spec), "--data", str(CLASSIFY_TRAIN), "--limit", "20", "--out", str(tmp_path)]
+    )
     err = capsys.readouterr().err
     assert code == 1
     assert "below the top (+1.000) on 20 of 20 rows" in err
     assert "most common reasons" in err and "label [ok]:" in err
     scores = [json.loads(line) for line in (tmp_path / "scores.jsonl").read_text().splitlines()]
-    assert all("names several labels" in s["reasons"]["label"] or "not one of" in s["reasons"]["label"] for s in scores)
+    assert all(
+        "names several labels" in s["reasons"]["label"] or "not one of" in s["reasons"]["label"]
+        for s in scores
+    )
 
 
 def test_a_few_rows_below_the_top_are_tolerated(tmp_path, capsys) -> None:

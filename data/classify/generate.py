@@ -265,9 +265,7 @@ def email(rng: random.Random, case: Case, name: str) -> str:
     """The e-mail as the customer writes it: greeting, message, sometimes an aside, closing."""
     parts = [rng.choice(("Hello,", "Hi there,", "Dear Brightwave team,", "Good morning,")), case.message]
     if rng.random() < 0.25:
-        parts.append(
-            ASIDES[case.category].format(device=rng.choice(DEVICES), amount=amount(rng))
-        )
+        parts.append(ASIDES[case.category].format(device=rng.choice(DEVICES), amount=amount(rng)))
     parts.append(f"{rng.choice(CLOSINGS)}\n{name}")
     return "\n\n".join(parts)
 

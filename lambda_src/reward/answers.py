@@ -95,7 +95,9 @@ def pattern_answers(text: str, pattern: re.Pattern[str]) -> list[Declared]:
         if m.group(1) is None:
             continue
         end = text.find("\n", m.end(1))
-        found.append(Declared("pattern", m.group(1), m.start(), text[m.end(1) : end if end >= 0 else len(text)]))
+        found.append(
+            Declared("pattern", m.group(1), m.start(), text[m.end(1) : end if end >= 0 else len(text)])
+        )
     return found
 
 

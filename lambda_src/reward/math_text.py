@@ -26,11 +26,12 @@ import re
 from reward.text import normalize
 
 # Words that are mathematics when written without a backslash ("sqrt(2)", "2 pi", "x=1 or x=2").
-MATH_WORDS = frozenset(
-    """and or pi sqrt sin cos tan cot sec csc arcsin arccos arctan sinh cosh tanh log ln exp lim max min
-    gcd lcm mod inf infty infinity deg det cdot times div le ge leq geq neq pm mp frac dfrac tfrac
-    text mathrm mbox boxed left right""".split()
+_MATH_WORD_LIST = (
+    "and or pi sqrt sin cos tan cot sec csc arcsin arccos arctan sinh cosh tanh log ln exp lim max min "
+    "gcd lcm mod inf infty infinity deg det cdot times div le ge leq geq neq pm mp frac dfrac tfrac "
+    "text mathrm mbox boxed left right"
 )
+MATH_WORDS = frozenset(_MATH_WORD_LIST.split())
 
 _TRAILING = re.compile(r"[\s.;,:!]+$")
 _ESCAPED_DOLLAR = re.compile(r"\\\$")

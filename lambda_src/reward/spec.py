@@ -211,7 +211,9 @@ def parse_spec(data: Mapping[str, Any], path: Path = Path("<spec>")) -> Spec:
     template = _typed(data, "control_template", str, where, "")
     answer_after = _typed(data, "answer_after", str, where, "")
     if "answer_after" in data and not answer_after.strip():
-        raise SpecError(f"{where}.answer_after: must not be empty or blank (leave it out to read the whole response)")
+        raise SpecError(
+            f"{where}.answer_after: must not be empty or blank (leave it out to read the whole response)"
+        )
     return Spec(
         path=path,
         name=name,

@@ -66,7 +66,8 @@ class ChoiceParams:
             normalized = [label_key(label) for label in self.labels]
             if len(normalized) < 2 or not all(normalized):
                 raise ParamError(
-                    "labels", "'labels' must list at least two labels with letters or digits, e.g. [\"yes\", \"no\"]"
+                    "labels",
+                    '\'labels\' must list at least two labels with letters or digits, e.g. ["yes", "no"]',
                 )
             if len(set(normalized)) != len(normalized):
                 raise ParamError("labels", "'labels' must not repeat a label (compared case-insensitively)")
@@ -156,11 +157,14 @@ class ChoiceGrader(Grader):
             return Grade.right()
         return Grade.wrong(f"answered {answer}, expected {expected}")
 
-
     def _grade_words(self, sample: Sample) -> Grade:
         """Word labels: exactly one label of the list, the reference's."""
         p: ChoiceParams = self.params
-        value = sample.reference.get(p.reference_key) if isinstance(sample.reference, Mapping) else sample.reference
+        value = (
+            sample.reference.get(p.reference_key)
+            if isinstance(sample.reference, Mapping)
+            else sample.reference
+        )
         if not isinstance(value, str) or label_key(value) not in self.labels:
             shown = _short(value if isinstance(value, str) else repr(value))
             return Grade.no_reference(

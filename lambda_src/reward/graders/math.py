@@ -43,6 +43,7 @@ graded inline (no workers) in the main thread they are on, as a soft limit.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import re
@@ -290,7 +291,7 @@ class MathGrader(Grader):
         if prose and p.prose_references == "no_reference":
             return Grade.no_reference(
                 f"reference answer {_short(ref)!r} is prose, not mathematics "
-                "(write it as math, or set prose_references = \"text\" to compare it as text)"
+                '(write it as math, or set prose_references = "text" to compare it as text)'
             )
         declarations = declared_answers(sample.response or "", p.markers, self.pattern)
         if not declarations:
@@ -345,7 +346,9 @@ class MathGrader(Grader):
             pred = math_parse(as_latex_input(got, self.options), self.options)
             if not has_math(pred):
                 return None
-            if not math_verify_parsed(math_parse(as_latex_input(want, self.options), self.options), pred, self.options):
+            if not math_verify_parsed(
+                math_parse(as_latex_input(want, self.options), self.options), pred, self.options
+            ):
                 return False
         return True
 
@@ -365,7 +368,7 @@ def _grade_as_text(reference: str, declared: list[str]) -> Grade:
 def _listed(text: str, found: list[Declared], max_words: int = 3) -> bool:
     """Consecutive declarations are separated by at most ``max_words`` words (a list, not a solution that
     boxes several things)."""
-    for before, after in zip(found, found[1:]):
+    for before, after in itertools.pairwise(found):
         end = text.find(before.text, before.position) + len(before.text) + 1  # past the closing brace
         if len(text[end : after.position].split()) > max_words:
             return False

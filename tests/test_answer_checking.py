@@ -307,3 +307,15 @@ def test_after_delimiter() -> None:
 def test_a_phrase_around_a_box_is_not_a_second_declaration() -> None:
     found = declared_answers(r"The final answer is $\boxed{18}$.")
     assert [d.marker for d in found] == ["boxed"]
+
+
+def test_a_custom_grader_opts_in_to_answer_after() -> None:
+    def spec_for(reads_answer: bool) -> object:
+        params = {"function": "examples_custom_reward:cites_rule", "reads_answer": reads_answer}
+        return parse_spec(
+            {"answer_after": "</think>", "dimensions": [{"name": "c", "grader": "custom", "params": params}]}
+        )
+
+    no_delimiter = Sample(id="s", index=0, response="no reasoning tags here", reference={"rule": "R1"})
+    assert grade_sample(spec_for(True), no_delimiter)[0].status is Status.UNSCORABLE
+    assert "</think>" not in grade_sample(spec_for(False), no_delimiter)[0].reason

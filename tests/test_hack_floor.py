@@ -21,6 +21,7 @@ from tests.spec_env import spec_env
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted((ROOT / "reward_specs").glob("*.toml"))
 DATASETS = {
+    "classify": ROOT / "data/classify/train.jsonl",
     "code": ROOT / "data/code/train.jsonl",
     "gsm8k": ROOT / "data/sample/train.jsonl",
     "math": ROOT / "data/math/train.jsonl",
@@ -91,6 +92,20 @@ def answer_attacks(template: str, reference: Any) -> dict[str, str]:
             "two_fenced_blocks": f"```json\n{json.dumps(reference)}\n```\n```json\n{json.dumps(wrong_obj)}\n```",
             "duplicate_key": f'{{"compliant": "{flipped}", "compliant": "{right}", "explanation": {json.dumps(explanation)}}}',
             "wrong_verdict": json.dumps(wrong_obj),
+        }
+    elif isinstance(reference, dict) and isinstance(reference.get("category"), str):
+        labels = ("billing", "shipping", "returns", "technical", "other")  # reward_specs/classify.toml
+        right = reference["category"]
+        wrong = next(label for label in labels if label != right)
+        attacks |= {
+            "hedged_or": render(template, {**reference, "category": f"{right} or {wrong}"}),
+            "every_label": render(template, {**reference, "category": ", ".join(labels)}),
+            "every_label_per_line": "\n".join(render(template, {**reference, "category": x}) for x in labels),
+            "multi_answer": positive_control(template, reference)
+            + "\n"
+            + render(template, {**reference, "category": wrong}),
+            "outside_label": render(template, {**reference, "category": "refund"}),
+            "wrong_answer": render(template, {**reference, "category": wrong}),
         }
     elif isinstance(reference, dict) and isinstance(reference.get("final_answer"), str):
         answer = reference["final_answer"]

@@ -17,7 +17,9 @@ An empty response (no letter or digit) is ``unscorable`` without calling the fun
 grader can never pay for nothing. The module is imported when the spec loads: a missing module, a
 syntax error or a wrong signature fails the spec with a message naming ``params.function``.
 Set ``needs_reference = true`` to get ``no_reference`` for rows without a reference (the function is
-then not called for them) and ``heavy = true`` to run a CPU-heavy function in the worker processes.
+then not called for them), ``heavy = true`` to run a CPU-heavy function in the worker processes, and
+``reads_answer = true`` when it reads the declared answer: a spec's ``answer_after`` then hands it only
+what follows the reasoning (and ``unscorable`` without the delimiter).
 """
 
 from __future__ import annotations
@@ -85,6 +87,7 @@ class CustomParams:
     options: dict[str, Any] = field(default_factory=dict)
     needs_reference: bool = False
     heavy: bool = False
+    reads_answer: bool = False  # the spec's answer_after applies (the function reads the declared answer)
 
     def __post_init__(self) -> None:
         load_function(self.function)
@@ -99,6 +102,7 @@ class CustomGrader(Grader):
         self.function = load_function(params.function)
         self.needs_reference = params.needs_reference  # type: ignore[misc]
         self.heavy = params.heavy  # type: ignore[misc]
+        self.reads_answer = params.reads_answer  # type: ignore[misc]
 
     def grade(self, sample: Sample) -> Grade:
         p: CustomParams = self.params

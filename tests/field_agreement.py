@@ -67,7 +67,7 @@ def math_verify_case(case: Mapping[str, Any]) -> dict[str, Any]:
         params["match_types"] = list(params["match_types"])
     return {
         "id": f"math-verify:{case['id']}",
-        "source": "huggingface/Math-Verify tests (MIT/Apache-2.0)",
+        "source": "huggingface/Math-Verify tests (Apache-2.0)",
         "grader": "math",
         "reference": case["gold"],
         "response": response,

@@ -319,3 +319,34 @@ def test_a_custom_grader_opts_in_to_answer_after() -> None:
     no_delimiter = Sample(id="s", index=0, response="no reasoning tags here", reference={"rule": "R1"})
     assert grade_sample(spec_for(True), no_delimiter)[0].status is Status.UNSCORABLE
     assert "</think>" not in grade_sample(spec_for(False), no_delimiter)[0].reason
+
+
+def test_answer_after_applies_to_batched_graders_too() -> None:
+    """Batched graders (code, judge) are handed the whole batch: the runner cuts their samples the same way."""
+    from dataclasses import replace
+
+    from reward.graders.base import Grader
+    from reward.results import Grade
+    from reward.runner import grade_batch
+
+    seen: list[str] = []
+
+    class Echo(Grader):
+        name = "echo"
+        batched = True
+        reads_answer = True
+
+        def grade_many(self, samples, deadline):
+            seen.extend(s.response for s in samples)
+            return [Grade.right() for _ in samples]
+
+    spec = parse_spec({"answer_after": "</think>", "dimensions": [{"name": "a", "grader": "length"}]})
+    spec = replace(spec, graders=(Echo(None),))
+    samples = [
+        Sample(id="1", index=0, response="<think>x</think>answer one", reference="r"),
+        Sample(id="2", index=1, response="<think>cut off", reference="r"),
+    ]
+    grades = grade_batch(spec, samples)
+    assert seen == ["answer one"]
+    assert grades[0][0].score == 1.0
+    assert grades[1][0].status is Status.UNSCORABLE and "</think>" in grades[1][0].reason

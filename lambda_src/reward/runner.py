@@ -101,6 +101,10 @@ def _grade_unbatched(
     return out
 
 
+# A batched dimension in flight: (dim, sample indices sent, future, failure to start, grades decided
+# without the grader).
+_Started = tuple[int, list[int], "Future[list[Grade]] | None", "Grade | None", dict[int, Grade]]
+
 # Placeholder for a batched dimension's grade until it is collected (never leaves the runner).
 _PENDING = Grade(0.0, Status.DEADLINE, "pending")
 
@@ -116,8 +120,9 @@ def _batched_executor() -> ThreadPoolExecutor:
 
 def _start_batched(
     spec: Spec, samples: Sequence[Sample], dims: tuple[int, ...], deadline: float | None
-) -> list[tuple[int, list[int], Future[list[Grade]] | None, Grade | None]]:
-    """Submit each batched dimension's gradable samples; return (dim, sample indices, future, failure)."""
+) -> list[_Started]:
+    """Submit each batched dimension's gradable samples; return (dim, sample indices, future, failure,
+    grades decided without the grader: ``answer_after`` missing from the response)."""
     inner = None if deadline is None else deadline - _BATCHED_GRACE_S
     started = []
     for i in dims:
@@ -127,27 +132,35 @@ def _start_batched(
             for k, sample in enumerate(samples)
             if _refusal(spec, sample) is None and (not grader.needs_reference or sample.has_reference)
         ]
-        if not keep:
-            started.append((i, keep, None, None))
-            continue
         subset = [samples[k] for k in keep]
+        pre: dict[int, Grade] = {}
+        if spec.answer_after and grader.reads_answer:
+            # as in grade_dimensions: the grader sees what follows the reasoning; without the delimiter
+            # the sample is unscorable here and never sent
+            cut = {k: _after_delimiter(samples[k], spec.answer_after) for k in keep}
+            pre = {k: g for k, g in cut.items() if isinstance(g, Grade)}
+            keep = [k for k in keep if not isinstance(cut[k], Grade)]
+            subset = [cut[k] for k in keep]  # type: ignore[misc]
+        if not keep:
+            started.append((i, keep, None, None, pre))
+            continue
         try:
             future = _batched_executor().submit(grader.grade_many, subset, inner)
         except Exception as exc:  # e.g. interpreter shutting down: grade as errors, never raise
-            started.append((i, keep, None, Grade.error(f"{grader.name} grader could not start: {exc}")))
+            started.append((i, keep, None, Grade.error(f"{grader.name} grader could not start: {exc}"), pre))
             continue
-        started.append((i, keep, future, None))
+        started.append((i, keep, future, None, pre))
     return started
 
 
 def _collect_batched(
     spec: Spec,
     out: list[list[Grade]],
-    started: list[tuple[int, list[int], Future[list[Grade]] | None, Grade | None]],
+    started: list[_Started],
     deadline: float | None,
 ) -> None:
     """Fill the batched dimensions' grades into ``out``, waiting until ``deadline`` at the latest."""
-    for i, keep, future, failure in started:
+    for i, keep, future, failure, pre in started:
         grader = spec.graders[i]
         grades: list[Grade]
         if future is None:
@@ -171,9 +184,11 @@ def _collect_batched(
                         f"{grader.name} grader returned {len(grades) if isinstance(grades, list) else type(grades).__name__} grades for {len(keep)} samples"
                     )
                 ] * len(keep)
-        kept = set(keep)
+        kept = set(keep) | set(pre)
         for k, grade in zip(keep, grades):
             out[k][i] = _sanitize(grade, grader.name)
+        for k, grade in pre.items():
+            out[k][i] = grade
         for k, row in enumerate(out):
             if k in kept or row[i] is not _PENDING:
                 continue

@@ -121,6 +121,7 @@ class CodeGrader(Grader):
     Params = CodeParams
     needs_reference = True
     batched = True
+    reads_answer = True  # the program is the answer: a spec's answer_after skips the reasoning before it
 
     def __init__(self, params: CodeParams, runner: Runner | None = None) -> None:
         super().__init__(params)

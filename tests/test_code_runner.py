@@ -78,15 +78,17 @@ def run(*jobs: dict[str, Any], **kwargs: Any) -> list[dict[str, Any]]:
 
 
 def sandbox_processes() -> list[int]:
-    """Processes running the harness (forked children keep its command line)."""
+    """Live processes running this interpreter's harness (forked children keep its command line)."""
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-            except OSError:
+                state = Path(f"/proc/{entry}/stat").read_bytes().rsplit(b")", 1)[1].split()[0]
+            except (OSError, IndexError):
                 continue
-            if _MARKER.encode() in cmdline:
+            ours = cmdline.split(b"\0", 1)[0] == sys.executable.encode()  # not another checkout's runs
+            if ours and _MARKER.encode() in cmdline and state not in (b"Z", b"X"):  # zombies are dead
                 found.append(int(entry))
     return found
 

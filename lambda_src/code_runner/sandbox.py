@@ -248,13 +248,20 @@ def kill_group(process: subprocess.Popen[bytes]) -> None:
         process.kill()
     with contextlib.suppress(subprocess.TimeoutExpired):  # SIGKILL cannot be ignored
         process.wait(timeout=5)
-    for pid in session_members(process.pid):  # belt and braces: anything left in its session
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
+    # SIGKILL is asynchronous: wait (briefly) until nothing of the session is alive, so no process
+    # outlives the sample even on a busy machine. Zombies are dead and are not counted.
+    for _ in range(250):
+        alive = session_members(process.pid)
+        if not alive:
+            break
+        for pid in alive:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.02)
 
 
 def session_members(sid: int) -> list[int]:
-    """Processes whose session id is ``sid`` (from /proc; empty where /proc is absent)."""
+    """Live processes whose session id is ``sid`` (from /proc; empty where /proc is absent)."""
     members = []
     try:
         entries = os.listdir("/proc")
@@ -268,8 +275,8 @@ def session_members(sid: int) -> list[int]:
                 fields = handle.read().rsplit(b")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        # after the command: state ppid pgrp session ...
-        if len(fields) > 3 and int(fields[3]) == sid:
+        # after the command: state ppid pgrp session ...; zombies (Z) and dead (X) tasks are not alive
+        if len(fields) > 3 and int(fields[3]) == sid and fields[0] not in (b"Z", b"X"):
             members.append(int(entry))
     return members
 

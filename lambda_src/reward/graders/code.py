@@ -203,7 +203,7 @@ def run_isolating(
     """Results by job id, with the culprit of a failed batch isolated.
 
     A *call* fails as a whole when the runner raises, returns a malformed reply, or marks results
-    ``"call_failed": true`` (the deployed client does so for an invocation that crashed). Jobs of failed
+    ``"call_failed": true`` (the deployed client isolates crashed invocations itself). Jobs of failed
     calls are re-run in halves, recursively. A job whose call still fails when it is alone, once any other
     call has succeeded, broke its batch: status ``culprit`` (the response's failure). When every call
     fails nothing singles a job out: the fault is ours (``error``) for all of them. A per-job ``error``

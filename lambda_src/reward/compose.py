@@ -4,7 +4,9 @@ Rules (docs/reward-specs.md, "How a reward is composed", says the same):
 - a judged dimension (status ok/unscorable) scores ``2 * credit - 1``;
 - a gated dimension pays only when its gate passed (status ok and credit >= the gate's ``pass_at``);
   otherwise it scores -1, and it inherits the gate's status when the gate was not judged;
-- a dimension whose status is not a judgement (no_reference, error, timeout, deadline) follows its
+- a ``timeout`` is the response's failure (grading *it* overran the budget): scored like a wrong answer
+  (-1), whatever ``on_error`` says, so a response that stalls the grader never beats an honest mistake;
+- a dimension whose status says nothing about the response (no_reference, error, deadline) follows its
   ``on_error`` policy: ``exclude`` (left out of the aggregate, reported as 0), ``neutral`` (0) or ``floor`` (-1);
 - the aggregate is the weighted mean of the counted dimensions (0 when none is counted), clipped;
 - a ``veto`` dimension that was judged and did not pass forces the aggregate to -1.
@@ -38,12 +40,14 @@ def compose(spec: Spec, grades: Sequence[Grade]) -> tuple[float, list[DimensionR
         reason = grade.reason
         if dimension.gate is not None:
             gate_dim, gate_grade = by_name[dimension.gate]
-            if not gate_grade.status.is_judgement:
+            if not gate_grade.status.charged_to_response:
                 status, reason = gate_grade.status, f"gate {gate_dim.name!r}: {gate_grade.reason}"
-            elif status.is_judgement and not _passed(gate_grade, gate_dim.pass_at):
+            elif status.charged_to_response and not _passed(gate_grade, gate_dim.pass_at):
                 status, reason = Status.OK, f"gate {gate_dim.name!r} not passed"
                 grade = Grade(0.0, Status.OK, reason, grade.metrics)
-        if status.is_judgement:
+        if status.charged_to_response:
+            if status is Status.TIMEOUT:
+                grade = Grade(0.0, status, reason, grade.metrics)  # whatever the grader left: no credit
             score = clamp_reward(2.0 * grade.score - 1.0)
             counted = True
             if dimension.veto and not _passed(grade, dimension.pass_at):

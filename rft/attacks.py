@@ -52,7 +52,20 @@ FAMILIES: Mapping[str, str] = {
     "lookalike_digits": "the control with fullwidth / Arabic-Indic digits in the answer",
     "contradiction": "the control followed by a contradicting answer",
     "truncated": "the control cut in half (truncated reasoning)",
+    "grader_bomb": "a wrong answer written to make a symbolic grader run out of time (power towers, ...)",
     **attacks_code.FAMILIES,  # code tasks: hostile programs (rft/attacks_code.py)
+}
+
+#: Wrong answers that make sympy / math-verify run for minutes or for ever (often in C code, where no
+#: signal reaches): the heavy graders' workers must be killed at the sample budget, and the response
+#: must score no better than an honest wrong answer (docs/time-limits.md). Tried on a few rows only
+#: (``rft.probe.BOMB_ROWS``): each can cost a full ``sample_timeout_s``.
+GRADER_BOMBS: Mapping[str, str] = {
+    "power tower": "9^{9^{9^{9}}}",
+    "nested factorials": "((10^{10})!)!",
+    "deep parentheses": "(" * 4000 + "1" + ")" * 4000,
+    "math-verify #65": "\\dfrac{5^{(5^{(5^{5^5})} - 4)} - 5}{16}",
+    "huge power minus one": "10^{10^{10^{10}}} - 1",
 }
 
 
@@ -132,12 +145,14 @@ def build(
     *,
     distractor: Any = None,
     max_chars: int = 100_000,
+    skip_bombs: str | None = None,
 ) -> RowAttacks:
     """Every attack family that applies to ``row`` (a dataset record), against its positive control.
 
     ``distractor`` is another row's reference answer (different from this one), used as the wrong answer
     when the reference is neither a number nor an option letter. ``max_chars`` is the spec's
     ``max_response_chars``: padding stays under it, so it tests the reward and not the length cut-off.
+    ``skip_bombs`` says why the grader-bomb family is not tried on this row (None: try it).
     """
     reference = row.get("reference_answer")
     metadata = {k: v for k, v in row.items() if k != "messages"}
@@ -297,6 +312,19 @@ def build(
     for family, variant, response in code_attacks:
         add(family, variant, response)
     skipped.update(code_skipped)
+
+    # grader_bomb: a wrong answer the grader cannot finish computing (issue 10)
+    if skip_bombs is not None:
+        skipped["grader_bomb"] = skip_bombs
+    else:
+        bombs = {
+            variant: rendered(bomb) if right is not None else bomb for variant, bomb in GRADER_BOMBS.items()
+        }
+        fitting = {variant: text for variant, text in bombs.items() if len(text) <= max_chars}
+        for variant, text in fitting.items():
+            add("grader_bomb", variant, text)
+        if not fitting:
+            skipped["grader_bomb"] = f"max_response_chars ({max_chars}) leaves no room for a bomb"
 
     return RowAttacks(control, tuple(attacks), skipped)
 

@@ -30,6 +30,8 @@ DESCRIPTION = (
 )
 _TIE = 1e-9  # scores are floats from a weighted mean: equal within this counts as "at or above"
 _JUDGED = ("ok", "unscorable")
+#: Rows the grader-bomb family is tried on: every bomb may cost a full sample budget (5 s by default).
+BOMB_ROWS = 2
 
 
 @dataclass
@@ -128,6 +130,7 @@ def probe(
             spec.control_template,
             distractor=attacks.pick_distractor(references, i),
             max_chars=spec.max_response_chars,
+            skip_bombs=None if i < BOMB_ROWS else f"bombs are tried on the first {BOMB_ROWS} rows only",
         )
         for i, row in enumerate(rows)
     ]

@@ -14,6 +14,7 @@ whole: their values emptied, their digits swapped for look-alikes, a distractor 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import string
@@ -337,6 +338,7 @@ def _is_json(text: str) -> bool:
     return text.lstrip()[:1] in ("{", "[")
 
 
+@functools.lru_cache(maxsize=64)
 def _filler(words: int) -> str:
     sentences = _FILLER.split()
     out: list[str] = []

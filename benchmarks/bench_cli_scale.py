@@ -36,7 +36,9 @@ def write_rows(path: Path, n: int) -> None:
         for i in range(n):
             a, b = 3 + i % 97, 7 + i % 89
             row = {
-                "messages": [{"role": "user", "content": f"Tom has {a} apples and buys {b} more. How many? (#{i})"}],
+                "messages": [
+                    {"role": "user", "content": f"Tom has {a} apples and buys {b} more. How many? (#{i})"}
+                ],
                 "reference_answer": {"final_answer": str(a + b)},
                 "task_id": f"t{i}",
             }

@@ -282,7 +282,7 @@ def warn_over_limits(data: Path, records: int, limit: int | None, err: IO[str]) 
 
     if records <= DEFAULT_MAX_ROWS:
         return
-    graded = "the first {:,} of them".format(limit) if limit is not None and limit < records else "all of them"
+    graded = f"the first {limit:,} of them" if limit is not None and limit < records else "all of them"
     print(
         f"warning: {data} has {records:,} records, over the {DEFAULT_MAX_ROWS:,} prompts a Bedrock RFT job "
         f"accepts (docs/time-limits.md); the job would reject this file. Grading {graded}"

@@ -105,8 +105,8 @@ def test_each_grader_is_linear_in_the_response(name):
     grader = grader_class(name).from_params(GRADERS[name])
     superlinear = []
     for family, make in HOSTILE.items():
-        small = ops(lambda: grader.grade(sample(make(N))))
-        large = ops(lambda: grader.grade(sample(make(4 * N))))
+        small = ops(lambda make=make: grader.grade(sample(make(N))))
+        large = ops(lambda make=make: grader.grade(sample(make(4 * N))))
         if not linear(small, large):
             superlinear.append(f"{family}: {small:,} ops at {N:,} chars, {large:,} at {4 * N:,}")
     assert not superlinear, f"{name} grader is super-linear:\n" + "\n".join(superlinear)
@@ -117,8 +117,8 @@ def test_math_extraction_is_linear_in_the_response():
     itself runs in a worker that is killed at the sample budget)."""
     superlinear = []
     for family, make in HOSTILE.items():
-        small = ops(lambda: declared_answers(make(N), MARKERS))
-        large = ops(lambda: declared_answers(make(4 * N), MARKERS))
+        small = ops(lambda make=make: declared_answers(make(N), MARKERS))
+        large = ops(lambda make=make: declared_answers(make(4 * N), MARKERS))
         if not linear(small, large):
             superlinear.append(f"{family}: {small:,} ops, then {large:,}")
     assert not superlinear, "\n".join(superlinear)

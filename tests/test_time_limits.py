@@ -134,4 +134,6 @@ def _sample(response: str) -> Sample:
 
 
 def test_handler_module_documents_the_default():
-    assert "REWARD_DEFAULT_DEADLINE_S" in (handler.__doc__ or "") + json.dumps(handler.default_deadline_s.__doc__)
+    assert "REWARD_DEFAULT_DEADLINE_S" in (handler.__doc__ or "") + json.dumps(
+        handler.default_deadline_s.__doc__
+    )

@@ -116,7 +116,9 @@ def test_a_deep_sample_is_picklable_after_slimming_and_only_then():
 
 def test_a_poisoned_batch_never_grades_the_next_batch(pool):
     """Slow right answer + unpicklable sample, then a wrong answer: the wrong answer is graded wrong."""
-    grades = grade_batch(spec(), [sample(0, "sleep 0.6 right"), sample(1, "right", {"deep": deep()})], pool=pool)
+    grades = grade_batch(
+        spec(), [sample(0, "sleep 0.6 right"), sample(1, "right", {"deep": deep()})], pool=pool
+    )
     nxt = grade_batch(spec(), [sample(0, "wrong")], pool=pool)
     assert (nxt[0][0].status, nxt[0][0].score) == (Status.OK, 0.0)  # before the fix: +1, the leaked grade
     assert [(g[0].status, g[0].score) for g in grades] == [(Status.OK, 1.0), (Status.OK, 1.0)]
@@ -157,7 +159,11 @@ def test_a_result_of_another_session_is_discarded(pool):
     worker = pool._workers[0]
     old = HeavyJob(0, sample(0, "sleep 0.3 right"), (0,), 10.0)
     worker.conn.send_bytes(encode_job((-1, 0), spec_key(spec_table(s)), old)[0])
-    worker.job, worker.token, worker.expires = old, (-1, 0), time.monotonic() + 10  # as a crashed session left it
+    worker.job, worker.token, worker.expires = (
+        old,
+        (-1, 0),
+        time.monotonic() + 10,
+    )  # as a crashed session left it
     session = _Session(pool, s, [HeavyJob(0, sample(0, "wrong"), (0,), 10.0)], None)
     results = session.run(None)
     assert results[0][0].score == 0.0 and results[0][0].status is Status.OK
@@ -224,7 +230,11 @@ def test_as_deployed_a_poisoned_batch_then_a_wrong_answer_scores_minus_one(tmp_p
     script = tmp_path / "deployed.py"
     script.write_text(DEPLOYED)
     done = subprocess.run(
-        [sys.executable, str(script), str(ROOT), str(DEPTH)], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, str(script), str(ROOT), str(DEPTH)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     scores = json.loads(done.stdout.strip().splitlines()[-1])

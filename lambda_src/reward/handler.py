@@ -92,7 +92,7 @@ def batch_deadline(spec: Spec, context: Any, started: float) -> float:
             remaining_s = float(get_remaining()) / 1000.0
         except Exception:  # a strange context object must not fail the batch
             remaining_s = None
-        if remaining_s is not None and not remaining_s == remaining_s:  # NaN
+        if remaining_s is not None and remaining_s != remaining_s:  # NaN
             remaining_s = None
     if remaining_s is None:
         remaining_s = default_deadline_s()

@@ -502,7 +502,9 @@ class _Session:
         elif kind == "done" and len(message) == 3:
             if worker.job is None or message[1] != worker.token:
                 # Another session's (or another job's) answer: never anyone's grade.
-                logger.warning("reward worker %s answered %r, not the job it holds; discarded", worker.pid, message[1])
+                logger.warning(
+                    "reward worker %s answered %r, not the job it holds; discarded", worker.pid, message[1]
+                )
                 return
             job, worker.job, worker.token = worker.job, None, None
             grades = message[2]

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reward.compose import json_safe
+from reward.contract import json_safe
 from reward.handler import lambda_handler
 from tests.spec_env import spec_env
 

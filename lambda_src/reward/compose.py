@@ -14,10 +14,10 @@ Rules (docs/reward-specs.md, "How a reward is composed", says the same):
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from reward.contract import json_safe
 from reward.event import Sample
 from reward.results import DimensionResult, Grade, Status, clamp_reward
 from reward.spec import Spec
@@ -78,48 +78,6 @@ def reply_element(sample: Sample, aggregate: float, results: Sequence[DimensionR
     if type(sample_id) is not str or not sample_id.isascii():  # the service's ids: echoed untouched
         sample_id = json_safe(sample_id)
     return {"id": sample_id, "aggregate_reward_score": clamp_reward(aggregate), "metrics_list": metrics}
-
-
-_ID_DEPTH = 32  # an id nested deeper than this is echoed as a placeholder string (never a RecursionError)
-_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
-
-
-def json_safe(value: Any, depth: int = 0) -> Any:
-    """``value`` in a form that strict JSON can carry, unchanged whenever it already can.
-
-    The reply must pass ``json.dumps(reply, allow_nan=False, ensure_ascii=False).encode("utf-8")`` for
-    any input (docs/time-limits.md, "Strict JSON"). Echo rules: a lone surrogate in a string becomes the
-    six characters of its escape (``"\\ud800"``); NaN, Infinity and -Infinity (``1e309`` parses to
-    Infinity) become the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``; an integer too long to
-    print becomes ``"<integer of N bits>"``; containers deeper than 32 levels are cut there with the
-    string ``"<nested too deep>"``; any other non-JSON value becomes its ``repr``, shortened.
-    """
-    kind = type(value)
-    if kind is str:
-        try:
-            value.encode("utf-8")
-            return value
-        except UnicodeEncodeError:
-            return "".join(c if not 0xD800 <= ord(c) <= 0xDFFF else f"\\u{ord(c):04x}" for c in value)
-    if value is None or kind is bool:
-        return value
-    if kind is float:
-        return value if math.isfinite(value) else _NON_FINITE[repr(value)]
-    if kind is int:
-        try:
-            str(value)
-            return value
-        except ValueError:  # over sys.get_int_max_str_digits()
-            return f"<integer of {value.bit_length()} bits>"
-    if depth >= _ID_DEPTH:
-        return "<nested too deep>"
-    if kind is list or kind is tuple:
-        return [json_safe(v, depth + 1) for v in value]
-    if isinstance(value, Mapping):
-        return {str(json_safe(k, depth + 1)): json_safe(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, (int, float)):  # subclasses: as their plain value
-        return json_safe(float(value) if isinstance(value, float) else int(value), depth)
-    return repr(value)[:200]
 
 
 def _finite(value: Any) -> float:

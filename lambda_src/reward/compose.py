@@ -46,13 +46,14 @@ def compose(spec: Spec, grades: Sequence[Grade]) -> tuple[float, list[DimensionR
             elif status.charged_to_response and not _passed(gate_grade, gate_dim.pass_at):
                 status, reason = Status.OK, f"gate {gate_dim.name!r} not passed"
                 grade = Grade(0.0, Status.OK, reason, grade.metrics)
-        if status.charged_to_response:
-            if status is Status.TIMEOUT:
-                grade = Grade(0.0, status, reason, grade.metrics)  # whatever the grader left: no credit
+        if status.is_judgement:
             score = clamp_reward(2.0 * grade.score - 1.0)
             counted = True
             if dimension.veto and not _passed(grade, dimension.pass_at):
                 vetoed = True
+        elif status is Status.TIMEOUT:  # the response's doing (charged_to_response): a wrong answer
+            score, counted = -1.0, True
+            vetoed = vetoed or dimension.veto
         elif dimension.on_error == "exclude":
             score, counted = 0.0, False
         else:

@@ -275,7 +275,7 @@ def load_rows(
 
 
 def warn_over_limits(data: Path, records: int, limit: int | None, err: IO[str]) -> None:
-    """Say so when the file is larger than a training job accepts (rft-contract.md §2: at most 20,000
+    """Say so when the file is larger than a training job accepts (docs/contract.md: at most 20,000
     prompts): grading it all still works, but it is not a dataset Bedrock will train on, and a probe of
     every row costs ~25 gradings per row."""
     from reward.dataset import DEFAULT_MAX_ROWS

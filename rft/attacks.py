@@ -14,6 +14,7 @@ whole: their values emptied, their digits swapped for look-alikes, a distractor 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import string
@@ -54,7 +55,20 @@ FAMILIES: Mapping[str, str] = {
     "lookalike_digits": "the control with fullwidth / Arabic-Indic digits in the answer",
     "contradiction": "the control followed by a contradicting answer",
     "truncated": "the control cut in half (truncated reasoning)",
+    "grader_bomb": "a wrong answer written to make a symbolic grader run out of time (power towers, ...)",
     **attacks_code.FAMILIES,  # code tasks: hostile programs (rft/attacks_code.py)
+}
+
+#: Wrong answers that make sympy / math-verify run for minutes or for ever (often in C code, where no
+#: signal reaches): the heavy graders' workers must be killed at the sample budget, and the response
+#: must score no better than an honest wrong answer (docs/time-limits.md). Tried on a few rows only
+#: (``rft.probe.BOMB_ROWS``): each can cost a full ``sample_timeout_s``.
+GRADER_BOMBS: Mapping[str, str] = {
+    "power tower": "9^{9^{9^{9}}}",
+    "nested factorials": "((10^{10})!)!",
+    "deep parentheses": "(" * 4000 + "1" + ")" * 4000,
+    "math-verify #65": "\\dfrac{5^{(5^{(5^{5^5})} - 4)} - 5}{16}",
+    "huge power minus one": "10^{10^{10^{10}}} - 1",
 }
 
 
@@ -136,6 +150,7 @@ def build(
     max_chars: int = 100_000,
     labels: Sequence[str] | None = None,
     answer_keys: Sequence[str] = ANSWER_KEYS,
+    skip_bombs: str | None = None,
 ) -> RowAttacks:
     """Every attack family that applies to ``row`` (a dataset record), against its positive control.
 
@@ -146,6 +161,7 @@ def build(
     ``answer_keys`` the reference fields that may hold the answer (the spec's ``reference_key`` first):
     a row whose answer is one of the labels is attacked as a label task (every label at once, another
     label as the wrong answer).
+    ``skip_bombs`` says why the grader-bomb family is not tried on this row (None: try it).
     """
     reference = row.get("reference_answer")
     metadata = {k: v for k, v in row.items() if k != "messages"}
@@ -323,6 +339,19 @@ def build(
         add(family, variant, response)
     skipped.update(code_skipped)
 
+    # grader_bomb: a wrong answer the grader cannot finish computing (issue 10)
+    if skip_bombs is not None:
+        skipped["grader_bomb"] = skip_bombs
+    else:
+        bombs = {
+            variant: rendered(bomb) if right is not None else bomb for variant, bomb in GRADER_BOMBS.items()
+        }
+        fitting = {variant: text for variant, text in bombs.items() if len(text) <= max_chars}
+        for variant, text in fitting.items():
+            add("grader_bomb", variant, text)
+        if not fitting:
+            skipped["grader_bomb"] = f"max_response_chars ({max_chars}) leaves no room for a bomb"
+
     return RowAttacks(control, tuple(attacks), skipped)
 
 
@@ -365,6 +394,7 @@ def _is_json(text: str) -> bool:
     return text.lstrip()[:1] in ("{", "[")
 
 
+@functools.lru_cache(maxsize=64)
 def _filler(words: int) -> str:
     sentences = _FILLER.split()
     out: list[str] = []

@@ -269,7 +269,27 @@ def load_rows(
         )
     if not rows:
         raise CliError(f"{data}: no valid records to grade; run `rft validate-data {data}`")
+    if err is not None:
+        warn_over_limits(data, report.rows, limit, err)
     return rows
+
+
+def warn_over_limits(data: Path, records: int, limit: int | None, err: IO[str]) -> None:
+    """Say so when the file is larger than a training job accepts (docs/contract.md: at most 20,000
+    prompts): grading it all still works, but it is not a dataset Bedrock will train on, and a probe of
+    every row costs ~25 gradings per row."""
+    from reward.dataset import DEFAULT_MAX_ROWS
+
+    if records <= DEFAULT_MAX_ROWS:
+        return
+    graded = f"the first {limit:,} of them" if limit is not None and limit < records else "all of them"
+    print(
+        f"warning: {data} has {records:,} records, over the {DEFAULT_MAX_ROWS:,} prompts a Bedrock RFT job "
+        f"accepts (docs/time-limits.md); the job would reject this file. Grading {graded}"
+        + ("" if limit is not None else "; use --limit N to grade a sample")
+        + ".",
+        file=err,
+    )
 
 
 def event_element(row: Row, response: str, sample_id: str) -> dict[str, Any]:

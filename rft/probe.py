@@ -30,6 +30,8 @@ DESCRIPTION = (
 )
 _TIE = 1e-9  # scores are floats from a weighted mean: equal within this counts as "at or above"
 _JUDGED = ("ok", "unscorable")
+#: Rows the grader-bomb family is tried on: every bomb may cost a full sample budget (5 s by default).
+BOMB_ROWS = 2
 
 
 @dataclass
@@ -122,76 +124,58 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_FAILURE if result.failing else EXIT_OK
 
 
+#: Rows whose attacks are built and graded together: memory stays flat however large the file (every
+#: row yields ~25 responses, some of them tens of KB of padding).
+ROW_CHUNK = 256
+
+
 def probe(
     spec: Any, rows: Sequence[core.Row], *, threshold: float, batch_size: int = 256, err: Any = None
 ) -> tuple[ProbeResult, list[dict[str, Any]]]:
-    """Grade every row's control and attacks; returns the result and one record per graded attack."""
-    references = [row.reference for row in rows]
-    labels, answer_keys = attacks.spec_labels(spec)
-    built = [
-        attacks.build(
-            row.record,
-            spec.control_template,
-            distractor=attacks.pick_distractor(references, i, keys=answer_keys),
-            max_chars=spec.max_response_chars,
-            labels=labels,
-            answer_keys=answer_keys,
-        )
-        for i, row in enumerate(rows)
-    ]
-    elements = []
-    for i, (row, row_attacks) in enumerate(zip(rows, built)):
-        elements.append(core.event_element(row, row_attacks.control, f"{i}:control"))
-        for k, attack in enumerate(row_attacks.attacks):
-            elements.append(core.event_element(row, attack.response, f"{i}:{k}"))
+    """Grade every row's control and attacks; returns the result and one record per graded attack.
 
-    started = time.perf_counter()
-    progress = core.Progress(len(elements), "probing", stream=err)
+    Linear in the rows: attacks are built, graded and tallied ``ROW_CHUNK`` rows at a time, and only
+    what the report needs is kept (scores, the first few winning responses), never every response.
+    """
     from reward.contract import check_reply
 
-    reply = core.grade_all(
-        elements, core.local_grader(), batch_size=batch_size, progress=progress, check=check_reply
-    )
-    seconds = time.perf_counter() - started
+    references = [row.reference for row in rows]
+    labels, answer_keys = attacks.spec_labels(spec)
     dimensions = [d.name for d in spec.dimensions]
-    by_id = {element["id"]: core.read_reply_element(element, dimensions) for element in reply}
-
+    grader = core.local_grader()
     families = {name: FamilyResult(name) for name in attacks.FAMILIES}
     control_scores: list[float] = []
     ungradable: Counter[str] = Counter()
     records: list[dict[str, Any]] = []
-    for i, (row, row_attacks) in enumerate(zip(rows, built)):
-        control = by_id[f"{i}:control"]
-        not_judged = sorted({s for s in control.statuses.values() if s not in _JUDGED})
-        if not_judged:
-            ungradable[", ".join(not_judged)] += 1
-            continue
-        control_scores.append(control.aggregate)
-        best: dict[str, tuple[float, attacks.Attack]] = {}
-        for k, attack in enumerate(row_attacks.attacks):
-            score = by_id[f"{i}:{k}"].aggregate
-            records.append(
-                {
-                    "line": row.line,
-                    "task_id": row.task_id,
-                    "family": attack.family,
-                    "variant": attack.variant,
-                    "score": score,
-                    "control": control.aggregate,
-                    "wins": score >= control.aggregate - _TIE,
-                }
+    samples = 0
+    started = time.perf_counter()
+    progress = core.Progress(len(rows), "probing rows", stream=err)
+    for first in range(0, len(rows), ROW_CHUNK):
+        chunk = range(first, min(first + ROW_CHUNK, len(rows)))
+        built = {
+            i: attacks.build(
+                rows[i].record,
+                spec.control_template,
+                distractor=attacks.pick_distractor(references, i, keys=answer_keys),
+                max_chars=spec.max_response_chars,
+                labels=labels,
+                answer_keys=answer_keys,
+                skip_bombs=None if i < BOMB_ROWS else f"bombs are tried on the first {BOMB_ROWS} rows only",
             )
-            if attack.family not in best or score > best[attack.family][0]:
-                best[attack.family] = (score, attack)
-        for name, family in families.items():
-            if name in best:
-                score, attack = best[name]
-                family.scores.append(score)
-                family.margins.append(score - control.aggregate)
-                if score >= control.aggregate - _TIE:
-                    family.wins.append((row.line, attack.variant, attack.response, score, control.aggregate))
-            else:
-                family.skipped[row_attacks.skipped.get(name, "not applicable")] += 1
+            for i in chunk
+        }
+        elements = []
+        for i, row_attacks in built.items():
+            elements.append(core.event_element(rows[i], row_attacks.control, f"{i}:control"))
+            for k, attack in enumerate(row_attacks.attacks):
+                elements.append(core.event_element(rows[i], attack.response, f"{i}:{k}"))
+        samples += len(elements)
+        reply = core.grade_all(elements, grader, batch_size=batch_size, check=check_reply)
+        by_id = {element["id"]: core.read_reply_element(element, dimensions) for element in reply}
+        for i, row_attacks in built.items():
+            _tally(rows[i], i, row_attacks, by_id, families, control_scores, ungradable, records)
+        progress.advance(len(chunk))
+    progress.close()
     result = ProbeResult(
         spec_name=spec.name,
         rows=len(rows),
@@ -199,10 +183,57 @@ def probe(
         ungradable=dict(ungradable),
         families=tuple(families.values()),
         threshold=threshold,
-        samples=len(elements),
-        seconds=seconds,
+        samples=samples,
+        seconds=time.perf_counter() - started,
     )
     return result, records
+
+
+_KEPT_WINS = 5  # winning responses kept per family for the report (the count is kept in full)
+
+
+def _tally(
+    row: core.Row,
+    i: int,
+    row_attacks: attacks.RowAttacks,
+    by_id: Mapping[str, core.Scored],
+    families: dict[str, FamilyResult],
+    control_scores: list[float],
+    ungradable: Counter[str],
+    records: list[dict[str, Any]],
+) -> None:
+    control = by_id[f"{i}:control"]
+    not_judged = sorted({s for s in control.statuses.values() if s not in _JUDGED})
+    if not_judged:
+        ungradable[", ".join(not_judged)] += 1
+        return
+    control_scores.append(control.aggregate)
+    best: dict[str, tuple[float, attacks.Attack]] = {}
+    for k, attack in enumerate(row_attacks.attacks):
+        score = by_id[f"{i}:{k}"].aggregate
+        records.append(
+            {
+                "line": row.line,
+                "task_id": row.task_id,
+                "family": attack.family,
+                "variant": attack.variant,
+                "score": score,
+                "control": control.aggregate,
+                "wins": score >= control.aggregate - _TIE,
+            }
+        )
+        if attack.family not in best or score > best[attack.family][0]:
+            best[attack.family] = (score, attack)
+    for name, family in families.items():
+        if name in best:
+            score, attack = best[name]
+            family.scores.append(score)
+            family.margins.append(score - control.aggregate)
+            if score >= control.aggregate - _TIE:
+                text = attack.response if len(family.wins) < _KEPT_WINS else ""
+                family.wins.append((row.line, attack.variant, text, score, control.aggregate))
+        else:
+            family.skipped[row_attacks.skipped.get(name, "not applicable")] += 1
 
 
 def report(result: ProbeResult, spec_path: str, data_path: str) -> str:

@@ -41,8 +41,16 @@ def test_a_gated_dimension_inherits_a_non_judgement_status_of_its_gate():
 @pytest.mark.parametrize("policy,expected", [("exclude", 1.0), ("neutral", 0.8), ("floor", 0.6)])
 def test_error_policy_decides_what_a_non_judgement_status_scores(policy, expected):
     s = spec(format={"gate": None, "on_error": policy})
-    aggregate, _ = compose(s, [Grade.right(), Grade.timeout()])
-    assert aggregate == pytest.approx(expected)
+    for ours in (Grade.error("x"), Grade.deadline(), Grade.no_reference()):
+        aggregate, _ = compose(s, [Grade.right(), ours])
+        assert aggregate == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("policy", ["exclude", "neutral", "floor"])
+def test_a_timeout_is_the_responses_failure_whatever_the_policy(policy):
+    """Issue 10: grading the response overran its budget; that must never pay better than wrong."""
+    s = spec(format={"gate": None, "on_error": policy})
+    assert compose(s, [Grade.right(), Grade.timeout()])[0] == compose(s, [Grade.right(), Grade.wrong()])[0]
 
 
 def test_a_failed_veto_forces_the_floor():

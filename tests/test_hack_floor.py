@@ -246,3 +246,62 @@ def test_structured_json_data_is_reproducible(tmp_path):
     verdicts = [row["reference_answer"]["compliant"] for row in rows]
     assert 0.3 < verdicts.count("Yes") / len(verdicts) < 0.7  # balanced, so "always No" cannot win
     assert all((row["rule"] == "none") == (row["reference_answer"]["compliant"] == "Yes") for row in rows)
+
+
+# --- grader-timeout bombs (issue 10) -------------------------------------------------------------------
+BOMB_ROWS = 2  # each bomb may cost a full sample budget on a heavy spec
+
+
+class CountdownContext:
+    """A Lambda context whose remaining time counts down from ``seconds`` (as on Lambda)."""
+
+    def __init__(self, seconds: float) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self._until = self._clock() + seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self._until - self._clock()) * 1000)
+
+
+@pytest.fixture(scope="module", params=SPECS, ids=[p.stem for p in SPECS])
+def bombed(request) -> tuple[Spec, dict[str, float], list[str]]:
+    """(spec, score per event id, bomb variants): per row, its wrong answer and every bomb, one batch."""
+    from rft import attacks
+
+    path: Path = request.param
+    spec = load_spec(path)
+    rows = rows_for(spec)[:BOMB_ROWS]
+    references = [row.get("reference_answer") for row in rows_for(spec)]
+    event = []
+    for i, row in enumerate(rows):
+        built = attacks.build(
+            row,
+            spec.control_template,
+            distractor=attacks.pick_distractor(references, i),
+            max_chars=spec.max_response_chars,
+        )
+        for attack in built.attacks:
+            if attack.family in ("wrong_answer", "grader_bomb"):
+                event.append(event_for(row, attack.response, f"{i}:{attack.family}:{attack.variant}"))
+    from reward.handler import lambda_handler
+
+    with bedrock_emulator(Script(judge="gullible")), spec_env(path):
+        reply = lambda_handler(event, CountdownContext(300))
+    assert check_reply(event, reply) == []
+    return spec, {e["id"]: e["aggregate_reward_score"] for e in reply}, list(attacks.GRADER_BOMBS)
+
+
+def test_grader_bombs_never_beat_an_honest_wrong_answer(bombed):
+    """A response that makes the grader time out is the response's failure: at or below a wrong answer
+    (before issue 10 a timeout was excluded and scored 0, above the wrong answer's -1)."""
+    spec, scores, variants = bombed
+    beating = []
+    for i in range(BOMB_ROWS):
+        wrong = scores.get(f"{i}:wrong_answer:wrong", -1.0)
+        for variant in variants:
+            score = scores[f"{i}:grader_bomb:{variant}"]
+            if score > wrong or (not spec.uses_judge and score != -1.0):
+                beating.append(f"row {i} {variant}: {score} vs wrong answer {wrong}")
+    assert not beating, f"{spec.name}: bombs above the wrong-answer floor:\n" + "\n".join(beating)

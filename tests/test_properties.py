@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reward.contract import check_reply
+from reward.contract import check_reply, json_safe
 from reward.controls import positive_control
 from reward.spec import load_spec
 from tests.bedrock_emulator import bedrock_emulator
@@ -163,12 +163,16 @@ def test_handler_answers_every_element_within_the_contract(spec_path: Path) -> N
         assert len(reply) == len(event)
         for element, answer in zip(event, reply):
             expected_id = element.get("id") if isinstance(element, dict) else None
-            assert answer["id"] == expected_id
+            # echoed exactly, or in the documented strict-JSON form when JSON cannot carry it (issue 10)
+            assert answer["id"] == json_safe(expected_id)
+            if isinstance(expected_id, str) and expected_id.isascii():
+                assert answer["id"] == expected_id
             assert (
                 math.isfinite(answer["aggregate_reward_score"])
                 and -1 <= answer["aggregate_reward_score"] <= 1
             )
-        json.dumps(reply)  # the reply serializes as the Lambda runtime will send it
+        # the reply serializes as the Lambda runtime will send it, as strict UTF-8 JSON
+        json.dumps(reply, allow_nan=False, ensure_ascii=False).encode("utf-8")
 
     with judge_peer(spec_path):
         check()

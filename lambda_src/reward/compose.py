@@ -4,7 +4,9 @@ Rules (docs/reward-specs.md, "How a reward is composed", says the same):
 - a judged dimension (status ok/unscorable) scores ``2 * credit - 1``;
 - a gated dimension pays only when its gate passed (status ok and credit >= the gate's ``pass_at``);
   otherwise it scores -1, and it inherits the gate's status when the gate was not judged;
-- a dimension whose status is not a judgement (no_reference, error, timeout, deadline) follows its
+- a ``timeout`` is the response's failure (grading *it* overran the budget): scored like a wrong answer
+  (-1), whatever ``on_error`` says, so a response that stalls the grader never beats an honest mistake;
+- a dimension whose status says nothing about the response (no_reference, error, deadline) follows its
   ``on_error`` policy: ``exclude`` (left out of the aggregate, reported as 0), ``neutral`` (0) or ``floor`` (-1);
 - the aggregate is the weighted mean of the counted dimensions (0 when none is counted), clipped;
 - a ``veto`` dimension that was judged and did not pass forces the aggregate to -1.
@@ -15,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from reward.contract import json_safe
 from reward.event import Sample
 from reward.results import DimensionResult, Grade, Status, clamp_reward
 from reward.spec import Spec
@@ -38,9 +41,9 @@ def compose(spec: Spec, grades: Sequence[Grade]) -> tuple[float, list[DimensionR
         reason = grade.reason
         if dimension.gate is not None:
             gate_dim, gate_grade = by_name[dimension.gate]
-            if not gate_grade.status.is_judgement:
+            if not gate_grade.status.charged_to_response:
                 status, reason = gate_grade.status, f"gate {gate_dim.name!r}: {gate_grade.reason}"
-            elif status.is_judgement and not _passed(gate_grade, gate_dim.pass_at):
+            elif status.charged_to_response and not _passed(gate_grade, gate_dim.pass_at):
                 status, reason = Status.OK, f"gate {gate_dim.name!r} not passed"
                 grade = Grade(0.0, Status.OK, reason, grade.metrics)
         if status.is_judgement:
@@ -48,6 +51,9 @@ def compose(spec: Spec, grades: Sequence[Grade]) -> tuple[float, list[DimensionR
             counted = True
             if dimension.veto and not _passed(grade, dimension.pass_at):
                 vetoed = True
+        elif status is Status.TIMEOUT:  # the response's doing (charged_to_response): a wrong answer
+            score, counted = -1.0, True
+            vetoed = vetoed or dimension.veto
         elif dimension.on_error == "exclude":
             score, counted = 0.0, False
         else:
@@ -69,7 +75,10 @@ def reply_element(sample: Sample, aggregate: float, results: Sequence[DimensionR
         for key, value in r.metrics.items():
             metrics.append({"name": f"{r.name}.{key}", "value": _finite(value), "type": "Metric"})
     metrics.append({"name": "response_chars", "value": float(len(sample.response or "")), "type": "Metric"})
-    return {"id": sample.id, "aggregate_reward_score": clamp_reward(aggregate), "metrics_list": metrics}
+    sample_id = sample.id
+    if type(sample_id) is not str or not sample_id.isascii():  # the service's ids: echoed untouched
+        sample_id = json_safe(sample_id)
+    return {"id": sample_id, "aggregate_reward_score": clamp_reward(aggregate), "metrics_list": metrics}
 
 
 def _finite(value: Any) -> float:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 METRIC_TYPES = ("Reward", "Metric")
@@ -31,7 +32,7 @@ def check_reply(event: list[Any], reply: Any, *, score_range: tuple[float, float
         expected_id = event[i].get("id") if i < len(event) and isinstance(event[i], dict) else None
         if "id" not in element:
             problems.append(f"{where} has no id")
-        elif i < len(event) and element["id"] != expected_id:
+        elif i < len(event) and element["id"] != expected_id and element["id"] != json_safe(expected_id):
             problems.append(
                 f"{where} has id {element['id']!r}, expected {expected_id!r} (same order as the event)"
             )
@@ -58,3 +59,45 @@ def check_reply(event: list[Any], reply: Any, *, score_range: tuple[float, float
                     f"{where}: metric {item['name']!r} type {item.get('type')!r} is not Reward or Metric"
                 )
     return problems
+
+
+_ID_DEPTH = 32  # an id nested deeper than this is echoed as a placeholder string (never a RecursionError)
+_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def json_safe(value: Any, depth: int = 0) -> Any:
+    """``value`` in a form that strict JSON can carry, unchanged whenever it already can.
+
+    The reply must pass ``json.dumps(reply, allow_nan=False, ensure_ascii=False).encode("utf-8")`` for
+    any input (docs/time-limits.md, "Strict JSON"). Echo rules: a lone surrogate in a string becomes the
+    six characters of its escape (``"\\ud800"``); NaN, Infinity and -Infinity (``1e309`` parses to
+    Infinity) become the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``; an integer too long to
+    print becomes ``"<integer of N bits>"``; containers deeper than 32 levels are cut there with the
+    string ``"<nested too deep>"``; any other non-JSON value becomes its ``repr``, shortened.
+    """
+    kind = type(value)
+    if kind is str:
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            return "".join(c if not 0xD800 <= ord(c) <= 0xDFFF else f"\\u{ord(c):04x}" for c in value)
+    if value is None or kind is bool:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else _NON_FINITE[repr(value)]
+    if kind is int:
+        try:
+            str(value)
+            return value
+        except ValueError:  # over sys.get_int_max_str_digits()
+            return f"<integer of {value.bit_length()} bits>"
+    if depth >= _ID_DEPTH:
+        return "<nested too deep>"
+    if kind is list or kind is tuple:
+        return [json_safe(v, depth + 1) for v in value]
+    if isinstance(value, Mapping):
+        return {str(json_safe(k, depth + 1)): json_safe(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (int, float)):  # subclasses: as their plain value
+        return json_safe(float(value) if isinstance(value, float) else int(value), depth)
+    return repr(value)[:200]

@@ -31,6 +31,8 @@ __all__ = [
     "DEFAULT_MIN_ROWS",
     "MAX_FINDINGS_PER_CODE",
     "MAX_LINE_BYTES",
+    "MAX_NESTING",
+    "MAX_REFERENCE_CHARS",
     "ROLES",
     "RULES",
     "TRAINING_MIN_ROWS",
@@ -68,6 +70,13 @@ _MIN_ROWS = {"training": TRAINING_MIN_ROWS, "validation": VALIDATION_MIN_ROWS}
 # embedded blob), and capping it keeps memory bounded while streaming.
 MAX_LINE_BYTES = 1 << 20
 MAX_FINDINGS_PER_CODE = 50  # beyond this, findings of one code are only counted
+# A reference answer is what every response is compared with, in every sample of its prompt: graders are
+# linear in it, but some (similarity, the judge's prompt) are linear in response x reference. 32 KiB of
+# text is far more than any final answer, rubric or JSON object to reproduce; more is a pasted document.
+MAX_REFERENCE_CHARS = 32_768
+# JSON nested this deep is never a prompt or an answer; past it, the reward Lambda cannot copy the sample
+# to its worker processes (pickle recurses) and most tools recurse too (docs/time-limits.md).
+MAX_NESTING = 64
 # Duplicate detection remembers an 8-byte digest per prompt and task_id. Past this many rows (10x the
 # service's maximum) the file fails the row limit anyway, so we stop remembering rather than let a
 # huge file grow memory without bound.
@@ -274,6 +283,20 @@ RULES: Mapping[str, Rule] = _rules(
         "Some asserts of a code task's `test_code` have a shape the runner cannot rewrite, so their "
         "verdict is decided inside the sandbox (an always-equal object could pass them).",
         "Write them as `assert f(...) == <literal>` (or <, >, in, isclose, truthy/falsy shapes).",
+    ),
+    Rule(
+        "reference-too-large",
+        ERROR,
+        f"`reference_answer` is longer than {MAX_REFERENCE_CHARS:,} characters (as JSON text).",
+        "Keep only what the grader compares with (e.g. the final answer); a reference this long slows "
+        "the grading of every response to the prompt.",
+    ),
+    Rule(
+        "nested-too-deep",
+        ERROR,
+        f"A value of the record is nested more than {MAX_NESTING} levels deep.",
+        "Flatten the structure: the reward Lambda copies each sample to worker processes, which cannot "
+        "carry values this deep.",
     ),
     Rule(
         "duplicate-prompt",
@@ -500,16 +523,45 @@ _SKIP = object()
 _BLANK = object()
 
 
-def _check_record(record: Any) -> list[_Problem]:
-    """Every problem with one parsed JSON value, as (code, message, hint) — empty hint = the rule's fix."""
+def _check_record(record: Any, line: _Line | None = None) -> list[_Problem]:
+    """Every problem with one parsed JSON value, as (code, message, hint) — empty hint = the rule's fix.
+
+    ``line`` (the raw line) lets the size and nesting checks skip the walk when the line is too short or
+    has too few brackets to break them (the common case: validation stays ~1 us per row)."""
     if not isinstance(record, dict):
         return [("not-an-object", f"line is a JSON {_json_type(record)}, not an object", "")]
     problems: list[_Problem] = []
     if "id" in record:
         problems.append(("id-field", "record has a field named `id`, which the service reserves", ""))
     problems.extend(_check_messages(record))
-    problems.extend(_check_reference(record))
+    problems.extend(_check_reference(record, line is None or line.size > MAX_REFERENCE_CHARS))
+    data = line.data if line is not None else None
+    could_nest = data is None or data.count(b"[") + data.count(b"{") > MAX_NESTING
+    depth = _nesting(record) if could_nest else 0
+    if depth > MAX_NESTING:
+        problems.append(("nested-too-deep", f"record is nested {depth} levels deep (max {MAX_NESTING})", ""))
     return problems
+
+
+def _nesting(value: Any) -> int:
+    """How deep containers nest in ``value`` (a scalar is 0), without recursion, stopping past the limit."""
+    deepest = 0
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Iterable[Any] = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        depth += 1
+        if depth > deepest:
+            deepest = depth
+            if deepest > MAX_NESTING:
+                return deepest
+        stack.extend((child, depth) for child in children if isinstance(child, (dict, list)))
+    return deepest
 
 
 def _check_messages(record: dict[str, Any]) -> list[_Problem]:
@@ -623,7 +675,7 @@ def _check_turns(roles: list[str | None]) -> list[_Problem]:
     return problems
 
 
-def _check_reference(record: dict[str, Any]) -> list[_Problem]:
+def _check_reference(record: dict[str, Any], check_size: bool = True) -> list[_Problem]:
     if "reference_answer" not in record:
         metadata = record.get("metadata")
         hint = ""
@@ -634,6 +686,15 @@ def _check_reference(record: dict[str, Any]) -> list[_Problem]:
     if isinstance(reference, (str, dict)) or reference is None:
         if reference is None or not (reference.strip() if isinstance(reference, str) else reference):
             return [("empty-reference-answer", f"`reference_answer` is {_short(reference)}", "")]
+        size = _reference_chars(reference) if check_size else 0
+        if size > MAX_REFERENCE_CHARS:
+            return [
+                (
+                    "reference-too-large",
+                    f"`reference_answer` is {size:,} characters, over the {MAX_REFERENCE_CHARS:,} limit",
+                    "",
+                )
+            ]
         if isinstance(reference, dict):
             return _check_code_reference(reference)
         return []
@@ -666,6 +727,16 @@ def _check_code_reference(reference: dict[str, Any]) -> list[_Problem]:
         if opaque:
             problems.append(("code-opaque-asserts", f"{opaque} assert(s) judged inside the sandbox", ""))
     return problems
+
+
+def _reference_chars(reference: str | dict[str, Any]) -> int:
+    """The reference's size as JSON text (a string: its length), for the size limit."""
+    if isinstance(reference, str):
+        return len(reference)
+    try:
+        return len(json.dumps(reference, ensure_ascii=False))
+    except (ValueError, RecursionError):  # too deep: reported by nested-too-deep
+        return 0
 
 
 def _prompt_key(record: dict[str, Any]) -> bytes:
@@ -748,7 +819,7 @@ def _validate(lines: Iterable[_Line], role: str, min_rows: int | None, max_rows:
         rows += 1
         if value is _SKIP:
             continue
-        for code, message, hint in _check_record(value):
+        for code, message, hint in _check_record(value, line):
             found.add(line.number, code, message, hint)
         if isinstance(value, dict) and rows <= _DEDUP_ROW_LIMIT:
             if isinstance(value.get("messages"), list):
@@ -844,7 +915,7 @@ def _valid_rows(lines: Iterable[_Line]) -> Iterator[tuple[int, dict[str, Any]]]:
         value, problems = _decode_line(line)
         if value is _SKIP or value is _BLANK or _has_error(problems):
             continue
-        if not _has_error(_check_record(value)):
+        if not _has_error(_check_record(value, line)):
             yield line.number, value
 
 

@@ -79,16 +79,38 @@ def _handle(event: Any, context: Any, *, with_reasons: bool) -> list[dict[str, A
     return reply
 
 
-def batch_deadline(spec: Spec, context: Any, started: float) -> float | None:
-    """The monotonic instant by which grading must stop so the reply beats the Lambda's timeout."""
-    get_remaining = getattr(context, "get_remaining_time_in_millis", None)
-    if get_remaining is None:
-        return None
+#: Seconds a batch may take when there is no Lambda context (local runs, ``rft score``): the deployed
+#: function's default timeout (cdk.json ``reward_timeout_s``), so nothing run locally can hang for ever.
+#: ``REWARD_DEFAULT_DEADLINE_S`` overrides it.
+DEFAULT_DEADLINE_S = 300.0
+
+
+def default_deadline_s() -> float:
+    """``REWARD_DEFAULT_DEADLINE_S`` when it is a positive number, else ``DEFAULT_DEADLINE_S``."""
+    raw = os.environ.get("REWARD_DEFAULT_DEADLINE_S", "").strip()
     try:
-        remaining_s = float(get_remaining()) / 1000.0
-    except Exception:  # a strange context object must not fail the batch
-        return None
-    margin = min(spec.deadline_margin_s, remaining_s / 2)
+        value = float(raw) if raw else DEFAULT_DEADLINE_S
+    except ValueError:
+        return DEFAULT_DEADLINE_S
+    return value if 0 < value < float("inf") else DEFAULT_DEADLINE_S
+
+
+def batch_deadline(spec: Spec, context: Any, started: float) -> float:
+    """The monotonic instant by which grading must stop so the reply beats the Lambda's timeout.
+
+    Without a usable context (local runs) the batch still gets ``default_deadline_s()``."""
+    remaining_s = None
+    get_remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if get_remaining is not None:
+        try:
+            remaining_s = float(get_remaining()) / 1000.0
+        except Exception:  # a strange context object must not fail the batch
+            remaining_s = None
+        if remaining_s is not None and remaining_s != remaining_s:  # NaN
+            remaining_s = None
+    if remaining_s is None:
+        remaining_s = default_deadline_s()
+    margin = min(spec.deadline_margin_s, max(remaining_s, 0.0) / 2)
     return started + remaining_s - margin
 
 

@@ -15,13 +15,20 @@ class Status(StrEnum):
     UNSCORABLE = "unscorable"  # e.g. no final answer found: a wrong answer, scored as such
     NO_REFERENCE = "no_reference"  # the dataset row lacks what the grader needs
     ERROR = "error"  # the grader crashed (or a judge failed)
-    TIMEOUT = "timeout"  # the sample overran its per-sample budget
+    TIMEOUT = "timeout"  # grading the response overran its budget: charged to the response (credit 0)
     DEADLINE = "deadline"  # the batch ran out of time before this sample was graded
 
     @property
     def is_judgement(self) -> bool:
         """True when the status says something about the response (not about our infrastructure)."""
         return self in (Status.OK, Status.UNSCORABLE)
+
+    @property
+    def charged_to_response(self) -> bool:
+        """True when the response answers for this outcome: scored as its credit (0 = wrong), never by
+        the spec's ``on_error``. A ``timeout`` is the response's doing (grading *it* overran the
+        budget), so it must never pay better than a wrong answer (docs/time-limits.md)."""
+        return self in (Status.OK, Status.UNSCORABLE, Status.TIMEOUT)
 
 
 STATUSES: tuple[str, ...] = tuple(s.value for s in Status)

@@ -316,10 +316,15 @@ def grade_dimensions(spec: Spec, sample: Sample, dims: Sequence[int] | range) ->
     With ``spec.answer_after`` (e.g. ``"</think>"``), graders that read the declared answer
     (``Grader.reads_answer``) see only what follows the delimiter's last occurrence; without the delimiter
     (reasoning cut off, or never closed) they answer ``unscorable``: truncated reasoning earns nothing.
-    """
+
+    Every grader is linear in the response (tests/test_grading_cost.py), so an inline grade is bounded
+    by ``max_response_chars``; should a sample still take longer than ``spec.sample_timeout_s`` (a
+    custom grader, a spec's own regex), its judged grades become ``timeout``: a response that is slow to
+    grade never keeps the credit it got (heavy graders are killed at that budget instead, in workers)."""
     has_reference = sample.has_reference
     graders = spec.graders
     answer_sample: Sample | Grade | None = None
+    started = time.monotonic()
     grades = []
     for i in dims:
         grader = graders[i]
@@ -339,6 +344,10 @@ def grade_dimensions(spec: Spec, sample: Sample, dims: Sequence[int] | range) ->
         except Exception as exc:  # a grader bug must not fail the batch
             grade = Grade.error(f"{grader.name} grader raised {type(exc).__name__}: {str(exc)[:200]}")
         grades.append(_sanitize(grade, grader.name))
+    took = time.monotonic() - started  # one look per sample: this runs 20,000+ times a second
+    if took > spec.sample_timeout_s:
+        reason = f"grading took {took:.1f} s, over the {spec.sample_timeout_s:g} s budget"
+        grades = [Grade.timeout(reason) if g.status.is_judgement else g for g in grades]
     return grades
 
 

@@ -24,7 +24,7 @@ _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 _SPEC_KEYS = {
     "name": "a short name for the spec (default: the file name)",
     "description": "free text",
-    "on_error": f"what a non-judgement status (no_reference, error, timeout, deadline) scores: {ERROR_POLICIES}",
+    "on_error": f"what a status that is not the response's doing (no_reference, error, deadline) scores: {ERROR_POLICIES}",
     "max_response_chars": "responses longer than this are not parsed: status unscorable (default 100000)",
     "control_template": "how a reference answer is written as a response, e.g. 'Work.\\n#### {final_answer}'",
     "answer_after": "graders that read the declared answer see only what follows the last occurrence of this "

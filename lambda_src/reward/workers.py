@@ -17,13 +17,24 @@ in worker processes that the parent kills (SIGKILL) and replaces when a sample o
   graders itself, and then answers ``(sample, dimension indices)`` requests.
 - A sample gets ``timeout`` when its budget runs out (worker killed and replaced), ``error`` when its
   worker dies (segfault, OOM kill, ``os._exit``; worker replaced, the batch goes on), and ``deadline``
-  when the batch deadline arrives first (workers still busy are killed so the reply leaves in time).
+  when the batch deadline arrives first (workers still busy are killed so the reply leaves in time). A
+  sample still being graded at the deadline after using half its budget or more gets ``timeout``
+  instead: it is the slow one, and a response must not escape its grade by being slow.
+
+Protocol integrity (docs/time-limits.md): every ``grade`` request carries a token, ``(session, key)``,
+unique to one ``WorkerPool.grade`` call; a worker echoes it and the parent accepts a result only for the
+job it is waiting for on that worker, in that session, so a late answer can never be taken for another
+batch's sample. Any exception while sending, receiving or decoding is that sample's ``error`` (never the
+session's): the pool's bookkeeping survives, and a worker whose state is uncertain is killed and
+replaced. A session that ends for any reason kills the workers still busy with its jobs, so the next
+batch never meets a worker that owes an answer to someone else.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -33,8 +44,9 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import connection, get_context
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +58,7 @@ logger = logging.getLogger("reward.workers")
 
 _IN_WORKER = False
 _MAX_START_FAILURES = 3  # consecutive workers dying before they report ready: stop trying this batch
+_SESSIONS = itertools.count(1)  # one id per WorkerPool.grade call, carried by every job and result
 
 
 def in_worker() -> bool:
@@ -75,8 +88,9 @@ def default_start_method() -> str:
 
 
 # --- messages between parent and worker --------------------------------------------------------------
-# parent -> worker: ("spec", key, path, table) | ("grade", job_id, key, sample, dims) | ("stop",)
-# worker -> parent: ("ready", pid) | ("spec_ok", key, error) | ("done", job_id, grades)
+# parent -> worker: ("spec", key, path, table) | ("grade", token, key, sample, dims) | ("stop",)
+# worker -> parent: ("ready", pid) | ("spec_ok", key, error) | ("done", token, grades)
+# ``token`` is ``(session id, job key)``: a result is accepted only by the session and job it names.
 
 
 def spec_table(spec: Spec) -> dict[str, Any]:
@@ -148,13 +162,18 @@ def _worker_main(conn: connection.Connection) -> None:
                 specs[key] = error
             conn.send(("spec_ok", key, error))
         elif kind == "grade":
-            _, job_id, key, sample, dims = message
+            _, token, key, sample, dims = message
             loaded = specs.get(key)
             if isinstance(loaded, Spec):
                 grades = _grade_dims_in_worker(loaded, sample, dims)
             else:
                 grades = [Grade.error(f"worker could not load the spec: {loaded}")] * len(dims)
-            conn.send(("done", job_id, grades))
+            try:
+                payload = ForkingPickler.dumps(("done", token, grades))
+            except Exception as exc:  # e.g. a custom grader's metrics that cannot be pickled
+                reason = f"the grade could not be sent back: {type(exc).__name__}: {str(exc)[:200]}"
+                payload = ForkingPickler.dumps(("done", token, [Grade.error(reason)] * len(dims)))
+            conn.send_bytes(payload)
 
 
 # --- the pool ------------------------------------------------------------------------------------------
@@ -168,6 +187,27 @@ class HeavyJob:
     sample: Sample
     dims: tuple[int, ...]  # indices into spec.dimensions
     budget_s: float
+    retried: bool = False  # a worker died grading it once already (a second death is the input's doing)
+
+
+def encode_job(token: tuple[int, int], spec_key_: str, job: HeavyJob) -> tuple[memoryview, str]:
+    """The pickled ``grade`` request, and a note when the sample had to be slimmed to travel.
+
+    A sample that cannot be pickled (e.g. ``metadata`` nested hundreds of levels deep: pickle recurses)
+    is sent without its extra metadata, keeping the prompt, the response and the reference, which is all
+    a built-in heavy grader reads. If even that cannot be pickled (the reference itself is the problem),
+    this raises what the first attempt raised and the caller grades the sample ``error``.
+    """
+    try:
+        return ForkingPickler.dumps(("grade", token, spec_key_, job.sample, job.dims)), ""
+    except Exception as exc:
+        first = exc
+    slim = replace(job.sample, metadata={"reference_answer": job.sample.reference})
+    try:
+        payload = ForkingPickler.dumps(("grade", token, spec_key_, slim, job.dims))
+    except Exception:
+        raise first from None
+    return payload, f"sent without its metadata ({type(first).__name__})"
 
 
 @dataclass
@@ -179,6 +219,7 @@ class _Worker:
     specs: set[str] = field(default_factory=set)
     loading: str | None = None  # spec key sent, not yet acknowledged
     job: HeavyJob | None = None
+    token: tuple[int, int] | None = None  # (session, key) of ``job``: the only result accepted
     expires: float = 0.0
 
     @property
@@ -295,8 +336,39 @@ class _Session:
         self.deadline = deadline
         self.results: dict[int, list[Grade]] = {}
         self.start_failures = 0
+        self.id = next(_SESSIONS)
 
     def run(self, between: Callable[[], bool] | None) -> dict[int, list[Grade]]:
+        """Every job's grades; whatever happens, no worker leaves this call owing an answer."""
+        try:
+            self._clear_leftovers()
+            self._run(between)
+        except Exception as exc:  # a bug here must cost this batch's heavy grades, never the next batch's
+            logger.exception("worker session failed")
+            self._give_up(f"worker pool failed: {type(exc).__name__}: {str(exc)[:200]}")
+        finally:
+            self._abandon_busy()
+        return self.results
+
+    def _clear_leftovers(self) -> None:
+        """Kill workers still busy with another session's job (an earlier call that ended abnormally)."""
+        for worker in list(self.pool._workers):
+            if worker.job is not None:
+                logger.warning("reward worker %s was still busy with an abandoned job; replaced", worker.pid)
+                self.pool._kill(worker)
+
+    def _abandon_busy(self) -> None:
+        """Kill workers still grading this session's jobs (their answers would arrive to nobody)."""
+        for worker in list(self.pool._workers):
+            if worker.job is not None:
+                job = worker.job
+                self.pool._kill(worker)
+                self.results.setdefault(job.key, [Grade.error("grading was abandoned")] * len(job.dims))
+        while self.pending:
+            job = self.pending.popleft()
+            self.results.setdefault(job.key, [Grade.error("grading was abandoned")] * len(job.dims))
+
+    def _run(self, between: Callable[[], bool] | None) -> None:
         pool = self.pool
         if self.pending:
             pool.start(self.spec)
@@ -314,7 +386,6 @@ class _Session:
                 continue
             between = None
             self._collect(self._wait_time())
-        return self.results
 
     # workers that owe us a message (starting, loading a spec, grading)
     def _busy(self) -> list[_Worker]:
@@ -330,19 +401,38 @@ class _Session:
                 self.pool._reap(worker)
                 self.pool._start_worker()
                 continue
-            try:
-                if self.key not in worker.specs:
-                    worker.conn.send(("spec", self.key, self.path, self.table))
+            if self.key not in worker.specs:
+                if self._send(worker, ("spec", self.key, self.path, self.table)):
                     worker.loading = self.key
-                    continue
-                job = self.pending.popleft()
-                worker.conn.send(("grade", job.key, self.key, job.sample, job.dims))
-            except (OSError, ValueError):
-                self.pool._reap(worker)
-                self.pool._start_worker()
                 continue
-            worker.job = job
+            job = self.pending.popleft()
+            token = (self.id, job.key)
+            try:
+                payload, note = encode_job(token, self.key, job)
+            except Exception as exc:  # nothing was written: the worker stays idle and clean
+                self._finish(job, Grade.error(f"the sample cannot be sent to a worker: {_describe(exc)}"))
+                continue
+            if note:
+                logger.warning("sample %r %s", job.sample.id, note)
+            if not self._send(worker, payload):
+                self._finish(job, Grade.error("the sample could not be sent to a worker; worker replaced"))
+                continue
+            worker.job, worker.token = job, token
             worker.expires = now + job.budget_s
+
+    def _send(self, worker: _Worker, message: object) -> bool:
+        """Write to a worker; on any failure the worker (its pipe now in an unknown state) is replaced."""
+        try:
+            if isinstance(message, (bytes, bytearray, memoryview)):
+                worker.conn.send_bytes(message)
+            else:
+                worker.conn.send(message)
+            return True
+        except Exception as exc:
+            logger.warning("sending to reward worker %s failed: %s", worker.pid, _describe(exc))
+            self.pool._kill(worker)
+            self.pool._start_worker()
+            return False
 
     def _wait_time(self) -> float:
         now = time.monotonic()
@@ -371,14 +461,34 @@ class _Session:
     def _receive(self, worker: _Worker) -> None:
         try:
             message = worker.conn.recv()
-        except (EOFError, OSError):
+        except (EOFError, OSError, ConnectionError):
             how = self.pool._reap(worker)
-            if worker.job is not None:
-                self._finish(worker.job, Grade.error(f"the worker process {how} while grading; replaced"))
+            if worker.job is not None and not worker.job.retried:
+                # Once may be bad luck (ours); the same sample killing a fresh worker again is the input.
+                logger.warning("reward worker %s %s while grading; retrying the sample once", worker.pid, how)
+                self.pending.appendleft(replace(worker.job, retried=True))
+            elif worker.job is not None:
+                self._finish(
+                    worker.job,
+                    Grade.unscorable(
+                        f"grading this response killed a worker twice (it {how}): charged to the response"
+                    ),
+                )
             elif not worker.ready:
                 self.start_failures += 1
                 logger.error("reward worker %s %s before it was ready", worker.pid, how)
             self.pool._start_worker()
+            return
+        except Exception as exc:  # a message that cannot be decoded: this worker's state is unknown
+            logger.error("reward worker %s sent an unreadable message: %s", worker.pid, _describe(exc))
+            job = worker.job
+            self.pool._kill(worker)
+            if job is not None:
+                self._finish(job, Grade.error(f"the worker's reply could not be read: {_describe(exc)}"))
+            self.pool._start_worker()
+            return
+        if not isinstance(message, tuple) or not message:
+            logger.error("reward worker %s sent %r; ignored", worker.pid, type(message).__name__)
             return
         kind = message[0]
         if kind == "ready":
@@ -390,8 +500,14 @@ class _Session:
             worker.loading = None
             if message[2]:
                 logger.error("reward worker %s could not load the spec: %s", worker.pid, message[2])
-        elif kind == "done" and worker.job is not None and message[1] == worker.job.key:
-            job, worker.job = worker.job, None
+        elif kind == "done" and len(message) == 3:
+            if worker.job is None or message[1] != worker.token:
+                # Another session's (or another job's) answer: never anyone's grade.
+                logger.warning(
+                    "reward worker %s answered %r, not the job it holds; discarded", worker.pid, message[1]
+                )
+                return
+            job, worker.job, worker.token = worker.job, None, None
             grades = message[2]
             if not isinstance(grades, list) or len(grades) != len(job.dims):
                 grades = [Grade.error("worker returned a malformed result")] * len(job.dims)
@@ -401,11 +517,23 @@ class _Session:
         self.results[job.key] = [grade] * len(job.dims)
 
     def _deadline_reached(self) -> None:
+        now = time.monotonic()
         for worker in list(self.pool._workers):
             if worker.job is not None:
                 job = worker.job
                 self.pool._kill(worker)  # replaced lazily on the next call: the reply must go out now
-                self._finish(job, Grade.deadline())
+                used = now - (worker.expires - job.budget_s)
+                if used >= job.budget_s / 2:
+                    # The response is what made grading slow: being cut off must not pay better than wrong.
+                    self._finish(
+                        job,
+                        Grade.timeout(
+                            f"still being graded after {used:.1f} s (budget {job.budget_s:g} s) "
+                            "at the batch deadline; worker killed"
+                        ),
+                    )
+                else:
+                    self._finish(job, Grade.deadline())
             elif not worker.ready or worker.loading:
                 pass  # starting or loading: harmless, it will be ready for the next invocation
         while self.pending:
@@ -419,6 +547,10 @@ class _Session:
                 self._finish(job, Grade.error(reason))
         while self.pending:
             self._finish(self.pending.popleft(), Grade.error(reason))
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
 
 
 _POOL: WorkerPool | None = None

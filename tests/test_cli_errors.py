@@ -198,7 +198,9 @@ def test_a_judge_spec_without_credentials_says_so_once_and_fails(monkeypatch: py
         code, out, err = run("score", "--spec", SUPPORT_SPEC, "--data", SUPPORT_TRAIN, "--limit", "3")
     finally:
         judge_runtime.reset()
-    line = assert_one_line_error(code, err, command="score", expected_code=1)
+    # The control report (issue 12) may explain the low scores above; the failure itself is one line, once.
+    assert code == 1 and "Traceback" not in err
+    (line,) = [x for x in err.splitlines() if x.startswith("rft score: error: a grader failed")]
     assert "NoCredentialsError" in line and "Unable to locate credentials" in line
     assert re.search(r"a grader failed \(\d+ results with status error\); the first, dimension '\w+'", line)
     assert "error 3" in out  # the table still shows what happened
@@ -207,7 +209,8 @@ def test_a_judge_spec_without_credentials_says_so_once_and_fails(monkeypatch: py
 def test_a_judge_without_permission_says_so_once_and_fails() -> None:
     with bedrock_emulator(Script(error="AccessDeniedException")) as emu:
         code, _, err = run("score", "--spec", SUPPORT_SPEC, "--data", SUPPORT_TRAIN, "--limit", "2")
-    line = assert_one_line_error(code, err, command="score", expected_code=1)
+    assert code == 1 and "Traceback" not in err
+    (line,) = [x for x in err.splitlines() if x.startswith("rft score: error: a grader failed")]
     assert "AccessDeniedException" in line
     assert emu.requests  # the judge really called Bedrock (the emulator) and was refused
 

@@ -181,3 +181,31 @@ def test_usage_errors_are_one_line_and_exit_2(tmp_path, argv, message):
     code, _, err = run_cli(["eval", "--data", str(task.path), "--spec", GSM8K, "--yes", *argv])
     assert code == 2 and message in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_stack_names_the_tuned_model_through_rft_models(tmp_path, monkeypatch):
+    """`--stack NAME` asks rft.models (deploy-model's module) for the Active deployment's ARN."""
+    import sys
+    import types
+
+    import rft
+
+    seen = {}
+
+    def deployment_for_stack(ctx, prefix, region):
+        seen["args"] = (prefix, region)
+        return DEPLOYMENT_ARN
+
+    fake = types.ModuleType("rft.models")
+    fake.deployment_for_stack = deployment_for_stack
+    monkeypatch.setitem(sys.modules, "rft.models", fake)
+    monkeypatch.setattr(rft, "models", fake, raising=False)
+    task = write_task(tmp_path, 4)
+    script = Script(policies={BASE_ID: task.policy([0.5] * 4), DEPLOYMENT_ARN: task.policy([0.9] * 4)})
+    with bedrock_emulator(script) as emu:
+        args = ["eval", "--data", str(task.path), "--spec", GSM8K, "--base", BASE_ID, "--stack", "nova-rft"]
+        code, out, err = run_cli([*args, "--samples", "2", "--yes", "--json", "--out", str(tmp_path / "o")])
+        assert code == 0, err
+        assert DEPLOYMENT_ARN in {r.model_id for r in emu.requests}
+    assert seen["args"] == ("nova-rft", "us-east-1")
+    assert json.loads(out)["tuned"]["model"] == DEPLOYMENT_ARN

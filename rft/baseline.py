@@ -122,13 +122,16 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     rows = core.load_rows(args.data, limit=args.limit, err=ctx.err)
     out = core.output_dir(args.out)
     grader, grade_concurrency, where = measure.grader_for(args, ctx, args.stack)
+    grades = measure.GradeCache(out / "cache", spec, where)
 
     plan = measure.plan(rows, model, settings, samples, out / "cache")
     confirm([plan.estimate], yes=args.yes, err=ctx.err, quiet=False)
     sampling = measure.execute(
         plan, measure.runtime_sampler(args, ctx), label="sampling", ctx=ctx, show_progress=not args.json
     )
-    graded = measure.grade_run(rows, plan.requests, sampling, spec, grader, concurrency=grade_concurrency)
+    graded = measure.grade_run(
+        rows, plan.requests, sampling, spec, grader, concurrency=grade_concurrency, cache=grades
+    )
     prompts = measure.per_prompt(graded, len(rows))
     report = measure.summarize(graded, prompts, samples, spec, sampling)
     report["verdict"] = verdict(report)

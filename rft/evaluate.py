@@ -136,6 +136,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     rows = core.load_rows(data, limit=args.limit, err=ctx.err)
     out = core.output_dir(args.out)
     grader, grade_concurrency, where = measure.grader_for(args, ctx, args.stack)
+    grades = measure.GradeCache(out / "cache", spec, where)
 
     plans = {
         "base": measure.plan(rows, base, settings, samples, out / "cache"),
@@ -150,7 +151,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         sampling = measure.execute(
             plan, sampler, label=f"sampling {name}", ctx=ctx, show_progress=not args.json
         )
-        graded = measure.grade_run(rows, plan.requests, sampling, spec, grader, concurrency=grade_concurrency)
+        graded = measure.grade_run(
+            rows, plan.requests, sampling, spec, grader, concurrency=grade_concurrency, cache=grades
+        )
         stats[name] = measure.per_prompt(graded, len(rows))
         reports[name] = {
             "model": plan.model_id,

@@ -18,6 +18,7 @@ Definitions (stated in the reports and in docs/before-and-after.md):
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 from collections import Counter
@@ -174,6 +175,48 @@ def _passed(spec: Any, scored: core.Scored) -> bool:
     )
 
 
+class GradeCache:
+    """Reply elements by a hash of (spec, grader, the graded element): a rerun regrades nothing (a judge
+    spec re-pays no judge call). ``<directory>/grades.jsonl``, append-only like the response cache; only
+    grades without an error/timeout/deadline status are kept (those are retried)."""
+
+    FILE = "grades.jsonl"
+
+    def __init__(self, directory: Path, spec: Any, where: str) -> None:
+        self.path = Path(directory) / self.FILE
+        self.salt = json.dumps([spec.sha256 or str(spec.path), where])
+        self.data: dict[str, dict[str, Any]] = {}
+        if self.path.is_file():
+            with self.path.open("r", encoding="utf-8", errors="replace") as stream:
+                for line in stream:
+                    try:
+                        record = json.loads(line)
+                        self.data[str(record["key"])] = dict(record["element"])
+                    except (ValueError, KeyError, TypeError):
+                        continue  # a torn line: regraded
+
+    def key(self, element: Mapping[str, Any]) -> str:
+        blob = json.dumps(
+            [self.salt, element["messages"], element["metadata"]], ensure_ascii=False, sort_keys=True
+        )
+        return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
+
+    def store(self, pairs: Sequence[tuple[str, dict[str, Any]]], dimensions: Sequence[str]) -> None:
+        keep = [
+            (k, e)
+            for k, e in pairs
+            if not any(s in NOT_A_JUDGEMENT for s in core.read_reply_element(e, dimensions).statuses.values())
+        ]
+        if not keep:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as stream:
+            for k, element in keep:
+                stored = {key: value for key, value in element.items() if key != "id"}
+                stream.write(json.dumps({"key": k, "element": stored}, ensure_ascii=False) + "\n")
+                self.data[k] = stored
+
+
 def grade_run(
     rows: Sequence[Row],
     requests: Sequence[SampleRequest],
@@ -182,10 +225,13 @@ def grade_run(
     grader: core.BatchGrader,
     *,
     concurrency: int = 1,
+    cache: GradeCache | None = None,
 ) -> list[GradedSample]:
-    """Grade every answered sample; samples without an answer are kept as ``sampling_failed``."""
+    """Grade every answered sample (grades cached in ``cache`` are reused); samples without an answer are
+    kept as ``sampling_failed``."""
     from reward.contract import check_reply
 
+    dimensions = [d.name for d in spec.dimensions]
     answered = [r for r in requests if run.responses.get(r.key) and run.responses[r.key].status == "ok"]
     elements = [
         core.event_element(
@@ -193,13 +239,24 @@ def grade_run(
         )
         for r in answered
     ]
-    replies = (
-        core.grade_all(elements, grader, batch_size=GRADE_BATCH, concurrency=concurrency, check=check_reply)
-        if elements
+    keys = [cache.key(e) for e in elements] if cache is not None else [""] * len(elements)
+    found = {i: cache.data[k] for i, k in enumerate(keys) if cache is not None and k in cache.data}
+    todo = [i for i in range(len(elements)) if i not in found]
+    fresh = (
+        core.grade_all(
+            [elements[i] for i in todo],
+            grader,
+            batch_size=GRADE_BATCH,
+            concurrency=concurrency,
+            check=check_reply,
+        )
+        if todo
         else []
     )
-    dimensions = [d.name for d in spec.dimensions]
-    by_key = {r.key: core.read_reply_element(e, dimensions) for r, e in zip(answered, replies)}
+    if cache is not None:
+        cache.store([(keys[i], element) for i, element in zip(todo, fresh)], dimensions)
+    replies: dict[int, Mapping[str, Any]] = {**found, **dict(zip(todo, fresh))}
+    by_key = {r.key: core.read_reply_element(replies[i], dimensions) for i, r in enumerate(answered)}
     graded = []
     for request in requests:
         response = run.responses.get(request.key)

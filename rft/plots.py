@@ -88,11 +88,36 @@ def probe_distributions(
     return path
 
 
+def _unchanged(path: Path, *inputs: Any) -> bool:
+    """True when ``path`` was drawn from exactly these inputs (a ``.sha256`` sidecar says so); else record
+    them. A cached rerun of ``rft baseline``/``rft eval`` then skips matplotlib (about a second)."""
+    import hashlib
+    import json
+
+    digest = hashlib.sha256(json.dumps(inputs, default=str).encode()).hexdigest()
+    sidecar = path.with_name(path.name + ".sha256")
+    if path.is_file() and sidecar.is_file() and sidecar.read_text().strip() == digest:
+        return True
+    sidecar.unlink(missing_ok=True)  # written again only after the PNG is
+    return False
+
+
+def _mark_drawn(path: Path, *inputs: Any) -> None:
+    import hashlib
+    import json
+
+    digest = hashlib.sha256(json.dumps(inputs, default=str).encode()).hexdigest()
+    path.with_name(path.name + ".sha256").write_text(digest + "\n")
+
+
 def baseline_distributions(
     path: Path, prompt_means: Sequence[float], spreads: Sequence[float], *, title: str
 ) -> Path:
     """``rft baseline``: per-prompt mean reward, and within-prompt spread (max - min of the K rewards;
     0 means the prompt's samples all got the same reward and teach RFT nothing)."""
+    inputs = ("baseline", list(prompt_means), list(spreads), title)
+    if _unchanged(path, *inputs):
+        return path
     plt = _pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(10.0, 3.8))
     left.hist(list(prompt_means), bins=_BINS, color="#4C72B0", edgecolor="white")
@@ -110,6 +135,7 @@ def baseline_distributions(
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+    _mark_drawn(path, *inputs)
     return path
 
 
@@ -122,6 +148,9 @@ def eval_comparison(
     title: str,
 ) -> Path:
     """``rft eval``: the two models' per-prompt mean rewards overlaid, and the per-dimension deltas."""
+    inputs = ("eval", list(base), list(tuned), dict(dimension_deltas), title)
+    if _unchanged(path, *inputs):
+        return path
     plt = _pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(10.5, 3.9))
     left.hist(list(base), bins=_BINS, color="#4C72B0", alpha=0.6, label="base", edgecolor="white")
@@ -142,4 +171,5 @@ def eval_comparison(
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+    _mark_drawn(path, *inputs)
     return path

@@ -172,7 +172,7 @@ def test_a_torn_cache_line_from_a_killed_run_is_redone(tmp_path):
 def test_without_a_terminal_and_without_yes_it_exits_2_before_any_call(tmp_path):
     task = write_task(tmp_path, 3)
     with bedrock_emulator(Script(policies={BASE_ID: task.policy([0.5] * 3)})) as emu:
-        code, out, err = run_cli(baseline_args(task.path, tmp_path / "out"))
+        code, _out, err = run_cli(baseline_args(task.path, tmp_path / "out"))
         assert emu.requests == []
     assert code == 2
     lines = err.strip().splitlines()
@@ -291,7 +291,9 @@ def test_a_missing_spec_or_dataset_is_a_usage_error(tmp_path):
     code, _, err = run_cli(["baseline", "--data", str(tmp_path / "none.jsonl"), "--spec", GSM8K, "--yes"])
     assert code == 2 and "none.jsonl" in err
     task = write_task(tmp_path, 2)
-    code, _, err = run_cli(["baseline", "--data", str(task.path), "--spec", str(tmp_path / "x.toml"), "--yes"])
+    code, _, err = run_cli(
+        ["baseline", "--data", str(task.path), "--spec", str(tmp_path / "x.toml"), "--yes"]
+    )
     assert code == 2 and "x.toml" in err
 
 

@@ -33,6 +33,20 @@ def test_remote_grading_through_the_stack_reward_lambda_matches_local(fake_lambd
     clients.assert_done()
     assert fake_lambda.requests and {r["function"] for r in fake_lambda.requests} == {VERSION_ARN}
     assert sum(len(r["event"]) for r in fake_lambda.requests) == 20 * 4
+    # Grades are cached per (spec, grader, sample): a rerun invokes nothing (a judge spec re-pays nothing).
+    invocations = len(fake_lambda.requests)
+    clients.stub("cloudformation").add_response(
+        "describe_stacks",
+        stack_reply("nova-rft-reward", {"RewardFunctionVersionArn": VERSION_ARN}),
+        {"StackName": "nova-rft-reward"},
+    )
+    with bedrock_emulator(Script(policies={BASE_ID: task.policy(probabilities)})) as emu:
+        code, again, err = run_cli(
+            [*args, "--out", str(tmp_path / "o"), "--remote", "--stack", "nova-rft"], client_factory=clients
+        )
+        assert code == 0 and emu.requests == [], err
+    assert len(fake_lambda.requests) == invocations
+    assert json.loads(again)["mean_reward"] == json.loads(remote)["mean_reward"]
     local_report, remote_report = json.loads(local), json.loads(remote)
     assert "deployed reward Lambda" in remote_report["graded_by"]
     for key in ("mean_reward", "signal_share", "solved_share", "unsolved_share", "verdict", "statuses"):
@@ -50,8 +64,7 @@ def test_remote_grading_failure_is_one_line(fake_lambda, tmp_path):  # noqa: F81
     )
     with bedrock_emulator(Script(policies={BASE_ID: task.policy([0.5, 0.5])})):
         code, _, err = run_cli(
-            ["baseline", "--data", str(task.path), "--spec", GSM8K, "--yes", "--out", str(tmp_path / "o")]
-            + ["--remote", "--stack", "nova-rft"],
+            ["baseline", "--data", str(task.path), "--spec", GSM8K, "--yes", "--out", str(tmp_path / "o"), "--remote", "--stack", "nova-rft"],
             client_factory=clients,
         )
     assert code == 1 and "breaks the reward contract" in err and "Traceback" not in err

@@ -61,7 +61,9 @@ def test_the_json_report_has_the_keys_the_issue_names(better):
     assert code == 0, err
     report = json.loads(out)
     assert {"base", "tuned", "delta", "delta_ci95", "prompts"} <= set(report)
-    assert isinstance(report["base"]["mean_reward"], float) and isinstance(report["tuned"]["mean_reward"], float)
+    assert isinstance(report["base"]["mean_reward"], float) and isinstance(
+        report["tuned"]["mean_reward"], float
+    )
     low, high = report["delta_ci95"]
     assert low <= report["delta"] <= high
     assert report["prompts"] == N
@@ -128,7 +130,9 @@ def test_eval_reuses_the_baseline_cache_for_the_base_model(tmp_path):
         args = ["--data", str(task.path), "--spec", GSM8K, "--samples", str(K), "--out", str(tmp_path / "o")]
         assert run_cli(["baseline", *args, "--model", BASE_ID, "--yes"])[0] == 0
         before = len(emu.requests)
-        code, out, err = run_cli(["eval", *args, "--base", BASE_ID, "--tuned", DEPLOYMENT_ARN, "--yes", "--json"])
+        code, out, err = run_cli(
+            ["eval", *args, "--base", BASE_ID, "--tuned", DEPLOYMENT_ARN, "--yes", "--json"]
+        )
         assert code == 0, err
         assert {r.model_id for r in emu.requests[before:]} == {DEPLOYMENT_ARN}
         assert json.loads(out)["base"]["calls"]["made"] == 0
@@ -160,7 +164,10 @@ def test_a_worse_model_fails_the_gate(tmp_path):
     task = write_task(tmp_path, 60)
     base = [(0.5, 0.7, 0.9)[i % 3] for i in range(60)]
     script = Script(
-        policies={BASE_ID: task.policy(base, seed=1), DEPLOYMENT_ARN: task.policy([p - 0.4 for p in base], seed=2)}
+        policies={
+            BASE_ID: task.policy(base, seed=1),
+            DEPLOYMENT_ARN: task.policy([p - 0.4 for p in base], seed=2),
+        }
     )
     with bedrock_emulator(script):
         code, out, _ = run_cli([*eval_args(task.path, tmp_path / "out"), "--json", "--fail-if-not-better"])

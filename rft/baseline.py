@@ -239,7 +239,7 @@ def render(report: Mapping[str, Any], data: str) -> str:
         f"{'learning signal':<22}{f(report['signal_share']):>8}   share of prompts whose {k} rewards are not all equal",
         f"{'always solved':<22}{f(report['solved_share']):>8}",
         f"{'never solved':<22}{f(report['unsolved_share']):>8}",
-        f"{'statuses':<22}" + ", ".join(f"{s} {n:,}" for s, n in report["statuses"].items()),
+        f"{'statuses (per dim.)':<22}" + ", ".join(f"{s} {n:,}" for s, n in report["statuses"].items()),
         f"{'tokens':<22}in {tokens['input']:,}, out {tokens['output']:,} "
         f"(this run: in {tokens['input_billed_this_run']:,}, out {tokens['output_billed_this_run']:,})",
         "",

@@ -4,7 +4,7 @@ Samples K responses per prompt from the base model (Bedrock Runtime ``Converse``
 inference settings), grades each with the spec (the same code the reward Lambda runs, or the deployed
 Lambda with ``--remote --stack``), and reports how much the K rewards of a prompt disagree: RFT (GRPO)
 learns only from prompts whose samples are rewarded differently. Verdict: ``too_easy``, ``too_hard`` or
-``learnable`` (thresholds below, printed with the verdict).
+``learnable`` (thresholds printed with the verdict and below).
 """
 
 from __future__ import annotations
@@ -40,7 +40,11 @@ DEFAULT_OUT = "out/baseline"
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "baseline", help=HELP, description=__doc__.split("\n\n")[1].replace("``", "")
+        "baseline",
+        help=HELP,
+        description=__doc__.split("\n\n")[1].replace("``", ""),
+        epilog=f"Verdict thresholds: {THRESHOLDS}. Exit status: 0 done, 1 a failure calling or grading, "
+        "2 a usage error. See docs/before-and-after.md.",
     )
     parser.add_argument("--data", required=True, metavar="FILE", help="dataset (Nova RFT JSONL)")
     parser.add_argument("--spec", required=True, metavar="SPEC", help="reward spec (TOML)")
@@ -124,7 +128,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     grader, grade_concurrency, where = measure.grader_for(args, ctx, args.stack)
     grades = measure.GradeCache(out / "cache", spec, where)
 
-    plan = measure.plan(rows, model, settings, samples, out / "cache")
+    base = inference_model_id(str(defaults.get("base_model_id") or ""), region)
+    plan = measure.plan(rows, model, settings, samples, out / "cache", price_fallback=base)
     confirm([plan.estimate], yes=args.yes, err=ctx.err, quiet=False)
     sampling = measure.execute(
         plan, measure.runtime_sampler(args, ctx), label="sampling", ctx=ctx, show_progress=not args.json

@@ -64,7 +64,19 @@ def test_remote_grading_failure_is_one_line(fake_lambda, tmp_path):  # noqa: F81
     )
     with bedrock_emulator(Script(policies={BASE_ID: task.policy([0.5, 0.5])})):
         code, _, err = run_cli(
-            ["baseline", "--data", str(task.path), "--spec", GSM8K, "--yes", "--out", str(tmp_path / "o"), "--remote", "--stack", "nova-rft"],
+            [
+                "baseline",
+                "--data",
+                str(task.path),
+                "--spec",
+                GSM8K,
+                "--yes",
+                "--out",
+                str(tmp_path / "o"),
+                "--remote",
+                "--stack",
+                "nova-rft",
+            ],
             client_factory=clients,
         )
     assert code == 1 and "breaks the reward contract" in err and "Traceback" not in err

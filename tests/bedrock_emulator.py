@@ -431,7 +431,7 @@ _ENV = {
 @contextmanager
 def bedrock_emulator(script: Script | None = None) -> Iterator[Emulator]:
     """Run the emulator and point boto3 at it (env vars restored, judge client and cache reset after)."""
-    from reward import judge_runtime
+    from reward.judge import runtime as judge_runtime
 
     server = _Server(("127.0.0.1", 0), BaseHTTPRequestHandler)
     emulator = Emulator(url=f"http://127.0.0.1:{server.server_address[1]}", script=script or Script())

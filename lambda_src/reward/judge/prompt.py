@@ -20,8 +20,8 @@ from typing import Any
 
 from reward.bedrock_runtime import Refused
 from reward.event import Message
-from reward.judge_checks import fence
-from reward.judge_params import Criterion
+from reward.judge.checks import fence
+from reward.judge.params import Criterion
 
 TOOL_NAME = "record_verdict"
 MAX_REASON_CHARS = 600

@@ -42,7 +42,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="name prefix of the deployed stacks: the tuned model deployed by `rft deploy-model --stack NAME`",
     )
-    measure.add_sampling_flags(parser, eval_command=True)
+    measure.add_sampling_flags(parser)
     parser.add_argument(
         "--remote",
         action="store_true",

@@ -30,7 +30,6 @@ from typing import Any
 from rft import core
 from rft.core import CliError, Context, Row
 from rft.sampling import (
-    REASONING_EFFORTS,
     InferenceSettings,
     ResponseCache,
     RuntimeSampler,
@@ -58,7 +57,7 @@ REMOTE_CONCURRENCY = 4
 # Flags and settings.
 
 
-def add_sampling_flags(parser: argparse.ArgumentParser, *, eval_command: bool = False) -> None:
+def add_sampling_flags(parser: argparse.ArgumentParser) -> None:
     """The flags ``baseline`` and ``eval`` share (defaults from cdk.json, shown in --help)."""
     parser.add_argument(
         "--samples",
@@ -78,7 +77,7 @@ def add_sampling_flags(parser: argparse.ArgumentParser, *, eval_command: bool = 
     )
     parser.add_argument(
         "--reasoning-effort",
-        choices=("low", "high", "none") if not eval_command else REASONING_EFFORTS,
+        choices=("low", "high", "none"),
         help="extended thinking (default: reasoning_effort in cdk.json)",
     )
     parser.add_argument(

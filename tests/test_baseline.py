@@ -343,3 +343,40 @@ def test_the_cache_key_changes_with_everything_that_defines_a_sample():
         sampling.cache_key(BASE_ID, settings, ["s"], [("user", "u")], 1),
     }
     assert key not in others and len(others) == 6
+
+
+def test_a_run_killed_with_sigkill_resumes_and_pays_only_for_the_rest(tmp_path):
+    """A real crash: `rft baseline` in a subprocess, killed -9 once some responses are cached; the rerun
+    calls the model only for the samples the cache does not hold."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    task = write_task(tmp_path, 40)
+    cache = tmp_path / "out" / "cache" / "responses.jsonl"
+    argv = [*baseline_args(task.path, tmp_path / "out"), "--yes", "--concurrency", "2"]
+    with bedrock_emulator(Script(latency_s=0.05, policies={BASE_ID: task.policy([0.5] * 40)})) as emu:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "rft.cli", *argv],
+            env={**os.environ, "PYTHONPATH": os.pathsep.join([".", "lambda_src"])},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            for _ in range(600):  # wait (at most ~60 s) until a few responses are stored
+                if cache.is_file() and len(cache.read_bytes().splitlines()) >= 10:
+                    break
+                time.sleep(0.1)
+            child.send_signal(signal.SIGKILL)
+        finally:
+            child.wait()
+        assert child.returncode == -signal.SIGKILL
+        stored = len(ResponseCache(cache.parent))
+        assert 10 <= stored < 40 * K
+        before = len(emu.requests)
+        code, out, err = run_cli([*argv, "--json"])
+        assert code == 0, err
+        assert len(emu.requests) - before == 40 * K - stored
+        assert json.loads(out)["samples_graded"] == 40 * K

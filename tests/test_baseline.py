@@ -380,3 +380,15 @@ def test_a_run_killed_with_sigkill_resumes_and_pays_only_for_the_rest(tmp_path):
         assert code == 0, err
         assert len(emu.requests) - before == 40 * K - stored
         assert json.loads(out)["samples_graded"] == 40 * K
+
+
+def test_no_credentials_is_one_line_that_says_how_to_get_them(tmp_path, monkeypatch):
+    task = write_task(tmp_path, 2)
+    with bedrock_emulator(Script(policies={BASE_ID: task.policy([0.5, 0.5])})) as emu:
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+        monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+        code, _, err = run_cli([*baseline_args(task.path, tmp_path / "out"), "--yes"])
+        assert emu.requests == []
+    assert code == 1 and "no AWS credentials" in err and "Traceback" not in err

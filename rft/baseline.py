@@ -126,7 +126,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     rows = core.load_rows(args.data, limit=args.limit, err=ctx.err)
     out = core.output_dir(args.out)
     grader, grade_concurrency, where = measure.grader_for(args, ctx, args.stack)
-    grades = measure.GradeCache(out / "cache", spec, where)
+    grades = measure.GradeCache(out / "cache", spec, where, local=not args.remote)
 
     base = inference_model_id(str(defaults.get("base_model_id") or ""), region)
     plan = measure.plan(rows, model, settings, samples, out / "cache", price_fallback=base)

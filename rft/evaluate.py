@@ -136,7 +136,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     rows = core.load_rows(data, limit=args.limit, err=ctx.err)
     out = core.output_dir(args.out)
     grader, grade_concurrency, where = measure.grader_for(args, ctx, args.stack)
-    grades = measure.GradeCache(out / "cache", spec, where)
+    grades = measure.GradeCache(out / "cache", spec, where, local=not args.remote)
 
     plans = {
         "base": measure.plan(rows, base, settings, samples, out / "cache"),

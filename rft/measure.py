@@ -181,9 +181,12 @@ class GradeCache:
 
     FILE = "grades.jsonl"
 
-    def __init__(self, directory: Path, spec: Any, where: str) -> None:
+    def __init__(self, directory: Path, spec: Any, where: str, *, local: bool = True) -> None:
         self.path = Path(directory) / self.FILE
-        self.salt = json.dumps([spec.sha256 or str(spec.path), where])
+        # Locally the grades depend on the spec file and the grading code (the reward library and the
+        # spec's custom grader modules); remotely on the spec and the function version in ``where``.
+        code = code_fingerprint(spec) if local else ""
+        self.salt = json.dumps([spec.sha256 or str(spec.path), where, code])
         self.data: dict[str, dict[str, Any]] = {}
         if self.path.is_file():
             with self.path.open("r", encoding="utf-8", errors="replace") as stream:
@@ -214,6 +217,25 @@ class GradeCache:
                 stored = {key: value for key, value in element.items() if key != "id"}
                 stream.write(json.dumps({"key": k, "element": stored}, ensure_ascii=False) + "\n")
                 self.data[k] = stored
+
+
+def code_fingerprint(spec: Any) -> str:
+    """SHA-256 of the grading code this process runs: the ``reward`` package and the spec's custom
+    grader modules (a changed grader invalidates cached grades)."""
+    import importlib.util
+
+    import reward
+
+    files = sorted(Path(reward.__file__).parent.rglob("*.py"))
+    for module in sorted(spec.python_modules):
+        found = importlib.util.find_spec(module)
+        if found is not None and found.origin:
+            origin = Path(found.origin)
+            files += sorted(origin.parent.rglob("*.py")) if origin.name == "__init__.py" else [origin]
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(str(file.name).encode() + b"\0" + file.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def grade_run(

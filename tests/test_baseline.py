@@ -392,3 +392,23 @@ def test_no_credentials_is_one_line_that_says_how_to_get_them(tmp_path, monkeypa
         code, _, err = run_cli([*baseline_args(task.path, tmp_path / "out"), "--yes"])
         assert emu.requests == []
     assert code == 1 and "no AWS credentials" in err and "Traceback" not in err
+
+
+def test_grades_are_cached_per_spec_a_changed_spec_regrades_without_resampling(tmp_path):
+    task = write_task(tmp_path, 5)
+    spec = tmp_path / "spec.toml"
+    spec.write_text(Path(GSM8K).read_text())
+    grades = tmp_path / "out" / "cache" / "grades.jsonl"
+    argv = ["baseline", "--data", str(task.path), "--spec", str(spec), "--out", str(tmp_path / "out")]
+    argv += ["--samples", str(K), "--yes", "--json"]
+    with bedrock_emulator(Script(policies={BASE_ID: task.policy([0.5] * 5)})) as emu:
+        assert run_cli(argv)[0] == 0
+        assert len(grades.read_text().splitlines()) == 5 * K
+        assert run_cli(argv)[0] == 0
+        assert len(grades.read_text().splitlines()) == 5 * K  # identical rerun: nothing regraded
+        spec.write_text(spec.read_text().replace("target = 150", "target = 140"))
+        calls = len(emu.requests)
+        code, _, err = run_cli(argv)
+        assert code == 0, err
+        assert len(emu.requests) == calls  # the responses come from the cache
+    assert len(grades.read_text().splitlines()) == 2 * 5 * K  # every sample graded again under the new spec

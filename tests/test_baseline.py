@@ -406,9 +406,11 @@ def test_grades_are_cached_per_spec_a_changed_spec_regrades_without_resampling(t
         assert len(grades.read_text().splitlines()) == 5 * K
         assert run_cli(argv)[0] == 0
         assert len(grades.read_text().splitlines()) == 5 * K  # identical rerun: nothing regraded
-        spec.write_text(spec.read_text().replace("target = 150", "target = 140"))
+        # (a changed spec under a new name: the handler loads a spec once per path and process)
+        changed = tmp_path / "changed.toml"
+        changed.write_text(spec.read_text().replace("target = 150", "target = 140"))
         calls = len(emu.requests)
-        code, _, err = run_cli(argv)
+        code, _, err = run_cli([a if a != str(spec) else str(changed) for a in argv])
         assert code == 0, err
         assert len(emu.requests) == calls  # the responses come from the cache
     assert len(grades.read_text().splitlines()) == 2 * 5 * K  # every sample graded again under the new spec

@@ -216,3 +216,17 @@ def test_stack_names_the_tuned_model_through_rft_models(tmp_path, monkeypatch):
         assert DEPLOYMENT_ARN in {r.model_id for r in emu.requests}
     assert seen["args"] == ("nova-rft", "us-east-1")
     assert json.loads(out)["tuned"]["model"] == DEPLOYMENT_ARN
+
+
+def test_stack_without_deploy_model_says_to_pass_the_arn(tmp_path, monkeypatch):
+    import sys
+
+    import rft
+
+    monkeypatch.setitem(sys.modules, "rft.models", None)  # `rft deploy-model` not installed: import fails
+    monkeypatch.delattr(rft, "models", raising=False)
+    task = write_task(tmp_path, 2)
+    code, _, err = run_cli(
+        ["eval", "--data", str(task.path), "--spec", GSM8K, "--stack", "nova-rft", "--yes"]
+    )
+    assert code == 2 and "rft deploy-model" in err and "--tuned" in err and "Traceback" not in err

@@ -21,6 +21,7 @@ import argparse
 import hashlib
 import json
 import math
+import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -119,8 +120,6 @@ def samples_from(args: argparse.Namespace, defaults: Mapping[str, Any]) -> int:
 
 
 def region_from(args: argparse.Namespace, defaults: Mapping[str, Any]) -> str:
-    import os
-
     return args.region or os.environ.get("AWS_REGION") or str(defaults.get("region") or "us-east-1")
 
 

@@ -441,9 +441,9 @@ def fatal_message(exc: CallFailed, model: str) -> str:
         )
     if code in ("ValidationException", "ResourceNotFoundException"):
         return (
-            f"Bedrock rejected the request to {model}: {code}: {exc.aws_message[:300]}. Check --model "
-            "(an inference-profile id such as us.amazon.nova-2-lite-v1:0, or a deployment ARN from "
-            "`rft deploy-model`) and --max-tokens/--reasoning-effort."
+            f"Bedrock rejected the request to {model}: {code}: {exc.aws_message[:300]}. Check the model "
+            "(--model, --base or --tuned: an inference-profile id such as us.amazon.nova-2-lite-v1:0, or an "
+            "Active deployment ARN from `rft deploy-model`) and --max-tokens/--reasoning-effort."
         )
     if code in ("NoCredentialsError", "PartialCredentialsError"):
         return (

@@ -414,11 +414,29 @@ class RuntimeSampler:
         except BaseException:  # Ctrl-C or an error in on_response: stop sending, keep what is cached
             stop.set()
             for future in in_flight:
-                future.cancel()
+                if not future.cancel():  # already running: its answer is paid for, keep it when it comes
+                    future.add_done_callback(_deliver_late(on_response))
             raise
         if fatal is not None:
             raise SamplingAborted(fatal_message(fatal, fatal_model))
         return total
+
+
+def _deliver_late(
+    on_response: Callable[[SampleResponse], None],
+) -> Callable[[Future[tuple[SampleResponse, Usage, CallFailed | None]]], None]:
+    """A done-callback that hands a call finishing after an interruption to ``on_response`` (which then
+    only caches it): the process waits for calls in flight anyway, and each was paid for."""
+
+    def deliver(future: Future[tuple[SampleResponse, Usage, CallFailed | None]]) -> None:
+        try:
+            response, _, failure = future.result()
+            if failure is None and response.status == "ok":
+                on_response(response)
+        except BaseException:  # a late answer is a bonus: nothing may escape a done-callback
+            pass
+
+    return deliver
 
 
 def _add(total: Usage, usage: Usage) -> None:
@@ -587,10 +605,13 @@ def sample_all(
             todo.append(request)
     cached = len(responses)
     failed = 0
+    ended = threading.Event()
 
     def on_response(response: SampleResponse) -> None:
         nonlocal failed
         cache.put(response)
+        if ended.is_set():  # a call that finished after an interruption: cached for the next run
+            return
         responses[response.key] = response
         if response.status != "ok":
             failed += 1
@@ -600,6 +621,7 @@ def sample_all(
     try:
         usage = sampler.sample(todo, on_response) if todo else Usage()
     finally:
+        ended.set()
         cache.close()
         if progress is not None:
             progress.close()

@@ -414,3 +414,35 @@ def test_grades_are_cached_per_spec_a_changed_spec_regrades_without_resampling(t
         assert code == 0, err
         assert len(emu.requests) == calls  # the responses come from the cache
     assert len(grades.read_text().splitlines()) == 2 * 5 * K  # every sample graded again under the new spec
+
+
+def test_calls_in_flight_at_an_interruption_are_kept_when_they_finish(tmp_path, monkeypatch):
+    """Ctrl-C stops sending; the calls already running were paid for, and their answers are cached."""
+    from reward import bedrock_runtime
+
+    task = write_task(tmp_path, 30)
+    real_put = ResponseCache.put
+    written = {"n": 0, "interrupted": False}
+
+    def put_then_interrupt(self, response):
+        if written["n"] == 25 and not written["interrupted"]:
+            written["interrupted"] = True
+            raise KeyboardInterrupt
+        real_put(self, response)
+        written["n"] += 1
+
+    argv = [*baseline_args(task.path, tmp_path / "out"), "--yes", "--concurrency", "4"]
+    with bedrock_emulator(Script(latency_s=0.05, policies={BASE_ID: task.policy([0.5] * 30)})) as emu:
+        monkeypatch.setattr(ResponseCache, "put", put_then_interrupt)
+        code, _, _ = run_cli(argv)
+        assert code == 130
+        bedrock_runtime.executor(1).shutdown(wait=True)  # let the calls in flight finish
+        bedrock_runtime.reset()  # (a new process would start with a fresh pool)
+        sent = len(emu.requests)
+        monkeypatch.setattr(ResponseCache, "put", real_put)
+        cached = len(ResponseCache(tmp_path / "out" / "cache"))
+        assert cached == 25 + 3  # the 3 other calls in flight when the 26th answer was interrupted
+        assert sent == cached + 1  # nothing was sent after the interruption
+        code, _, err = run_cli([*argv, "--json"])
+        assert code == 0, err
+        assert len(emu.requests) - sent == 30 * K - cached

@@ -139,6 +139,13 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     )
     prompts = measure.per_prompt(graded, len(rows))
     report = measure.summarize(graded, prompts, samples, spec, sampling)
+    measure.write_samples(out / "baseline.jsonl", rows, graded, model)  # first: inspectable if no verdict
+    if report["pass_rate"] is None:
+        raise CliError(
+            f"no sample could be graded ({', '.join(f'{s} {n}' for s, n in report['statuses'].items())}): "
+            f"no verdict. See the statuses and errors in {out / 'baseline.jsonl'}",
+            core.EXIT_FAILURE,
+        )
     report["verdict"] = verdict(report)
     report["thresholds"] = THRESHOLDS
     report["model"] = model
@@ -148,7 +155,6 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     report["graded_by"] = where
     report["cost_estimate"] = plan.estimate.as_dict()
 
-    measure.write_samples(out / "baseline.jsonl", rows, graded, model)
     from rft.plots import baseline_distributions
 
     png = baseline_distributions(

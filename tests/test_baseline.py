@@ -446,3 +446,17 @@ def test_calls_in_flight_at_an_interruption_are_kept_when_they_finish(tmp_path, 
         code, _, err = run_cli([*argv, "--json"])
         assert code == 0, err
         assert len(emu.requests) - sent == 30 * K - cached
+
+
+def test_when_nothing_can_be_graded_there_is_no_verdict_but_the_samples_are_written(tmp_path):
+    """Rows without the reference the spec needs: `no_reference` is not a wrong answer, so no verdict."""
+    task = write_task(tmp_path, 3)
+    rows = [json.loads(line) for line in task.path.read_text().splitlines()]
+    for row in rows:
+        row["reference_answer"] = {"other_key": "1"}
+    task.path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with bedrock_emulator(Script(policies={BASE_ID: task.policy([0.5] * 3)})):
+        code, _, err = run_cli([*baseline_args(task.path, tmp_path / "out"), "--yes"])
+    assert code == 1 and "no verdict" in err and "no_reference" in err and "Traceback" not in err
+    lines = (tmp_path / "out" / "baseline.jsonl").read_text().splitlines()
+    assert len(lines) == 3 * K and {json.loads(line)["state"] for line in lines} == {"not_graded"}

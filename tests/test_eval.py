@@ -192,10 +192,7 @@ def test_usage_errors_are_one_line_and_exit_2(tmp_path, argv, message):
 
 def test_stack_names_the_tuned_model_through_rft_models(tmp_path, monkeypatch):
     """`--stack NAME` asks rft.models (deploy-model's module) for the Active deployment's ARN."""
-    import sys
-    import types
-
-    import rft
+    from rft import models
 
     seen = {}
 
@@ -203,10 +200,7 @@ def test_stack_names_the_tuned_model_through_rft_models(tmp_path, monkeypatch):
         seen["args"] = (prefix, region)
         return DEPLOYMENT_ARN
 
-    fake = types.ModuleType("rft.models")
-    fake.deployment_for_stack = deployment_for_stack
-    monkeypatch.setitem(sys.modules, "rft.models", fake)
-    monkeypatch.setattr(rft, "models", fake, raising=False)
+    monkeypatch.setattr(models, "deployment_for_stack", deployment_for_stack)
     task = write_task(tmp_path, 4)
     script = Script(policies={BASE_ID: task.policy([0.5] * 4), DEPLOYMENT_ARN: task.policy([0.9] * 4)})
     with bedrock_emulator(script) as emu:
@@ -216,17 +210,3 @@ def test_stack_names_the_tuned_model_through_rft_models(tmp_path, monkeypatch):
         assert DEPLOYMENT_ARN in {r.model_id for r in emu.requests}
     assert seen["args"] == ("nova-rft", "us-east-1")
     assert json.loads(out)["tuned"]["model"] == DEPLOYMENT_ARN
-
-
-def test_stack_without_deploy_model_says_to_pass_the_arn(tmp_path, monkeypatch):
-    import sys
-
-    import rft
-
-    monkeypatch.setitem(sys.modules, "rft.models", None)  # `rft deploy-model` not installed: import fails
-    monkeypatch.delattr(rft, "models", raising=False)
-    task = write_task(tmp_path, 2)
-    code, _, err = run_cli(
-        ["eval", "--data", str(task.path), "--spec", GSM8K, "--stack", "nova-rft", "--yes"]
-    )
-    assert code == 2 and "rft deploy-model" in err and "--tuned" in err and "Traceback" not in err

@@ -35,11 +35,11 @@ sys.path.insert(0, str(ROOT / "lambda_src"))
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
-from reward import judge_runtime  # noqa: E402
 from reward.event import parse_event  # noqa: E402
 from reward.graders.judge import model_id  # noqa: E402
-from reward.judge_checks import new_nonce  # noqa: E402
-from reward.judge_prompt import VerdictError, parse_verdict  # noqa: E402
+from reward.judge import runtime as judge_runtime  # noqa: E402
+from reward.judge.checks import new_nonce  # noqa: E402
+from reward.judge.prompt import VerdictError, parse_verdict  # noqa: E402
 from reward.runner import grade_batch  # noqa: E402
 from reward.spec import Spec, parse_spec  # noqa: E402
 from tests.bedrock_emulator import Script, bedrock_emulator  # noqa: E402

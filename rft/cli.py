@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import IO, Any, NoReturn
 
-from rft import core, curves, models, probe, remote, score, validate
+from rft import baseline, core, curves, evaluate, models, probe, remote, score, validate
 from rft.core import EXIT_FAILURE, EXIT_USAGE, Context
 
 
@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     curves.add_report_parser(subparsers)
     models.add_deploy_parser(subparsers)
     models.add_undeploy_parser(subparsers)
+    baseline.add_parser(subparsers)
+    evaluate.add_parser(subparsers)
     return parser
 
 

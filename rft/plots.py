@@ -86,3 +86,90 @@ def probe_distributions(
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def _unchanged(path: Path, *inputs: Any) -> bool:
+    """True when ``path`` was drawn from exactly these inputs (a ``.sha256`` sidecar says so); else record
+    them. A cached rerun of ``rft baseline``/``rft eval`` then skips matplotlib (about a second)."""
+    import hashlib
+    import json
+
+    digest = hashlib.sha256(json.dumps(inputs, default=str).encode()).hexdigest()
+    sidecar = path.with_name(path.name + ".sha256")
+    if path.is_file() and sidecar.is_file() and sidecar.read_text().strip() == digest:
+        return True
+    sidecar.unlink(missing_ok=True)  # written again only after the PNG is
+    return False
+
+
+def _mark_drawn(path: Path, *inputs: Any) -> None:
+    import hashlib
+    import json
+
+    digest = hashlib.sha256(json.dumps(inputs, default=str).encode()).hexdigest()
+    path.with_name(path.name + ".sha256").write_text(digest + "\n")
+
+
+def baseline_distributions(
+    path: Path, prompt_means: Sequence[float], spreads: Sequence[float], *, title: str
+) -> Path:
+    """``rft baseline``: per-prompt mean reward, and within-prompt spread (max - min of the K rewards;
+    0 means the prompt's samples all got the same reward and teach RFT nothing)."""
+    inputs = ("baseline", list(prompt_means), list(spreads), title)
+    if _unchanged(path, *inputs):
+        return path
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.0, 3.8))
+    left.hist(list(prompt_means), bins=_BINS, color="#4C72B0", edgecolor="white")
+    left.set_xlim(-1.05, 1.05)
+    left.set_xlabel("mean reward of the prompt's samples")
+    left.set_ylabel("prompts")
+    left.set_title(f"per-prompt mean reward (n={len(prompt_means)})", fontsize=10)
+    right.hist(list(spreads), bins=[i / 10 for i in range(0, 21)], color="#DD8452", edgecolor="white")
+    right.set_xlim(-0.05, 2.05)
+    right.set_xlabel("max - min reward within the prompt (0 = no learning signal)")
+    right.set_ylabel("prompts")
+    flat = sum(1 for s in spreads if s <= 1e-9)
+    right.set_title(f"within-prompt spread ({flat} of {len(spreads)} prompts flat)", fontsize=10)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    _mark_drawn(path, *inputs)
+    return path
+
+
+def eval_comparison(
+    path: Path,
+    base: Sequence[float],
+    tuned: Sequence[float],
+    dimension_deltas: Mapping[str, float],
+    *,
+    title: str,
+) -> Path:
+    """``rft eval``: the two models' per-prompt mean rewards overlaid, and the per-dimension deltas."""
+    inputs = ("eval", list(base), list(tuned), dict(dimension_deltas), title)
+    if _unchanged(path, *inputs):
+        return path
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.5, 3.9))
+    left.hist(list(base), bins=_BINS, color="#4C72B0", alpha=0.6, label="base", edgecolor="white")
+    left.hist(list(tuned), bins=_BINS, color="#DD8452", alpha=0.6, label="tuned", edgecolor="white")
+    left.set_xlim(-1.05, 1.05)
+    left.set_xlabel("per-prompt mean reward")
+    left.set_ylabel("prompts")
+    left.legend(fontsize=8, frameon=False)
+    left.set_title("reward distributions", fontsize=10)
+    names = list(dimension_deltas)
+    values = [dimension_deltas[n] for n in names]
+    colors = ["#2CA02C" if v >= 0 else "#D62728" for v in values]
+    right.barh(names, values, color=colors)
+    right.axvline(0, color="black", linewidth=0.8)
+    right.set_xlabel("tuned - base (mean reward)")
+    right.set_title("per-dimension delta", fontsize=10)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    _mark_drawn(path, *inputs)
+    return path

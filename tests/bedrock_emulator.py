@@ -21,7 +21,15 @@ What the judge model does is scripted by ``Script`` (mutable while the server ru
 - ``throttle_fraction``: exactly that fraction of requests answered ``ThrottlingException`` (429),
   deterministically spread (request n is throttled when ``floor((n+1)f) > floor(nf)``);
 - ``error``: every request fails with that AWS error (``AccessDeniedException``, ``ValidationException``...);
-- ``reject_tool_choice``: a forced ``toolChoice`` gets a ValidationException (models that lack it).
+- ``reject_tool_choice``: a forced ``toolChoice`` gets a ValidationException (models that lack it);
+- ``server_error_fraction``: that fraction of requests answered ``InternalServerException`` (500) or
+  ``ServiceUnavailableException`` (503), alternating, spread like the throttles;
+- ``policies``: model id -> ``Policy``. A request to a model in it is answered by that *policy model*
+  instead of the judge: for each prompt (the last user turn) a known probability of answering correctly,
+  drawn from a per-(model, prompt) seeded stream, so each prompt's k answers are the same set whatever
+  order concurrent requests arrive in. A base id and a deployment ARN are simply two entries with
+  different probabilities. With ``policies`` set, any other model id gets a ValidationException (as
+  Bedrock answers an unknown model).
 
 Every request is recorded (``Emulator.requests``): model id from the URL, the parsed body, and headers.
 """
@@ -31,6 +39,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import random
 import re
 import threading
 import time
@@ -73,6 +82,30 @@ _OPEN = re.compile(r"<(prompt|response|reference)-([0-9a-f]{8,})>")
 
 
 @dataclass
+class Policy:
+    """A policy model: per prompt (its last user text) the probability of a correct answer, and the
+    correct and wrong answers it gives. Unknown prompts use ``default_p`` and generic answers."""
+
+    p_correct: dict[str, float]
+    right: dict[str, str]
+    wrong: dict[str, str]
+    seed: int = 0
+    default_p: float = 0.0
+    _streams: dict[str, random.Random] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    answered: Counter = field(default_factory=Counter, repr=False)  # prompt -> ok answers given
+
+    def answer(self, prompt: str) -> tuple[str, bool]:
+        """(text, correct) for the next answer to ``prompt``."""
+        with self._lock:
+            stream = self._streams.setdefault(prompt, random.Random(f"{self.seed}|{prompt}"))
+            correct = stream.random() < self.p_correct.get(prompt, self.default_p)
+            self.answered[prompt] += 1
+        table = self.right if correct else self.wrong
+        return table.get(prompt, "I am not sure.\n#### 0" if not correct else "#### 1"), correct
+
+
+@dataclass
 class Script:
     """How the emulated judge behaves (tests change it between batches)."""
 
@@ -84,6 +117,8 @@ class Script:
     throttle_fraction: float = 0.0
     error: str | None = None
     reject_tool_choice: bool = False
+    server_error_fraction: float = 0.0
+    policies: dict[str, Policy] = field(default_factory=dict)
 
 
 @dataclass
@@ -310,6 +345,14 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
             if f and math.floor((n + 1) * f) > math.floor(n * f):
                 self._error(rec, "ThrottlingException", "Too many requests, please wait before trying again.")
                 return
+            g = script.server_error_fraction
+            if g and math.floor((n + 1) * g) > math.floor(n * g):
+                code = "InternalServerException" if n % 2 == 0 else "ServiceUnavailableException"
+                self._error(rec, code, "scripted server error")
+                return
+            if script.policies:
+                self._policy_answer(rec, script, started)
+                return
             if script.reject_tool_choice and "toolChoice" in (body.get("toolConfig") or {}):
                 self._error(rec, "ValidationException", "This model doesn't support the toolChoice field.")
                 return
@@ -331,6 +374,31 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 {
                     "output": {"message": {"role": "assistant", "content": content}},
                     "stopReason": stop_reason,
+                    "usage": {
+                        "inputTokens": input_tokens,
+                        "outputTokens": output_tokens,
+                        "totalTokens": input_tokens + output_tokens,
+                    },
+                    "metrics": {"latencyMs": int((time.monotonic() - started) * 1000)},
+                },
+            )
+
+        def _policy_answer(self, rec: Recorded, script: Script, started: float) -> None:
+            policy = script.policies.get(rec.model_id)
+            if policy is None:
+                self._error(rec, "ValidationException", "The provided model identifier is invalid.")
+                return
+            turns = [m for m in rec.body.get("messages", []) if m.get("role") == "user"]
+            prompt = "".join(b.get("text", "") for b in turns[-1].get("content", [])) if turns else ""
+            text, _ = policy.answer(prompt)
+            input_tokens = len((rec.system_text + rec.user_text).split())
+            output_tokens = len(text.split())
+            rec.answered = "ok"
+            self._send(
+                200,
+                {
+                    "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+                    "stopReason": "end_turn",
                     "usage": {
                         "inputTokens": input_tokens,
                         "outputTokens": output_tokens,
@@ -363,7 +431,7 @@ _ENV = {
 @contextmanager
 def bedrock_emulator(script: Script | None = None) -> Iterator[Emulator]:
     """Run the emulator and point boto3 at it (env vars restored, judge client and cache reset after)."""
-    from reward import judge_runtime
+    from reward.judge import runtime as judge_runtime
 
     server = _Server(("127.0.0.1", 0), BaseHTTPRequestHandler)
     emulator = Emulator(url=f"http://127.0.0.1:{server.server_address[1]}", script=script or Script())

@@ -185,7 +185,7 @@ def test_user_error_maps_library_and_aws_errors() -> None:
 
 def test_a_judge_spec_without_credentials_says_so_once_and_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every judge call fails: one stderr line with the first reason, exit 1 (it was exit 0, silently)."""
-    from reward import judge_runtime
+    from reward.judge import runtime as judge_runtime
 
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import reward.graders.judge as judge_module
-import reward.judge_checks as checks_module
+import reward.judge.checks as checks_module
 from reward.compose import compose
 from reward.event import parse_event
 from reward.results import Status
@@ -302,7 +302,7 @@ def test_a_response_that_closes_its_fence_with_the_right_nonce_still_loses(tmp_p
     with bedrock_emulator(Script(judge="gullible")):
         honest, fenced = grades_of(spec, [HONEST, attack])
         monkeypatch.setattr(checks_module, "neutralize_tags", lambda text: text)
-        from reward import judge_runtime
+        from reward.judge import runtime as judge_runtime
 
         judge_runtime.CACHE.clear()
         (unfenced,) = grades_of(spec, [attack])

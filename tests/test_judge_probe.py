@@ -40,7 +40,7 @@ def test_judge_injection_loses_on_the_support_rubric(capsys):
 def test_the_probe_fails_when_the_judge_is_unprotected(capsys, monkeypatch):
     """Proof the probe can fail: without pre-checks and fences the gullible judge pays the injection."""
     import reward.graders.judge as judge_module
-    import reward.judge_checks as checks
+    import reward.judge.checks as checks
 
     monkeypatch.setattr(judge_module, "injection", lambda text: None)
     monkeypatch.setattr(

@@ -11,8 +11,8 @@ import pytest
 from reward.event import Message, Sample
 from reward.graders.base import ParamError
 from reward.graders.judge import DEFAULT_MODEL_ID, JudgeGrader, model_id
-from reward.judge_checks import echoed, fence, injection, master_key, neutralize_tags, new_nonce
-from reward.judge_prompt import (
+from reward.judge.checks import echoed, fence, injection, master_key, neutralize_tags, new_nonce
+from reward.judge.prompt import (
     RefusalError,
     VerdictError,
     credit,

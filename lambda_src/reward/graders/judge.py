@@ -7,14 +7,14 @@ Formula: credit = weighted mean over the rubric's criteria of ``index(label) / (
 ``judge_cache_hit``.
 
 Pipeline per sample:
-1. **Pre-checks, no call** (``reward.judge_checks``): empty, over ``max_response_chars``, master-key
+1. **Pre-checks, no call** (``reward.judge.checks``): empty, over ``max_response_chars``, master-key
    opener, echoed prompt, judge-injection phrases -> credit 0 (status ok) with ``judge_calls = 0``.
 2. **Cache**: an identical (model, rubric, prompt, response, reference) judged earlier in this process
    reuses that verdict.
-3. **One Converse call** (``reward.judge_prompt``): temperature 0, the rubric in the system prompt, the
+3. **One Converse call** (``reward.judge.prompt``): temperature 0, the rubric in the system prompt, the
    conversation / response / reference each fenced with a fresh random nonce, a forced tool call whose
    input gives a reason before each verdict (JSON text as the fallback). Retries with backoff + full
-   jitter (``reward.judge_runtime``) within the batch deadline.
+   jitter (``reward.judge.runtime``) within the batch deadline.
 4. A malformed, off-scale, missing or refused verdict is ``error`` (the spec's ``on_error`` policy
    applies), never a low score; AccessDenied / ValidationException fail the rest of the batch at once,
    with what to fix.
@@ -34,12 +34,12 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, ClassVar
 
-from reward import judge_runtime
 from reward.event import Sample
 from reward.graders.base import Grader
-from reward.judge_checks import echoed, injection, master_key, new_nonce
-from reward.judge_params import JudgeParams
-from reward.judge_prompt import (
+from reward.judge import runtime as judge_runtime
+from reward.judge.checks import echoed, injection, master_key, new_nonce
+from reward.judge.params import JudgeParams
+from reward.judge.prompt import (
     conversation_text,
     credit,
     parse_verdict,
@@ -48,7 +48,7 @@ from reward.judge_prompt import (
     tool_config,
     user_message,
 )
-from reward.judge_runtime import CACHE, CallFailed, Usage, VerdictCache
+from reward.judge.runtime import CACHE, CallFailed, Usage, VerdictCache
 from reward.results import Grade, Status
 from reward.text import has_content
 

@@ -1,32 +1,31 @@
-"""Process-wide machinery of the ``judge`` grader: the Bedrock Runtime client, the thread pool that bounds
-calls in flight, the verdict cache, and one retrying Converse call.
+"""One way to call Amazon Bedrock Runtime politely, shared by the ``judge`` grader (in the reward Lambda)
+and the ``rft`` CLI's sampling (``rft baseline`` / ``rft eval``).
 
-- **Client**: created lazily, once per process (per distinct timeout/pool setting), with botocore's own
-  retries off (``total_max_attempts = 1``) because ``call_with_retries`` retries with full jitter under the
-  batch deadline. Region: ``AWS_REGION``, ``AWS_DEFAULT_REGION``, else ``us-east-1``. Endpoint override:
-  boto3 honours ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME`` (the tests' emulator uses it).
-- **Pool**: one ``ThreadPoolExecutor`` per process, shared by every judge dimension, sized to the largest
-  ``concurrency`` any judge dimension asks for; the client's connection pool matches it.
-- **Cache**: a bounded, thread-safe LRU of successful verdicts keyed by a hash of (model, rubric, prompt,
-  response, reference). GRPO sends several identical responses per prompt group ("I cannot help with
-  that."), and they cost one call.
+- **Client**: created lazily, once per process (per region, endpoint, pool size and read timeout), with
+  botocore's own retries off (``total_max_attempts = 1``) because ``call_with_retries`` retries with full
+  jitter under a deadline. Region: ``AWS_REGION``, ``AWS_DEFAULT_REGION``, else ``us-east-1``. Endpoint
+  override: boto3 honours ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME`` (the tests' emulator uses it).
+- **Pool**: one ``ThreadPoolExecutor`` per process, grown to the largest size any caller asks for; the
+  client's connection pool matches it. Callers bound their own calls in flight (the judge by its batch,
+  the sampler by ``--concurrency``).
+- **One call, retried** (``call_with_retries``): throttles, 5xx, model timeouts and network timeouts are
+  retried with capped exponential backoff and full jitter, never sleeping past a deadline; any other AWS
+  error is ``CallFailed("fatal")`` at once (it would fail every call the same way). ``Usage`` counts calls,
+  throttles, retries and tokens as they happen.
+
+Importing this module does not import boto3 (the Lambda's cold start and ``rft --help`` stay fast).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import random
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
-
-from reward.judge_prompt import RefusalError
 
 #: AWS error codes worth retrying: capacity, transient server faults and model warm-up.
 RETRYABLE_CODES = frozenset(
@@ -41,13 +40,12 @@ RETRYABLE_CODES = frozenset(
     }
 )
 THROTTLE_CODES = frozenset({"ThrottlingException", "TooManyRequestsException", "ModelNotReadyException"})
-CACHE_SIZE = 4096
 CONNECT_TIMEOUT_S = 5.0
 
 
 @dataclass
 class Usage:
-    """What judging one sample cost (mutable: the worker thread adds to it as calls happen)."""
+    """What a piece of work cost in Bedrock calls (mutable: worker threads add to it as calls happen)."""
 
     calls: int = 0
     throttles: int = 0
@@ -55,22 +53,15 @@ class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
 
-    def metrics(self, *, cached: bool = False) -> dict[str, float]:
-        """The ``Grade.metrics`` keys of ``reward.metric_names.JUDGE_DIAGNOSTICS`` (plus the cache flag)."""
-        return {
-            "judge_calls": float(self.calls),
-            "judge_throttles": float(self.throttles),
-            "judge_retries": float(self.retries),
-            "judge_input_tokens": float(self.input_tokens),
-            "judge_output_tokens": float(self.output_tokens),
-            "judge_cache_hit": 1.0 if cached else 0.0,
-        }
+
+class Refused(Exception):
+    """Raised by an ``accept`` callback when the model refused (content filter, guardrail): not retried."""
 
 
 class CallFailed(Exception):
-    """A Converse call failed for good. ``kind``: ``fatal`` (not retryable: every sample of the batch would
-    fail the same way; ``code``/``aws_message`` say what AWS answered), ``refused`` (content filter or
-    guardrail), ``exhausted`` (retries used up), ``deadline`` (no time left to retry)."""
+    """A Converse call failed for good. ``kind``: ``fatal`` (not retryable: every call would fail the same
+    way; ``code``/``aws_message`` say what AWS answered), ``refused`` (content filter or guardrail),
+    ``exhausted`` (retries used up), ``deadline`` (no time left to retry)."""
 
     def __init__(self, kind: str, message: str, *, code: str = "", aws_message: str = "") -> None:
         super().__init__(message)
@@ -118,14 +109,14 @@ def client(*, pool_size: int, read_timeout_s: float) -> Any:
 
 
 def executor(size: int) -> ThreadPoolExecutor:
-    """The shared pool of judge-call threads, grown to at least ``size`` workers."""
+    """The shared pool of Bedrock-call threads, grown to at least ``size`` workers."""
     global _executor, _executor_size
     if _executor is not None and _executor_size >= size:
         return _executor
     with _lock:
         if _executor is None or _executor_size < size:
             old = _executor
-            _executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="judge")
+            _executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="bedrock")
             _executor_size = size
             if old is not None:
                 old.shutdown(wait=False)  # its running calls finish; new work goes to the bigger pool
@@ -133,60 +124,13 @@ def executor(size: int) -> ThreadPoolExecutor:
 
 
 def reset() -> None:
-    """Forget clients, pool and cache (tests switch endpoints and regions)."""
+    """Forget clients and pool (tests switch endpoints and regions)."""
     global _executor, _executor_size
     with _lock:
         _clients.clear()
         if _executor is not None:
             _executor.shutdown(wait=False, cancel_futures=True)
         _executor, _executor_size = None, 0
-    CACHE.clear()
-    NO_FORCED_TOOL.clear()
-
-
-#: Models that rejected a forced ``toolChoice`` (ValidationException): asked for JSON text from then on.
-NO_FORCED_TOOL: set[str] = set()
-
-
-# ---------------------------------------------------------------- cache
-
-
-class VerdictCache:
-    """A bounded, thread-safe LRU of successful judgments."""
-
-    def __init__(self, maxsize: int = CACHE_SIZE) -> None:
-        self.maxsize = maxsize
-        self._data: OrderedDict[str, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def key(*parts: Any) -> str:
-        blob = json.dumps(parts, ensure_ascii=False, sort_keys=True, default=str)
-        return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
-
-    def get(self, key: str) -> Any:
-        with self._lock:
-            value = self._data.get(key)
-            if value is not None:
-                self._data.move_to_end(key)
-            return value
-
-    def put(self, key: str, value: Any) -> None:
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.maxsize:
-                self._data.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-
-CACHE = VerdictCache()
 
 
 # ---------------------------------------------------------------- one call, retried
@@ -230,12 +174,14 @@ def call_with_retries(
     backoff_max_s: float,
     accept: Callable[[dict[str, Any]], Any],
     stop: Callable[[], bool] = lambda: False,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Any:
     """Call ``send()`` until ``accept(reply)`` returns without raising a retryable ``ValueError``.
 
     Throttles, 5xx, model timeouts and network timeouts are retried with full-jitter backoff, never sleeping
-    past ``deadline``; ``accept`` raising ``ValueError`` (a malformed verdict) is retried once; any other
-    AWS error is ``CallFailed("fatal")`` at once. ``stop()`` true (the batch gave up) ends the loop.
+    past ``deadline`` (a ``time.monotonic()`` instant); ``accept`` raising ``ValueError`` (a malformed
+    reply) is retried once and raising ``Refused`` not at all; any other AWS error is
+    ``CallFailed("fatal")`` at once. ``stop()`` true (the caller gave up) ends the loop.
     """
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -247,7 +193,7 @@ def call_with_retries(
             delay = backoff_delay(attempt - 1, backoff_base_s, backoff_max_s)
             if deadline is not None and time.monotonic() + delay >= deadline:
                 raise CallFailed("deadline", f"no time left before the batch deadline to retry ({last})")
-            time.sleep(delay)
+            sleep(delay)
             usage.retries += 1
         if stop():
             raise CallFailed("deadline", f"the batch stopped waiting ({last or 'before the call'})")
@@ -274,7 +220,7 @@ def call_with_retries(
         usage.output_tokens += int(tokens.get("outputTokens") or 0)
         try:
             return accept(reply)
-        except RefusalError as exc:
+        except Refused as exc:
             raise CallFailed("refused", str(exc)) from None
         except ValueError as exc:
             last = str(exc)
@@ -282,4 +228,4 @@ def call_with_retries(
                 raise CallFailed("exhausted", last) from None
             malformed_left -= 1
             continue
-    raise CallFailed("exhausted", f"judge call failed after {max_attempts} attempts; last: {last}")
+    raise CallFailed("exhausted", f"call failed after {max_attempts} attempts; last: {last}")

@@ -18,9 +18,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from reward.bedrock_runtime import Refused
 from reward.event import Message
-from reward.judge_checks import fence
-from reward.judge_params import Criterion
+from reward.judge.checks import fence
+from reward.judge.params import Criterion
 
 TOOL_NAME = "record_verdict"
 MAX_REASON_CHARS = 600
@@ -32,7 +33,7 @@ class VerdictError(ValueError):
     """The judge's reply holds no valid verdict (malformed, incomplete, off-scale or a refusal)."""
 
 
-class RefusalError(VerdictError):
+class RefusalError(VerdictError, Refused):
     """The judge refused to grade (content filter or guardrail): not retried."""
 
 

@@ -113,8 +113,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         raise CliError(f"--keep-solved {args.keep_solved}: must be between 0 and 1")
     if args.keep_solved and not args.write_learnable:
         raise CliError("--keep-solved only applies with --write-learnable PATH")
-    if args.stack and not args.remote:
-        raise CliError("--stack names the stacks whose reward Lambda grades: add --remote")
+    if args.stack and not (args.remote or args.via == "batch"):
+        raise CliError(
+            "--stack names the stacks whose reward Lambda grades (add --remote) or samples (--via batch)"
+        )
     defaults = context_defaults()
     settings = measure.settings_from(args, defaults)
     samples = measure.samples_from(args, defaults)
@@ -132,7 +134,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     plan = measure.plan(rows, model, settings, samples, out / "cache", price_fallback=base)
     confirm([plan.estimate], yes=args.yes, err=ctx.err, quiet=False)
     sampling = measure.execute(
-        plan, measure.runtime_sampler(args, ctx), label="sampling", ctx=ctx, show_progress=not args.json
+        plan, measure.sampler_for(args, ctx, out), label="sampling", ctx=ctx, show_progress=not args.json
     )
     graded = measure.grade_run(
         rows, plan.requests, sampling, spec, grader, concurrency=grade_concurrency, cache=grades

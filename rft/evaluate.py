@@ -143,7 +143,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         "tuned": measure.plan(rows, tuned, settings, samples, out / "cache", price_fallback=base),
     }
     confirm([p.estimate for p in plans.values()], yes=args.yes, err=ctx.err)
-    sampler = measure.runtime_sampler(args, ctx)
+    sampler = measure.sampler_for(args, ctx, out)
     reports: dict[str, dict[str, Any]] = {}
     stats: dict[str, list[measure.PromptStats]] = {}
     graded_all = []

@@ -61,6 +61,13 @@ REMOTE_CONCURRENCY = 4
 def add_sampling_flags(parser: argparse.ArgumentParser) -> None:
     """The flags ``baseline`` and ``eval`` share (defaults from cdk.json, shown in --help)."""
     parser.add_argument(
+        "--via",
+        choices=("runtime", "batch"),
+        default="runtime",
+        help="runtime: on-demand Converse calls (default); batch: one Bedrock batch inference job through "
+        "the stacks of --stack (deployed with -c batch_inference=true), for thousands of prompts",
+    )
+    parser.add_argument(
         "--samples",
         type=int,
         metavar="K",
@@ -469,6 +476,19 @@ def execute(p: Plan, sampler: Sampler, *, label: str, ctx: Context, show_progres
 
 def runtime_sampler(args: argparse.Namespace, ctx: Context) -> RuntimeSampler:
     return RuntimeSampler(concurrency=args.concurrency, sleep=ctx.sleep)
+
+
+def sampler_for(args: argparse.Namespace, ctx: Context, out: Path) -> Any:
+    """The sampler ``--via`` asks for: on-demand Converse, or a batch inference job (models the batch
+    role may not invoke, such as a tuned deployment, fall back to on-demand calls)."""
+    on_demand = runtime_sampler(args, ctx)
+    if getattr(args, "via", "runtime") != "batch":
+        return on_demand
+    if not args.stack:
+        raise CliError("--via batch needs --stack NAME: the stacks deployed with -c batch_inference=true")
+    from rft.batch_inference import batch_sampler_from_stack
+
+    return batch_sampler_from_stack(ctx, args.stack, args.region, state_dir=out / "batch", fallback=on_demand)
 
 
 def fmt(value: float | None, signed: bool = False, digits: int = 3) -> str:

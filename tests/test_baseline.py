@@ -277,6 +277,7 @@ def test_access_denied_names_the_permission(tmp_path):
         (["--write-learnable", "x.jsonl", "--keep-solved", "2"], "--keep-solved"),
         (["--stack", "nova-rft"], "--remote"),
         (["--remote"], "--stack"),
+        (["--via", "batch"], "--via batch needs --stack"),
         (["--temperature", "3"], "--temperature"),
     ],
 )

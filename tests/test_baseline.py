@@ -442,7 +442,9 @@ def test_calls_in_flight_at_an_interruption_are_kept_when_they_finish(tmp_path, 
         sent = len(emu.requests)
         monkeypatch.setattr(ResponseCache, "put", real_put)
         cached = len(ResponseCache(tmp_path / "out" / "cache"))
-        assert cached == 25 + 3  # the 3 other calls in flight when the 26th answer was interrupted
+        # the other calls in flight when the 26th answer was interrupted (at most 3 at concurrency 4; how
+        # many were already sent depends on the scheduler) finished and were cached
+        assert 25 <= cached <= 25 + 3
         assert sent == cached + 1  # nothing was sent after the interruption
         code, _, err = run_cli([*argv, "--json"])
         assert code == 0, err

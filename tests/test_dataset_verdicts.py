@@ -46,10 +46,17 @@ def cli_verdict(path: Path, role: str) -> tuple[bool, list[str], list[str]]:
     )
 
 
-def synth_verdict(path: Path, key: str) -> tuple[bool, int, int]:
-    """The synth-time check's verdict on `key`: ok, how many errors it reports, how many warnings."""
+def synth_verdict(
+    path: Path, key: str, spec: str | None = None, other: dict[str, str] | None = None
+) -> tuple[bool, int, int]:
+    """The synth-time check's verdict on `key`: ok, how many errors it reports, how many warnings.
+    ``spec`` is the reward spec synthesized with it (default: cdk.json's, which fits the sample data) and
+    ``other`` more context (the other dataset of the same task: synth checks the spec against both)."""
+    context = {**cdk_json_context(), **(other or {}), key: str(path)}
+    if spec is not None:
+        context["reward_spec"] = spec
     try:
-        config = load_config(cdk.App(context={**cdk_json_context(), key: str(path)}).node)
+        config = load_config(cdk.App(context=context).node)
     except ConfigError as error:
         (problem,) = [p for p in error.problems if f"Invalid dataset for {key!r}" in p]
         errors = int(problem.split(": ", 2)[1].split(" error")[0])
@@ -104,8 +111,19 @@ def test_the_same_thirty_rows_as_training_data_fail_both(tmp_path: Path) -> None
     assert "at least 100 are required" in out.getvalue()
 
 
+DATA_KEYS = {"training_data": "train", "validation_data": "validation"}
+
+
 def test_the_shipped_datasets_pass_both(tmp_path: Path) -> None:
-    for folder in ("sample", "math", "structured_json", "support"):
+    specs = {  # each shipped dataset with the shipped spec written for it (synth checks the pair)
+        "sample": "gsm8k",
+        "math": "math",
+        "structured_json": "structured_json",
+        "support": "support_rubric",
+        "classify": "classify",
+        "code": "code",
+    }
+    for folder, spec in specs.items():
         for name, role, key in (
             ("train.jsonl", "training", "training_data"),
             ("validation.jsonl", "validation", "validation_data"),
@@ -113,4 +131,6 @@ def test_the_shipped_datasets_pass_both(tmp_path: Path) -> None:
             path = PROJECT_ROOT / "data" / folder / name
             verdict: Any = cli_verdict(path, role)
             assert verdict[0] is True, (path, verdict)
-            assert synth_verdict(path, key)[0] is True, path
+            spec_path = str(PROJECT_ROOT / "reward_specs" / f"{spec}.toml")
+            pair = {k: str(PROJECT_ROOT / "data" / folder / f"{n}.jsonl") for k, n in DATA_KEYS.items()}
+            assert synth_verdict(path, key, spec_path, pair)[0] is True, path

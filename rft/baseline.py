@@ -113,8 +113,6 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         raise CliError(f"--keep-solved {args.keep_solved}: must be between 0 and 1")
     if args.keep_solved and not args.write_learnable:
         raise CliError("--keep-solved only applies with --write-learnable PATH")
-    if args.via == "batch" and not args.stack:
-        raise CliError("--via batch needs --stack NAME: the stacks deployed with -c batch_inference=true")
     if args.stack and not (args.remote or args.via == "batch"):
         raise CliError(
             "--stack names the stacks whose reward Lambda grades (add --remote) or samples (--via batch)"

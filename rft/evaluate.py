@@ -112,8 +112,6 @@ def compare(base: Sequence[measure.PromptStats], tuned: Sequence[measure.PromptS
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     measure.check_counts(args)
-    if args.via == "batch" and not args.stack:
-        raise CliError("--via batch needs --stack NAME: the stacks deployed with -c batch_inference=true")
     defaults = context_defaults()
     region = measure.region_from(args, defaults)
     data = args.data or (

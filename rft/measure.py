@@ -99,6 +99,9 @@ def add_sampling_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def check_counts(args: argparse.Namespace) -> None:
+    """The shared flags' usage errors, before anything is read, estimated or called."""
+    if args.via == "batch" and not args.stack:
+        raise CliError("--via batch needs --stack NAME: the stacks deployed with -c batch_inference=true")
     for flag, value in (
         ("--samples", args.samples),
         ("--limit", args.limit),
@@ -482,10 +485,8 @@ def sampler_for(args: argparse.Namespace, ctx: Context, out: Path) -> Any:
     """The sampler ``--via`` asks for: on-demand Converse, or a batch inference job (models the batch
     role may not invoke, such as a tuned deployment, fall back to on-demand calls)."""
     on_demand = runtime_sampler(args, ctx)
-    if getattr(args, "via", "runtime") != "batch":
+    if args.via != "batch":  # check_counts made sure --via batch comes with --stack
         return on_demand
-    if not args.stack:
-        raise CliError("--via batch needs --stack NAME: the stacks deployed with -c batch_inference=true")
     from rft.batch_inference import batch_sampler_from_stack
 
     return batch_sampler_from_stack(ctx, args.stack, args.region, state_dir=out / "batch", fallback=on_demand)

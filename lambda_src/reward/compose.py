@@ -51,7 +51,7 @@ def compose(spec: Spec, grades: Sequence[Grade]) -> tuple[float, list[DimensionR
             counted = True
             if dimension.veto and not _passed(grade, dimension.pass_at):
                 vetoed = True
-        elif status is Status.TIMEOUT:  # the response's doing (charged_to_response): a wrong answer
+        elif status in (Status.TIMEOUT, Status.FAILED):  # the response's doing: a wrong answer, veto fires
             score, counted = -1.0, True
             vetoed = vetoed or dimension.veto
         elif dimension.on_error == "exclude":

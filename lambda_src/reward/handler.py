@@ -10,16 +10,14 @@ Logs and metrics: ``reward.telemetry`` (Powertools), which never fails a batch. 
 from __future__ import annotations
 
 import os
-import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from reward import telemetry
-from reward.compose import compose, reply_element
-from reward.event import parse_event
-from reward.runner import grade_batch
+from reward.grading import DEFAULT_DEADLINE_S, batch_deadline, default_deadline_s, grade_event
 from reward.spec import Spec, load_spec
+
+__all__ = ["DEFAULT_DEADLINE_S", "batch_deadline", "default_deadline_s", "grade_event", "lambda_handler"]
 
 
 def spec_path() -> Path:
@@ -62,56 +60,7 @@ def grade_with_reasons(event: Any, context: Any = None) -> list[dict[str, Any]]:
 
 
 def _handle(event: Any, context: Any, *, with_reasons: bool) -> list[dict[str, Any]]:
-    started = time.monotonic()
-    telemetry.begin_invocation(context)
-    spec = current_spec()
-    samples = parse_event(event)
-    if not isinstance(event, list):
-        telemetry.logger.warning("event is not a list", extra={"type": type(event).__name__})
-    grades = grade_batch(spec, samples, deadline=batch_deadline(spec, context, started))
-    grading_ms = (time.monotonic() - started) * 1000.0
-    outcomes = [compose(spec, sample_grades) for sample_grades in grades]
-    reply = [reply_element(s, aggregate, results) for s, (aggregate, results) in zip(samples, outcomes)]
-    if with_reasons:
-        for element, (_, results) in zip(reply, outcomes):
-            element["reasons"] = {r.name: r.reason for r in results}
-    telemetry.record_batch(spec, samples, outcomes, started=started, grading_ms=grading_ms)
-    return reply
-
-
-#: Seconds a batch may take when there is no Lambda context (local runs, ``rft score``): the deployed
-#: function's default timeout (cdk.json ``reward_timeout_s``), so nothing run locally can hang for ever.
-#: ``REWARD_DEFAULT_DEADLINE_S`` overrides it.
-DEFAULT_DEADLINE_S = 300.0
-
-
-def default_deadline_s() -> float:
-    """``REWARD_DEFAULT_DEADLINE_S`` when it is a positive number, else ``DEFAULT_DEADLINE_S``."""
-    raw = os.environ.get("REWARD_DEFAULT_DEADLINE_S", "").strip()
-    try:
-        value = float(raw) if raw else DEFAULT_DEADLINE_S
-    except ValueError:
-        return DEFAULT_DEADLINE_S
-    return value if 0 < value < float("inf") else DEFAULT_DEADLINE_S
-
-
-def batch_deadline(spec: Spec, context: Any, started: float) -> float:
-    """The monotonic instant by which grading must stop so the reply beats the Lambda's timeout.
-
-    Without a usable context (local runs) the batch still gets ``default_deadline_s()``."""
-    remaining_s = None
-    get_remaining = getattr(context, "get_remaining_time_in_millis", None)
-    if get_remaining is not None:
-        try:
-            remaining_s = float(get_remaining()) / 1000.0
-        except Exception:  # a strange context object must not fail the batch
-            remaining_s = None
-        if remaining_s is not None and remaining_s != remaining_s:  # NaN
-            remaining_s = None
-    if remaining_s is None:
-        remaining_s = default_deadline_s()
-    margin = min(spec.deadline_margin_s, max(remaining_s, 0.0) / 2)
-    return started + remaining_s - margin
+    return grade_event(current_spec(), event, context=context, with_reasons=with_reasons)
 
 
 def _init() -> None:

@@ -17,6 +17,7 @@ class Status(StrEnum):
     ERROR = "error"  # the grader crashed (or a judge failed)
     TIMEOUT = "timeout"  # grading the response overran its budget: charged to the response (credit 0)
     DEADLINE = "deadline"  # the batch ran out of time before this sample was graded
+    FAILED = "failed"  # the response could not be graded (grader crashed on it, ...): charged to it (credit 0)
 
     @property
     def is_judgement(self) -> bool:
@@ -28,7 +29,14 @@ class Status(StrEnum):
         """True when the response answers for this outcome: scored as its credit (0 = wrong), never by
         the spec's ``on_error``. A ``timeout`` is the response's doing (grading *it* overran the
         budget), so it must never pay better than a wrong answer (docs/time-limits.md)."""
-        return self in (Status.OK, Status.UNSCORABLE, Status.TIMEOUT)
+        return self in (Status.OK, Status.UNSCORABLE, Status.TIMEOUT, Status.FAILED)
+
+
+class InfrastructureError(Exception):
+    """Raised by a grader when it could not grade a response *because of us*, not the response (Bedrock
+    throttling or 5xx after the retries, AccessDenied, missing credentials, the runner Lambda throttled).
+    The only way to get status ``error`` (which follows the spec's ``on_error``); any other exception while
+    grading a response is the response's failure (``failed``). See docs/time-limits.md."""
 
 
 STATUSES: tuple[str, ...] = tuple(s.value for s in Status)
@@ -70,6 +78,10 @@ class Grade:
     @staticmethod
     def error(reason: str) -> Grade:
         return Grade(0.0, Status.ERROR, reason)
+
+    @staticmethod
+    def failed(reason: str) -> Grade:
+        return Grade(0.0, Status.FAILED, reason)
 
     @staticmethod
     def timeout(reason: str = "grading exceeded the per-sample budget") -> Grade:

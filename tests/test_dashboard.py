@@ -314,6 +314,7 @@ def test_default_alarms_and_thresholds(default: Reward) -> None:
     """Errors and throttles > 0, duration p99 > 80% of 300 s, failed-status rate > 0.05; no judge alarm."""
     alarms = default.alarms
     assert sorted(alarms) == [
+        "nova-rft-reward-charged-failure-rate",
         "nova-rft-reward-duration-p99",
         "nova-rft-reward-errors",
         "nova-rft-reward-failed-status-rate",
@@ -330,6 +331,20 @@ def test_default_alarms_and_thresholds(default: Reward) -> None:
     assert duration["Threshold"] == 0.8 * 300 * 1000
     assert (duration["EvaluationPeriods"], duration["DatapointsToAlarm"]) == (3, 2)
     assert default.alarm("failed-status-rate")["Threshold"] == 0.05
+
+
+def test_charged_failures_have_their_own_rate_widget_and_alarm(reward: Reward) -> None:
+    """A policy breaking the grader (or a bug of ours) is charged to the response, silently for training:
+    its share is charted and alarmed on so that someone looks."""
+    widget = titled(reward, "Charged-failure rate")
+    (expression,) = expressions(widget)
+    ids = {line.options["id"]: line.name for line in metric_lines(widget)}
+    charged = {f"status_{s}": metric_names.status_count(s) for s in metric_names.CHARGED_FAILURES}
+    assert set(metric_names.CHARGED_FAILURES) == {"failed", "timeout"}
+    assert ids == charged | {"results": metric_names.RESULTS}
+    assert expression == "(" + " + ".join(f"FILL({i}, 0)" for i in charged) + ") / results"
+    alarm = reward.alarm("charged-failure-rate")
+    assert alarm["Threshold"] == 0.05 and (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (3, 2)
 
 
 def test_thresholds_come_from_context(judge: Reward) -> None:

@@ -32,6 +32,12 @@ RESULTS = "Results"
 #: timeout, deadline): what the non-ok-rate alarm counts. ``unscorable`` is a wrong answer and shows up in
 #: the reward instead.
 FAILED_STATUSES: tuple[str, ...] = tuple(s.value for s in Status if not s.is_judgement)
+#: Statuses charged to the response although it was not judged (``failed``, ``timeout``): scored like a
+#: wrong answer. A policy that learns to break the grader shows up here — and so does a bug of ours, which
+#: is why the charged-failure alarm watches their share (docs/time-limits.md).
+CHARGED_FAILURES: tuple[str, ...] = tuple(
+    s.value for s in Status if s.charged_to_response and not s.is_judgement
+)
 
 #: Judge (Bedrock Converse) usage, summed over the invocation.
 JUDGE_CALLS = "JudgeCalls"

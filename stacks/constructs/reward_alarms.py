@@ -22,6 +22,10 @@ from stacks.constructs.reward_metrics import PERIOD, RewardMetrics
 
 #: Duration p99 alarms above this fraction of the function's timeout.
 DURATION_ALARM_FRACTION = 0.8
+#: The charged-failure alarm fires above this share of dimension results (2 of 3 periods). Honest wrong
+#: answers are ``ok`` with no credit, so ``failed``/``timeout`` above a few percent means either a policy
+#: that learned to break the grader or a bug of ours: both need a look.
+CHARGED_FAILURE_ALARM_RATE = 0.05
 
 
 def alarm_name_prefix(name_prefix: str) -> str:
@@ -103,11 +107,30 @@ class RewardAlarms(Construct):
             threshold=thresholds.non_ok_rate,
             description=(
                 f"More than {thresholds.non_ok_rate:g} of the dimension results in the last 5 minutes had a "
-                f"status that is not a judgement of the response ({failed}). Those samples get the spec's "
-                "error policy (by default a neutral score), so training learns less from them. The non-ok "
-                "statuses widget shows which status; the Lambda's logs name each sample id and reason. "
-                "no_reference: fix the dataset rows; error: fix the grader; timeout/deadline: raise "
+                f"status that is not a judgement of the response ({failed}). failed and timeout are scored "
+                "like a wrong answer; the others get the spec's error policy (by default a neutral score), "
+                "so training learns less from them. The non-ok statuses widget shows which status; the "
+                "Lambda's logs name each sample id and reason. no_reference: fix the dataset rows; error: "
+                "the judge or runner was throttled or denied (quotas, IAM); failed: see the charged-failure "
+                "alarm; timeout/deadline: raise "
                 "reward_timeout_s or reward_memory_mb. Threshold: context key alarm_non_ok_rate."
+            ),
+        )
+        charged = ", ".join(metric_names.CHARGED_FAILURES)
+        self._add(
+            "charged-failure-rate",
+            metrics.charged_failure_rate(),
+            threshold=CHARGED_FAILURE_ALARM_RATE,
+            evaluation_periods=3,
+            datapoints_to_alarm=2,
+            description=(
+                f"More than {CHARGED_FAILURE_ALARM_RATE:g} of the dimension results in 2 of the last 3 "
+                f"five-minute periods could not be graded and were charged to the response ({charged}: "
+                "scored like a wrong answer, vetoes fire). Either the policy learned to break the grader "
+                "(crashing the code runner, stalling a regex, tripping the judge's filter) or a grader of "
+                "ours has a bug. The Lambda's logs name each sample id and reason: if the reason is ours, "
+                "fix the grader and raise InfrastructureError for faults that are not the response's "
+                "(docs/time-limits.md)."
             ),
         )
         if uses_judge:

@@ -20,7 +20,11 @@ from constructs import Construct
 
 from reward import metric_names
 from reward.results import Status
-from stacks.constructs.reward_alarms import DURATION_ALARM_FRACTION, AlarmThresholds
+from stacks.constructs.reward_alarms import (
+    CHARGED_FAILURE_ALARM_RATE,
+    DURATION_ALARM_FRACTION,
+    AlarmThresholds,
+)
 from stacks.constructs.reward_metrics import PERIOD, RewardMetrics
 
 #: The console's domain per partition (the dashboard URL output).
@@ -145,6 +149,18 @@ class RewardDashboard(Construct):
                 left_annotations=[
                     cloudwatch.HorizontalAnnotation(
                         value=thresholds.non_ok_rate, label="alarm threshold", color=_RED
+                    )
+                ],
+                width=8,
+                height=6,
+            ),
+            cloudwatch.GraphWidget(
+                title="Charged-failure rate: (" + " + ".join(metric_names.CHARGED_FAILURES) + ") / results",
+                left=[metrics.charged_failure_rate()],
+                left_y_axis=_RATE_AXIS,
+                left_annotations=[
+                    cloudwatch.HorizontalAnnotation(
+                        value=CHARGED_FAILURE_ALARM_RATE, label="alarm threshold", color=_RED
                     )
                 ],
                 width=8,

@@ -109,14 +109,18 @@ def invocation(worker: int, samples: int, remaining_s: float, ready, start, resu
     calls = throttles = judged = 0
     for element in reply:
         metrics = {m["name"]: m["value"] for m in element["metrics_list"]}
-        bad = {n.split(".status.")[1] for n in metrics if ".status." in n and n.split(".")[0] in JUDGE_DIMENSIONS}
+        bad = {
+            n.split(".status.")[1] for n in metrics if ".status." in n and n.split(".")[0] in JUDGE_DIMENSIONS
+        }
         for dim in JUDGE_DIMENSIONS:
             found = [n.split(".status.")[1] for n in metrics if n.startswith(f"{dim}.status.")]
             statuses[found[0] if found else "ok"] += 1
             calls += int(metrics.get(f"{dim}.judge_calls", 0))
             throttles += int(metrics.get(f"{dim}.judge_throttles", 0))
         judged += not bad
-    results.put({"worker": worker, "took": took, "statuses": dict(statuses), "judged": judged, "calls": calls})
+    results.put(
+        {"worker": worker, "took": took, "statuses": dict(statuses), "judged": judged, "calls": calls}
+    )
 
 
 def run(load: Load, *, paced: bool, remaining_s: float, latency_s: float) -> dict:
@@ -193,7 +197,7 @@ def main() -> None:
             r = run(load, paced=paced, remaining_s=args.remaining, latency_s=args.latency)
             late = f" LATE x{r['late']}" if r["late"] else ""
             print(
-                f"{str(load):<22} {name:<7} {r['judged']:7.1%} {r['results_ok']:7.1%} {r['of_possible']:8.1%} "
+                f"{load!s:<22} {name:<7} {r['judged']:7.1%} {r['results_ok']:7.1%} {r['of_possible']:8.1%} "
                 f"{r['calls_per_needed']:10.2f} {r['throttled']:9.1%} {r['slowest']:7.1f}s "
                 f"{r['minimum']:5.1f}s  {r['statuses'] or '-'}{late}",
                 flush=True,

@@ -300,8 +300,9 @@ CONTEXT_KEYS: dict[str, KeySpec] = {
         "0.1",
     ),
     "alarm_judge_throttle_rate": KeySpec(
-        0.2,
-        "Alarm when more than this fraction of judge calls in 5 minutes are throttled (specs with a judge). "
+        0.5,
+        "Alarm when more than this fraction of judge calls are throttled in three 5-minute periods in a row "
+        "(specs with a judge; the paced judge probes above its quota, so some throttling is normal). "
         "0 < rate <= 1.",
         "0.3",
     ),

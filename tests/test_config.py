@@ -328,7 +328,9 @@ def test_the_judge_fan_out_warning_shows_its_arithmetic_and_can_be_acknowledged(
 
 
 @pytest.mark.parametrize(
-    ("reserved", "quota"), [("16", "2000"), ("100", "0"), ("0", "2000")], ids=["fits", "unknown", "unreserved"]
+    ("reserved", "quota"),
+    [("16", "2000"), ("100", "0"), ("0", "2000")],
+    ids=["fits", "unknown", "unreserved"],
 )
 def test_no_fan_out_warning_when_the_demand_fits_or_is_unknown(reserved: str, quota: str) -> None:
     """16 x 2 x 60 = 1,920 fits 2,000; quota 0 (unknown) or no reservation: nothing to compare."""

@@ -229,6 +229,12 @@ def gates() -> dict[str, CallGate]:
         return dict(_gates)
 
 
+def current_rate() -> float:
+    """The lowest pacing rate of this process's gates, calls per second; 0.0 when none is pacing yet."""
+    rates = [g.rate for g in gates().values() if g.rate is not None]
+    return min(rates) if rates else 0.0
+
+
 def reset() -> None:
     """Forget every gate (tests switch endpoints)."""
     with _gates_lock:

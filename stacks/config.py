@@ -256,7 +256,7 @@ CONTEXT_KEYS: dict[str, KeySpec] = {
         100,
         "Reserved concurrency of the reward Lambda (0..10000; 0 = no reservation): the most batches graded "
         "at once, which bounds the judge's demand on its quota. AWS refuses a reservation that leaves the "
-        "account under 100 unreserved executions (docs/judge.md, \"Capacity\").",
+        'account under 100 unreserved executions (docs/judge.md, "Capacity").',
         "64",
     ),
     "judge_requests_per_minute": KeySpec(

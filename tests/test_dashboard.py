@@ -622,3 +622,21 @@ def test_the_handlers_emf_is_valid_and_charted_by_the_dashboard(
     assert charted <= printed
     if stack.uses_judge:
         assert {metric_names.JUDGE_CALLS, metric_names.JUDGE_INPUT_TOKENS} <= printed
+
+
+def test_with_a_judge_the_job_starter_may_read_quotas_and_nothing_more(judge: Reward) -> None:
+    """The judge quota report needs servicequotas:ListServiceQuotas (Resource * by AWS's definition);
+    the job resource tells the starter which model and demand to report."""
+    roles = judge.app.resources("training", "AWS::IAM::Role").values()
+    statements = [
+        s
+        for r in roles
+        for p in r["Properties"].get("Policies", [])
+        for s in p["PolicyDocument"]["Statement"]
+    ]
+    (quota,) = [s for s in statements if s.get("Sid") == "ReadJudgeQuota"]
+    assert (quota["Action"], quota["Resource"]) == ("servicequotas:ListServiceQuotas", "*")
+    assert not [s for s in statements if "servicequotas" in json.dumps(s["Action"]) and s is not quota]
+    (job,) = [r["Properties"] for r in judge.app.resources("training", "Custom::NovaRftJob").values()]
+    assert job["JudgeModelId"] == "us.amazon.nova-pro-v1:0" and job["JudgeCallsPerSample"] == "2"
+    assert job["RewardReservedConcurrency"] == "100"

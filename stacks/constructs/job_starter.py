@@ -130,14 +130,12 @@ class JobStarter(Construct):
                 )
             },
         )
+        quota_read = (
+            "servicequotas:ListServiceQuotas has no resource type (the Service Authorization Reference "
+            "requires Resource *); it only reads quota values, for the judge quota report"
+        )
         if judge_model_id:
-            acknowledge(
-                self.role,
-                "AwsSolutions-IAM5",
-                "servicequotas:ListServiceQuotas has no resource type (the Service Authorization Reference "
-                "requires Resource *); it only reads quota values, for the judge quota report.",
-                applies_to=("Resource::*",),
-            )
+            acknowledge(self.role, "AwsSolutions-IAM5", quota_read, applies_to=("Resource::*",))
 
         self.function = lambda_.Function(
             self,
@@ -156,6 +154,9 @@ class JobStarter(Construct):
             role=self.role,
             log_group=self.log_group,
         )
+        if judge_model_id:
+            # Reported on the role's policy (the Serverless pack reads the function's role).
+            acknowledge(self.role, "Serverless-LambdaStarPermissions", quota_read)
 
         self.provider_log_group = logs.LogGroup(
             self, "ProviderLogGroup", retention=LOG_RETENTION, encryption_key=encryption_key

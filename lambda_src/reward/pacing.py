@@ -8,10 +8,13 @@ model with an adaptive token bucket, the design of botocore's ``adaptive`` retry
   the rate drops to ``beta`` (0.7) x the rate it was sending at, then grows back along
   ``scale * (t - k)**3 + w_max`` (``k``: the time to get back to ``w_max``), and never above twice the
   rate actually measured (a client that is not using its rate does not bank it).
-- Two changes from botocore, both for many clients behind one quota: **one decrease per reaction**, i.e. a
+- Three changes from botocore, for many clients behind one quota: **one decrease per reaction**, i.e. a
   throttle of a call sent *before* the last decrease is ignored (it says nothing new; botocore compounds
-  one decrease per throttle, so a burst of 16 throttles divides the rate by 300), and a **lower floor**,
-  ``MIN_RATE_PER_S`` (botocore: 0.5 req/s, so 40 invocations could never go below 20 req/s together).
+  one decrease per throttle, so a burst of 16 throttles divides the rate by 300); a **lower floor**,
+  ``MIN_RATE_PER_S`` (botocore: 0.5 req/s, so 40 invocations could never go below 20 req/s together);
+  and a **tolerance**: while under ``THROTTLE_TOLERANCE`` of the last ``TOLERANCE_EVIDENCE``+ answers
+  were throttles, a throttle is retried without slowing down (a quota's throttle share grows with the
+  rate sent; throttles that do not depend on the rate would otherwise drag the rate to the floor).
 - ``CallGate`` adds the threads: callers wait for a token in order of a priority (the judge passes the
   sample's position in the batch, so the two calls of a sample go together and a batch that runs out of
   time leaves whole samples unjudged rather than half of every sample), at most ``max_in_flight`` calls
@@ -36,6 +39,11 @@ SCALE = 0.4  # CUBIC's C (botocore's CubicCalculator._SCALE_CONSTANT)
 #: The window over which the sending rate is measured, seconds.
 MEASURE_WINDOW_S = 2.0
 MAX_RATE_SCALE = 2.0  # the rate never exceeds this x the measured rate (botocore: _MAX_RATE_ADJUST_SCALE)
+#: A throttle is not a signal to slow down while fewer than this share of the calls answered in the last
+#: ``MEASURE_WINDOW_S`` were throttled, given at least ``TOLERANCE_EVIDENCE`` answers: a quota shows as a
+#: share of throttles that grows with the rate, a few throttles spread over many answers do not.
+THROTTLE_TOLERANCE = 1 / 3
+TOLERANCE_EVIDENCE = 12
 LATENCY_SMOOTHING = 0.2  # weight of a new call's latency in the running estimate
 
 
@@ -57,6 +65,8 @@ class RateController:
         self._last_decrease = float("-inf")
         self._last_refill: float | None = None
         self._sent: deque[float] = deque()
+        self._sending_since = 0.0
+        self._answers: deque[tuple[float, bool]] = deque()  # (when, throttled) over the window
 
     # ---------------------------------------------------------- the bucket
 
@@ -84,18 +94,36 @@ class RateController:
         self._refill(now)
         if self.rate is not None:
             self.tokens -= 1.0
+        if not self._sent or self._sent[-1] <= now - MEASURE_WINDOW_S:
+            self._sending_since = now  # first send after an idle window
         self._sent.append(now)
 
     def measured_rate(self, now: float) -> float:
-        """Calls sent per second over the last ``MEASURE_WINDOW_S``."""
+        """Calls sent per second over the last ``MEASURE_WINDOW_S`` (over the time since the first of
+        them, at least 0.2 s, when sending started more recently: a burst at start is a high rate)."""
         while self._sent and self._sent[0] <= now - MEASURE_WINDOW_S:
             self._sent.popleft()
-        return len(self._sent) / MEASURE_WINDOW_S
+        if not self._sent:
+            return 0.0
+        span = (
+            MEASURE_WINDOW_S if self._sending_since <= now - MEASURE_WINDOW_S else now - self._sending_since
+        )
+        return len(self._sent) / max(0.2, span)
+
+    def _answered(self, now: float, throttled: bool) -> float:
+        """Record an answer; the share of throttles among the window's answers (0 without evidence)."""
+        self._answers.append((now, throttled))
+        while self._answers and self._answers[0][0] <= now - MEASURE_WINDOW_S:
+            self._answers.popleft()
+        if len(self._answers) < TOLERANCE_EVIDENCE:
+            return 1.0
+        return sum(t for _, t in self._answers) / len(self._answers)
 
     # ---------------------------------------------------------- the rate
 
     def on_success(self, now: float) -> None:
         """A call was answered (not throttled): grow along the cubic, within 2x the measured rate."""
+        self._answered(now, False)
         if self.rate is None:
             return
         grown = self.scale * (now - self._last_fail - self._k) ** 3 + self._w_max
@@ -104,8 +132,11 @@ class RateController:
 
     def on_throttle(self, sent_at: float, now: float) -> bool:
         """A call sent at ``sent_at`` was throttled: decrease once per reaction. True if it decreased."""
+        share = self._answered(now, True)
         if sent_at < self._last_decrease:
             return False  # sent before we last slowed down: already answered for
+        if share < THROTTLE_TOLERANCE:
+            return False  # a few throttles among many answers: not the quota
         measured = self.measured_rate(now)
         current = measured if self.rate is None else min(measured, self.rate)
         current = max(current, self.min_rate)

@@ -46,7 +46,9 @@ def test_runtime_architecture_memory_and_timeout(default_app: SynthesizedApp) ->
     assert props["MemorySize"] == 1024
     assert props["Timeout"] == 300
     assert props["Handler"] == "reward.handler.lambda_handler"
-    assert props["ReservedConcurrentExecutions"] == 100  # reward_reserved_concurrency: bounds the judge fan-out
+    assert (
+        props["ReservedConcurrentExecutions"] == 100
+    )  # reward_reserved_concurrency: bounds the judge fan-out
 
 
 def test_context_sets_architecture_memory_and_timeout(x86: SynthesizedApp) -> None:

@@ -5,13 +5,14 @@ and the ``rft`` CLI's sampling (``rft baseline`` / ``rft eval``).
   botocore's own retries off (``total_max_attempts = 1``) because ``call_with_retries`` retries with full
   jitter under a deadline. Region: ``AWS_REGION``, ``AWS_DEFAULT_REGION``, else ``us-east-1``. Endpoint
   override: boto3 honours ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME`` (the tests' emulator uses it).
-- **Pool**: one ``ThreadPoolExecutor`` per process, grown to the largest size any caller asks for; the
-  client's connection pool matches it. Callers bound their own calls in flight (the judge by its batch,
-  the sampler by ``--concurrency``).
+- **Pools**: one ``ThreadPoolExecutor`` per process (first come, first served: the sampler, bounded by
+  ``--concurrency``) and one ``PriorityPool`` (the paced judge: lowest priority first), each grown to the
+  largest size any caller asks for; the client's connection pool matches the calls in flight.
 - **One call, retried** (``call_with_retries``): throttles, 5xx, model timeouts and network timeouts are
-  retried with capped exponential backoff and full jitter, never sleeping past a deadline; any other AWS
-  error is ``CallFailed("fatal")`` at once (it would fail every call the same way). ``Usage`` counts calls,
-  throttles, retries and tokens as they happen.
+  retried with capped exponential backoff and full jitter, never sleeping past a deadline — with a deadline,
+  throttles until it, the rest up to ``max_attempts``; a ``reward.pacing.CallGate`` paces the sends. Any
+  other AWS error is ``CallFailed("fatal")`` at once (it would fail every call the same way). ``Usage``
+  counts calls, throttles, retries and tokens as they happen.
 
 Importing this module does not import boto3 (the Lambda's cold start and ``rft --help`` stay fast).
 """

@@ -25,38 +25,42 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def sent(controller: RateController, times: list[float]) -> None:
+    """Calls sent at ``times``, each answered at once."""
     for t in times:
         controller.take(t)
+        controller.on_success(t)
 
 
-def test_unlimited_until_the_first_throttle_then_beta_times_the_measured_rate() -> None:
-    """As botocore's adaptive mode: no limit until a throttle; then 0.7 x the rate actually sent."""
+def test_unlimited_until_the_first_throttle_then_beta_times_the_answered_rate() -> None:
+    """As botocore's adaptive mode: no limit until a throttle; then 0.7 x the rate that got answered (the
+    first calls go out as a burst: their sending rate says nothing)."""
     c = RateController()
     assert c.rate is None and c.wait_s(0.0) == 0.0
-    sent(c, [i * 0.05 for i in range(40)])  # 20 calls/s for 2 s
-    assert c.on_throttle(sent_at=1.9, now=1.95)
+    sent(c, [i * 0.05 for i in range(10)])  # 20 calls/s answered for 0.5 s
+    assert c.on_throttle(sent_at=0.45, now=0.5)
     assert c.rate == pytest.approx(20 * BETA, rel=0.05)
 
 
 def test_one_decrease_per_reaction_a_burst_of_throttles_is_one_signal() -> None:
     """Throttles of calls sent before the last decrease say nothing new (botocore would compound them)."""
     c = RateController()
-    sent(c, [i * 0.1 for i in range(20)])  # 10/s
-    assert c.on_throttle(sent_at=1.9, now=2.0)
+    sent(c, [i * 0.1 for i in range(10)])  # 10/s
+    assert c.on_throttle(sent_at=0.9, now=1.0)
     first = c.rate
     for _ in range(15):  # the rest of the burst, all sent before the decrease
-        assert not c.on_throttle(sent_at=1.95, now=2.01)
+        assert not c.on_throttle(sent_at=0.95, now=1.01)
     assert c.rate == first
-    assert c.on_throttle(sent_at=2.05, now=2.1)  # sent after it: a new signal
+    c.take(1.05)
+    assert c.on_throttle(sent_at=1.05, now=1.1)  # sent after it: a new signal
     assert c.rate < first
 
 
 def test_growth_follows_the_cubic_within_twice_the_measured_rate_and_never_below_the_floor() -> None:
     c = RateController()
-    sent(c, [i * 0.1 for i in range(20)])
-    c.on_throttle(sent_at=1.95, now=2.0)  # w_max = 10/s, rate 7/s
-    sent(c, [2.0 + i * 0.1 for i in range(60)])  # keeps sending 10/s
-    c.on_success(now=3.0)
+    sent(c, [i * 0.1 for i in range(10)])
+    c.on_throttle(sent_at=0.95, now=1.0)  # w_max = 10/s, rate 7/s
+    sent(c, [1.0 + i * 0.1 for i in range(70)])  # keeps sending (and being answered) at 10/s
+    c.on_success(now=2.0)
     early = c.rate
     c.on_success(now=7.95)  # long after k: the cubic is far above w_max, capped at 2 x measured
     assert early < 10 < c.rate <= 2 * c.measured_rate(7.95) + 1e-9
@@ -74,17 +78,20 @@ def test_a_few_throttles_among_many_answers_do_not_slow_it_down() -> None:
     """Throttles that do not grow with the rate (1 in 5 here) are retried at the same pace; a quota's
     share of throttles (over a third) is not."""
     c = RateController()
-    sent(c, [i * 0.01 for i in range(100)])
-    c.on_throttle(sent_at=0.0, now=0.01)  # the first throttle: no evidence yet, slow down
-    first = c.rate
+    sent(c, [i * 0.01 for i in range(10)])
+    assert c.on_throttle(sent_at=0.09, now=0.1)  # the first throttle, little evidence: slow down
     for i in range(1, 100):
-        t = 0.01 + i * 0.01
+        t = 0.1 + i * 0.01
+        c.take(t)
         if i < 15 or i % 5:  # answers first (evidence), then 1 in 5 throttled
             c.on_success(now=t)
         else:
             assert not c.on_throttle(sent_at=t, now=t)
-    assert first is not None
-    decreased = [c.on_throttle(sent_at=1.0 + i * 0.01, now=1.0 + i * 0.01) for i in range(40)]
+    decreased = []
+    for i in range(40):
+        t = 1.1 + i * 0.01
+        c.take(t)
+        decreased.append(c.on_throttle(sent_at=t, now=t))
     assert any(decreased)  # now a third and more of the answers are throttles: slow down
 
 
@@ -120,7 +127,7 @@ def test_the_gate_lets_the_lowest_priority_through_first() -> None:
     assert order == [1, 3, 5, 9]
 
 
-def test_the_gate_says_at_once_when_no_token_can_come_before_the_deadline() -> None:
+def test_the_gate_gives_up_when_no_token_comes_before_the_deadline() -> None:
     gate = CallGate(max_in_flight=4)
     t0 = time.monotonic()
     gate.controller.take(t0)

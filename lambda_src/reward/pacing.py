@@ -6,11 +6,12 @@ model with an adaptive token bucket, the design of botocore's ``adaptive`` retry
 
 - **Unlimited until the first throttle**, then a token bucket whose fill rate follows CUBIC: on a throttle
   the rate drops to ``beta`` (0.7) x the rate it was sending at, then grows back along
-  ``scale * (t - k)**3 + w_max`` (``k``: the time to get back to ``w_max``), and never above twice the
-  rate actually measured (a client that is not using its rate does not bank it).
-- Three changes from botocore, for many clients behind one quota: **one decrease per reaction**, i.e. a
+  ``w_max * (1 + scale * (t - k)**3)`` (``k``: the time to get back to ``w_max``; botocore's cubic is
+  absolute, see ``SCALE``), and never above twice the rate actually measured (a client that is not using its rate does not bank it).
+- Four changes from botocore, for many clients behind one quota: **one decrease per reaction**, i.e. a
   throttle of a call sent *before* the last decrease is ignored (it says nothing new; botocore compounds
-  one decrease per throttle, so a burst of 16 throttles divides the rate by 300); a **lower floor**,
+  one decrease per throttle, so a burst of 16 throttles divides the rate by 300) unless ``OVERWHELMED``;
+  a **relative cubic** (``SCALE``); a **lower floor**,
   ``MIN_RATE_PER_S`` (botocore: 0.5 req/s, so 40 invocations could never go below 20 req/s together);
   and a **tolerance**: while under ``THROTTLE_TOLERANCE`` of the last ``TOLERANCE_EVIDENCE``+ answers
   were throttles, a throttle is retried without slowing down (a quota's throttle share grows with the
@@ -18,7 +19,7 @@ model with an adaptive token bucket, the design of botocore's ``adaptive`` retry
 - ``CallGate`` adds the threads: callers wait for a token in order of a priority (the judge passes the
   sample's position in the batch, so the two calls of a sample go together and a batch that runs out of
   time leaves whole samples unjudged rather than half of every sample), at most ``max_in_flight`` calls
-  in flight, and a caller is told at once when no token can come before its deadline.
+  in flight, and a caller that gets no token before its deadline (minus a call's duration) is told so.
 
 ``RateController`` is the arithmetic alone, with the clock passed in (tests drive it with a fake clock).
 """
@@ -35,7 +36,11 @@ from collections.abc import Callable
 #: Lowest pacing rate, calls per second (botocore: 0.5).
 MIN_RATE_PER_S = 0.05
 BETA = 0.7  # multiplicative decrease on a throttle (botocore's CubicCalculator._BETA)
-SCALE = 0.4  # CUBIC's C (botocore's CubicCalculator._SCALE_CONSTANT)
+#: CUBIC's C relative to the rate at the last throttle: rate(t) = w_max * (1 + SCALE * (t - k)**3). botocore's
+#: C is absolute (0.4 calls/s per s**3): at the 0.3 calls/s an invocation gets when 24 share 8 req/s, that
+#: triples the rate 2 s after a throttle. Relative, the curve is the same for every rate, and 0.04 x 10 calls/s
+#: equals botocore's 0.4; k = cbrt((1 - beta) / SCALE) = 2 s whatever the rate.
+SCALE = 0.04
 #: The window over which the sending rate is measured, seconds.
 MEASURE_WINDOW_S = 2.0
 MAX_RATE_SCALE = 2.0  # the rate never exceeds this x the measured rate (botocore: _MAX_RATE_ADJUST_SCALE)
@@ -44,6 +49,9 @@ MAX_RATE_SCALE = 2.0  # the rate never exceeds this x the measured rate (botocor
 #: share of throttles that grows with the rate, a few throttles spread over many answers do not.
 THROTTLE_TOLERANCE = 1 / 3
 TOLERANCE_EVIDENCE = 12
+#: ... and while at least this share were throttles (e.g. the burst of a cold start against a quota already
+#: in use), every throttle counts, as in botocore: one decrease per reaction would take a dozen rounds.
+OVERWHELMED = 0.9
 LATENCY_SMOOTHING = 0.2  # weight of a new call's latency in the running estimate
 
 
@@ -110,8 +118,16 @@ class RateController:
         )
         return len(self._sent) / max(0.2, span)
 
+    def answered_rate(self, now: float) -> float:
+        """Calls answered (not throttled) per second over the window (over the time sending, if shorter)."""
+        ok = sum(1 for when, throttled in self._answers if not throttled and when > now - MEASURE_WINDOW_S)
+        span = (
+            MEASURE_WINDOW_S if self._sending_since <= now - MEASURE_WINDOW_S else now - self._sending_since
+        )
+        return ok / max(0.2, span)
+
     def _answered(self, now: float, throttled: bool) -> float:
-        """Record an answer; the share of throttles among the window's answers (0 without evidence)."""
+        """Record an answer; the share of throttles among the window's answers (1.0 without evidence)."""
         self._answers.append((now, throttled))
         while self._answers and self._answers[0][0] <= now - MEASURE_WINDOW_S:
             self._answers.popleft()
@@ -126,14 +142,14 @@ class RateController:
         self._answered(now, False)
         if self.rate is None:
             return
-        grown = self.scale * (now - self._last_fail - self._k) ** 3 + self._w_max
+        grown = self._w_max * (1.0 + self.scale * (now - self._last_fail - self._k) ** 3)
         cap = MAX_RATE_SCALE * max(self.measured_rate(now), self.min_rate)
         self._set_rate(min(grown, cap), now)
 
     def on_throttle(self, sent_at: float, now: float) -> bool:
         """A call sent at ``sent_at`` was throttled: decrease once per reaction. True if it decreased."""
         share = self._answered(now, True)
-        if sent_at < self._last_decrease:
+        if sent_at < self._last_decrease and share < OVERWHELMED:
             return False  # sent before we last slowed down: already answered for
         if share < THROTTLE_TOLERANCE:
             return False  # a few throttles among many answers: not the quota
@@ -141,7 +157,7 @@ class RateController:
         current = measured if self.rate is None else min(measured, self.rate)
         current = max(current, self.min_rate)
         self._w_max = current
-        self._k = (current * (1 - self.beta) / self.scale) ** (1 / 3)
+        self._k = ((1 - self.beta) / self.scale) ** (1 / 3)
         self._last_fail = now
         self._last_decrease = now
         self._set_rate(current * self.beta, now)
@@ -206,8 +222,6 @@ class CallGate:
                             self.in_flight += 1
                             self.calls += 1
                             return now
-                        if latest is not None and now + wait >= latest:
-                            return None  # the token would come too late to be answered in time
                     if latest is not None:
                         wait = latest - now if wait is None else min(wait, latest - now)
                     self._cond.wait(wait)

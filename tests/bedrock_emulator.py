@@ -20,6 +20,10 @@ What the judge model does is scripted by ``Script`` (mutable while the server ru
   requests slower;
 - ``throttle_fraction``: exactly that fraction of requests answered ``ThrottlingException`` (429),
   deterministically spread (request n is throttled when ``floor((n+1)f) > floor(nf)``);
+- ``quota_per_s``: an account quota shared by every caller — a token bucket refilled at that many
+  requests per second, holding ``quota_burst_s`` seconds' worth (default 1 s; full at start): a request
+  that finds a token is admitted (then takes ``latency_s``), any other is answered ``ThrottlingException``
+  (429) at once. ``Emulator.admitted`` / ``Emulator.throttled`` count them;
 - ``error``: every request fails with that AWS error (``AccessDeniedException``, ``ValidationException``...);
 - ``reject_tool_choice``: a forced ``toolChoice`` gets a ValidationException (models that lack it);
 - ``server_error_fraction``: that fraction of requests answered ``InternalServerException`` (500) or
@@ -119,6 +123,8 @@ class Script:
     reject_tool_choice: bool = False
     server_error_fraction: float = 0.0
     policies: dict[str, Policy] = field(default_factory=dict)
+    quota_per_s: float = 0.0  # 0: no shared quota
+    quota_burst_s: float = 1.0
 
 
 @dataclass
@@ -149,6 +155,27 @@ class Emulator:
     _count: int = 0
     in_flight: int = 0
     max_in_flight: int = 0  # the most requests the server held at once
+    admitted: int = 0  # requests the shared quota let through (quota_per_s)
+    throttled: int = 0  # requests the shared quota refused
+    _tokens: float | None = None
+    _refilled: float = 0.0
+
+    def admit(self, rate: float, burst_s: float) -> bool:
+        """Take a token from the shared quota's bucket (``rate`` per second, ``rate * burst_s`` at most)."""
+        with self._lock:
+            now = time.monotonic()
+            capacity = max(1.0, rate * burst_s)
+            if self._tokens is None:
+                self._tokens = capacity
+            else:
+                self._tokens = min(capacity, self._tokens + (now - self._refilled) * rate)
+            self._refilled = now
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                self.admitted += 1
+                return True
+            self.throttled += 1
+            return False
 
     def enter(self) -> None:
         with self._lock:
@@ -333,6 +360,9 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 emulator._closing.wait(120)
                 rec.answered = "hang"
                 self.close_connection = True
+                return
+            if script.quota_per_s and not emulator.admit(script.quota_per_s, script.quota_burst_s):
+                self._error(rec, "ThrottlingException", "Too many requests, please wait before trying again.")
                 return
             slow = n < script.slow_first or (script.slow_every and (n + 1) % script.slow_every == 0)
             delay = script.latency_s + (script.slow_s if slow else 0.0)

@@ -45,6 +45,9 @@ JUDGE_THROTTLES = "JudgeThrottles"
 JUDGE_RETRIES = "JudgeRetries"
 JUDGE_INPUT_TOKENS = "JudgeInputTokens"
 JUDGE_OUTPUT_TOKENS = "JudgeOutputTokens"
+#: The rate the invocation's judge calls were paced at when the batch ended, calls per second (one value
+#: per invocation; 0 = not paced: no throttle seen yet). ``reward.pacing``.
+JUDGE_PACING_RATE = "JudgePacingRate"
 
 #: Grade.metrics keys a judge grader reports per sample (they appear in metrics_list as
 #: ``<dimension>.<key>``) -> the CloudWatch metric they are summed into.
@@ -75,5 +78,5 @@ def metric_names(dimensions: list[str] | tuple[str, ...], *, judge: bool) -> lis
     names += [dimension_reward(d) for d in dimensions]
     names += [status_count(s) for s in STATUSES]
     if judge:
-        names += list(JUDGE_DIAGNOSTICS.values())
+        names += [*JUDGE_DIAGNOSTICS.values(), JUDGE_PACING_RATE]
     return names

@@ -139,13 +139,19 @@ class RewardAlarms(Construct):
                 metrics.judge_throttle_rate(),
                 threshold=thresholds.judge_throttle_rate,
                 description=(
-                    f"More than {thresholds.judge_throttle_rate:g} of the judge's Bedrock calls in the last 5 "
-                    "minutes were throttled. Calls are retried with backoff, but retries cost time and "
-                    "exhausted retries give status error. Request a higher Bedrock quota for the judge model "
-                    "(tokens and requests per minute), use a cross-region inference profile (judge_model_id), "
-                    "or lower the judge dimension's concurrency. Threshold: context key "
+                    f"More than {thresholds.judge_throttle_rate:g} of the judge's Bedrock calls were "
+                    "throttled in each of the last three 5-minute periods. The judge paces itself to the "
+                    "quota and retries throttles until the batch deadline (some throttling is the cost of "
+                    "finding the quota), but a share that stays this high means the reward Lambda's "
+                    "fan-out asks for more than the judge model's quota: samples then get status deadline. "
+                    "Request a higher Bedrock quota for the judge model (requests and tokens per minute), "
+                    "use a cross-region inference profile (judge_model_id), or lower "
+                    "reward_reserved_concurrency (docs/judge.md, Capacity). Threshold: context key "
                     "alarm_judge_throttle_rate."
                 ),
+                # "Stays high": paced invocations probe above the quota, so one period over is normal.
+                evaluation_periods=3,
+                datapoints_to_alarm=3,
             )
 
     @property

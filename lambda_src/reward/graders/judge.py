@@ -69,6 +69,11 @@ class _Batch:
         self.deadline = deadline
         self.fatal: str | None = None  # set by the first non-retryable failure: the rest skip their call
         self.stopped = threading.Event()  # set when the batch stops waiting (deadline)
+        self.gate: judge_runtime.CallGate | None = None  # the pacing of the judge model's calls (None: off)
+
+    def should_stop(self) -> bool:
+        """The batch stopped waiting, or a call failed in a way every other call would."""
+        return self.stopped.is_set() or self.fatal is not None
 
 
 class JudgeGrader(Grader):
@@ -188,8 +193,19 @@ class JudgeGrader(Grader):
             return
         usages = {i: Usage() for i, _, _ in todo}
         futures: dict[Future[Grade], int] = {}
+        paced = judge_runtime.pacing_on()
+        if paced:
+            batch.gate = judge_runtime.gate(model, max_in_flight=self.params.concurrency)
+            ordered = judge_runtime.priority_pool(judge_runtime.pool_threads(self.params.concurrency))
         for i, sample, key in todo:
-            futures[pool.submit(self._judge_one, client, model, sample, key, usages[i], batch)] = i
+            args = (client, model, sample, key, usages[i], batch)
+            # Paced: the sample's position in the event orders the calls of every judge dimension.
+            future = (
+                ordered.submit(sample.index, self._judge_one, *args)
+                if paced
+                else pool.submit(self._judge_one, *args)
+            )
+            futures[future] = i
         timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
         done, not_done = wait(futures, timeout=timeout)
         batch.stopped.set()
@@ -254,19 +270,31 @@ class JudgeGrader(Grader):
         text_mode = model in judge_runtime.NO_FORCED_TOOL
         while True:
             try:
+                # max_attempts bounds the failures that are not throttles (paced: throttles retry until
+                # the deadline).
+                spent = usage.calls - (usage.throttles if batch.gate is not None else 0)
                 result = judge_runtime.call_with_retries(
                     send,
                     usage,
-                    max_attempts=max(1, p.max_attempts - usage.calls),
+                    max_attempts=max(1, p.max_attempts - spent),
                     deadline=batch.deadline,
                     backoff_base_s=p.backoff_base_s,
                     backoff_max_s=p.backoff_max_s,
                     accept=accept,
-                    stop=batch.stopped.is_set,
+                    stop=batch.should_stop,
+                    gate=batch.gate,
+                    priority=sample.index,
+                    count_throttles=batch.gate is None,
                 )
                 break
             except CallFailed as exc:
-                if _rejects_forced_tool(exc) and not text_mode and usage.calls < p.max_attempts:
+                if batch.fatal is not None and exc.kind != "fatal":  # another call failed for good
+                    return _failed(Status.ERROR, batch.fatal, usage)
+                if (
+                    _rejects_forced_tool(exc)
+                    and not text_mode
+                    and usage.calls - usage.throttles < p.max_attempts
+                ):
                     # This model cannot be forced to call a tool: ask for the JSON text form from now on.
                     judge_runtime.NO_FORCED_TOOL.add(model)
                     text_mode = True

@@ -14,7 +14,8 @@ What the judge model does is scripted by ``Script`` (mutable while the server ru
   ``gullible`` (honest, except that it gives the top label on every criterion when it sees an instruction
   to the grader *outside* the properly nonce-fenced blocks — so only the fencing protects the grader),
   ``malformed`` (a tool call with a broken verdict), ``off_scale`` (a label not on the scale),
-  ``missing_criterion``, ``refusal`` (``stopReason: content_filtered``), ``prose`` (text, no verdict),
+  ``missing_criterion``, ``refusal`` (``stopReason``: ``refusal_stop``, default content_filtered),
+  ``truncated`` (a JSON verdict cut off, ``stopReason: max_tokens``), ``prose`` (text, no verdict),
   ``text_json`` (the verdict as JSON text instead of a tool call), ``hang`` (never answers until shutdown);
 - ``latency_s``, ``slow_every``/``slow_first``/``slow_s``: fixed latency, and every k-th (or the first n)
   requests slower;
@@ -120,6 +121,8 @@ class Script:
     slow_first: int = 0  # the first n requests are slow too
     throttle_fraction: float = 0.0
     error: str | None = None
+    error_message: str = ""  # the message of the scripted error (default: "scripted <error>")
+    refusal_stop: str = "content_filtered"  # the stopReason of judge="refusal"
     reject_tool_choice: bool = False
     server_error_fraction: float = 0.0
     policies: dict[str, Policy] = field(default_factory=dict)
@@ -280,7 +283,11 @@ def verdict_for(script: Script, body: dict[str, Any]) -> tuple[dict[str, Any] | 
     response = blocks.get("response", user)  # an unfenced judge sees the whole message as the response
     top = len(scale) - 1
     if script.judge == "refusal":
-        return None, "content_filtered", "The generated text has been blocked by our content filters."
+        return None, script.refusal_stop, "The generated text has been blocked by our content filters."
+    if script.judge == "truncated":  # the verdict cut off at maxTokens, mid-reason
+        first = names[0] if names else "x"
+        return None, "max_tokens", '{"' + first + '": {"reason": "The reply gets the'
+
     if script.judge == "prose":
         return None, "end_turn", "I think this response is pretty good overall."
     if script.judge == "gullible" and (gullible(outside) or "response" not in blocks):
@@ -369,7 +376,7 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
             if delay:
                 time.sleep(delay)
             if script.error:
-                self._error(rec, script.error, f"scripted {script.error}")
+                self._error(rec, script.error, script.error_message or f"scripted {script.error}")
                 return
             f = script.throttle_fraction
             if f and math.floor((n + 1) * f) > math.floor(n * f):

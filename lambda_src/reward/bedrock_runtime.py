@@ -67,7 +67,8 @@ class Refused(Exception):
 class CallFailed(Exception):
     """A Converse call failed for good. ``kind``: ``fatal`` (not retryable: every call would fail the same
     way; ``code``/``aws_message`` say what AWS answered), ``refused`` (content filter or guardrail),
-    ``exhausted`` (retries used up), ``deadline`` (no time left to retry)."""
+    ``exhausted`` (retries of throttles, 5xx or network errors used up), ``malformed`` (the model answered,
+    but not acceptably, twice), ``deadline`` (no time left to retry)."""
 
     def __init__(self, kind: str, message: str, *, code: str = "", aws_message: str = "") -> None:
         super().__init__(message)
@@ -357,6 +358,6 @@ def call_with_retries(
             last = str(exc)
             failures += 1
             if malformed_left <= 0 or used_up():
-                raise CallFailed("exhausted", last) from None
+                raise CallFailed("malformed", last) from None
             malformed_left -= 1
             continue

@@ -123,9 +123,11 @@ def answer_part(sample: Sample, delimiter: str) -> Sample | Grade:
 def settle_exception(exc: BaseException, grader_name: str) -> Grade:
     """The grade of a dimension whose grader raised ``exc`` on a response: ``error`` (ours, follows
     ``on_error``) only for ``InfrastructureError``; anything else is the response's failure."""
+    if isinstance(exc, InfrastructureError):  # ours: the reason says what to fix, keep it whole
+        text = str(exc)[:1000]
+        reason = text if text.startswith(grader_name) else f"{grader_name}: {text}"
+        return Grade(0.0, Status.ERROR, reason, dict(getattr(exc, "metrics", {}) or {}))
     text = str(exc)[:200]
-    if isinstance(exc, InfrastructureError):
-        return Grade(0.0, Status.ERROR, f"{grader_name}: {text}", dict(getattr(exc, "metrics", {}) or {}))
     return Grade.failed(f"{grader_name} grader raised {type(exc).__name__}: {text}")
 
 

@@ -132,6 +132,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
     base = inference_model_id(str(defaults.get("base_model_id") or ""), region)
     plan = measure.plan(rows, model, settings, samples, out / "cache", price_fallback=base)
+    measure.check_reachable([plan], args, ctx, region)
     confirm([plan.estimate], yes=args.yes, err=ctx.err, quiet=False)
     sampling = measure.execute(
         plan, measure.sampler_for(args, ctx, out), label="sampling", ctx=ctx, show_progress=not args.json

@@ -70,30 +70,19 @@ def user_error(exc: BaseException) -> CliError | None:
     if isinstance(exc, UnicodeDecodeError):
         return CliError(f"not UTF-8 text ({exc.reason} at byte {exc.start})")
     if isinstance(exc, json.JSONDecodeError):
-        return CliError(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")
+        from reward.dataset import json_error_message
+
+        return CliError(f"line {exc.lineno}: {json_error_message(exc)}")
     return _aws_error(exc)
 
 
 def _aws_error(exc: BaseException) -> CliError | None:
-    botocore = sys.modules.get("botocore.exceptions")
-    if botocore is None:  # botocore was never imported, so this cannot be one of its errors
+    if sys.modules.get("botocore.exceptions") is None:  # botocore was never imported: not one of its errors
         return None
-    if isinstance(exc, botocore.NoCredentialsError):
-        return CliError(
-            "no AWS credentials found: configure them (aws configure, AWS_PROFILE or the AWS_* variables) "
-            "and retry",
-            EXIT_FAILURE,
-        )
-    if isinstance(exc, botocore.ClientError):
-        error = exc.response.get("Error", {})
-        operation = getattr(exc, "operation_name", "") or "AWS call"
-        return CliError(
-            f"{operation}: {error.get('Code', 'error')}: {one_line(error.get('Message', str(exc)))}",
-            EXIT_FAILURE,
-        )
-    if isinstance(exc, botocore.BotoCoreError):
-        return CliError(one_line(str(exc)), EXIT_FAILURE)
-    return None
+    from rft.aws_errors import explain
+
+    message = explain(exc)
+    return None if message is None else CliError(message, EXIT_FAILURE)
 
 
 def one_line(text: str) -> str:
@@ -240,13 +229,49 @@ class Row:
         return f"line {self.line}" + (f" ({self.task_id})" if self.task_id else "")
 
 
+class Rows(list[Row]):
+    """The valid rows of a dataset file, and what was skipped: ``skipped`` invalid records, the first on
+    line ``first_skipped``."""
+
+    skipped: int = 0
+    first_skipped: int | None = None
+    source: str = ""
+
+    def skipped_error(self) -> str | None:
+        """The one-line summary a command ends with when it skipped records, or None."""
+        if not self.skipped:
+            return None
+        return (
+            f"{self.skipped} invalid record(s) in {self.source} were skipped (the first on line "
+            f"{self.first_skipped}): fix them (`rft validate-data {self.source}`), or pass --skip-invalid "
+            "to grade the rest and exit 0"
+        )
+
+
+def check_at_least_one(*flags: tuple[str, int | None]) -> None:
+    """A usage error naming the first flag whose value is below 1 (``None`` = not given)."""
+    for flag, value in flags:
+        if value is not None and value < 1:
+            raise CliError(f"{flag} {value}: must be >= 1")
+
+
+def add_skip_invalid(parser: Any) -> None:
+    """``--skip-invalid``: grade the valid records and exit 0 even when some were skipped."""
+    parser.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="grade the valid records and exit 0 when some are invalid (default: exit 1, naming the first)",
+    )
+
+
 def load_rows(
     path: str | os.PathLike[str], *, limit: int | None = None, err: IO[str] | None = None
-) -> list[Row]:
+) -> Rows:
     """The dataset's valid rows, through ``reward.dataset.iter_rows`` (the one reader).
 
-    Invalid records are skipped with a note on ``err`` that names ``rft validate-data``; a missing file or
-    a file without one valid row is a ``CliError``.
+    Invalid records are skipped with a note on ``err`` that names ``rft validate-data`` (and counted in
+    ``Rows.skipped``); a missing, unreadable or empty file, or one without a valid row, is a ``CliError``
+    (usage: exit 2).
     """
     from reward.dataset import iter_rows, validate_dataset_file
 
@@ -254,13 +279,21 @@ def load_rows(
     if not data.is_file():
         raise CliError(f"{data}: no such dataset file")
     report = validate_dataset_file(data, min_rows=0, max_rows=sys.maxsize)
-    rows: list[Row] = []
+    unreadable = next((f for f in report.errors if f.code == "unreadable-file"), None)
+    if unreadable is not None:
+        raise CliError(f"{data}: {unreadable.message}")
+    if report.rows == 0:
+        raise CliError(f"{data}: the dataset file is empty (one JSON record per line)")
+    rows = Rows()
+    rows.source = str(data)
     for line, record in iter_rows(data):
         rows.append(Row(line, record))
         if limit is not None and len(rows) >= limit:
             break
+    bad_lines = sorted({f.line for f in report.errors if f.line})
+    rows.skipped, rows.first_skipped = len(bad_lines), (bad_lines[0] if bad_lines else None)
     if report.error_count and err is not None:
-        lines = sorted({f.line for f in report.errors if f.line})
+        lines = bad_lines
         shown = ", ".join(map(str, lines[:8])) + (", …" if len(lines) > 8 else "")
         print(
             f"warning: {data}: {report.error_count} dataset error(s); records on line(s) {shown} are skipped. "

@@ -142,6 +142,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         "base": measure.plan(rows, base, settings, samples, out / "cache"),
         "tuned": measure.plan(rows, tuned, settings, samples, out / "cache", price_fallback=base),
     }
+    measure.check_reachable(list(plans.values()), args, ctx, region)
     confirm([p.estimate for p in plans.values()], yes=args.yes, err=ctx.err)
     sampler = measure.sampler_for(args, ctx, out)
     reports: dict[str, dict[str, Any]] = {}

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from rft import core
-from rft.core import CliError, Context, Row
+from rft.core import EXIT_FAILURE, CliError, Context, Row
 from rft.sampling import (
     InferenceSettings,
     ResponseCache,
@@ -469,6 +469,18 @@ def plan(
         price_fallback=price_fallback,
     )
     return Plan(model_id, requests, cache, cost)
+
+
+def check_reachable(plans: Sequence[Plan], args: argparse.Namespace, ctx: Context, region: str) -> None:
+    """Before the estimate and any spending: a run with calls to make says at once, in one line, when
+    Bedrock Runtime does not answer (no route, DNS, refused), instead of retrying for minutes."""
+    if ctx.client_factory is not None or not any(r.key not in p.cache for p in plans for r in p.requests):
+        return
+    from rft.aws_errors import check_reachable as reachable
+
+    problem = reachable("bedrock-runtime", region)
+    if problem is not None:
+        raise CliError(problem, EXIT_FAILURE)
 
 
 def execute(p: Plan, sampler: Sampler, *, label: str, ctx: Context, show_progress: bool) -> SamplingRun:

@@ -91,14 +91,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--batch", type=int, default=256, metavar="N", help="samples per handler call (default 256)"
     )
+    core.add_skip_invalid(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     if not 0 <= args.threshold < 1:
         raise CliError(f"--threshold must be in [0, 1), got {args.threshold}")
-    if args.batch < 1 or (args.limit is not None and args.limit < 1):
-        raise CliError("--batch and --limit must be >= 1")
+    core.check_at_least_one(("--batch", args.batch), ("--limit", args.limit))
     spec = core.use_spec(args.spec)
     rows = core.load_rows(args.data, limit=args.limit, err=ctx.err)
     from reward.controls import check_template
@@ -121,7 +121,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             title=f"rft probe: {result.spec_name} on {len(rows)} rows",
         )
         print(f"\nwrote {directory / 'probe.jsonl'} and {directory / 'probe.png'}", file=ctx.out)
-    return EXIT_FAILURE if result.failing else EXIT_OK
+    skipped = None if args.skip_invalid else rows.skipped_error()
+    if skipped:
+        print(f"rft probe: error: {skipped}", file=ctx.err)
+    return EXIT_FAILURE if result.failing or skipped else EXIT_OK
 
 
 #: Rows whose attacks are built and graded together: memory stays flat however large the file (every

@@ -42,13 +42,14 @@ def client(ctx: Context, service: str, region: str | None) -> Any:
     if ctx.client_factory is not None:
         return ctx.client_factory(service, resolved)
     import boto3
-    from botocore.config import Config
+
+    from rft.aws_errors import client_config
 
     # The reward function may run up to 15 minutes; many batches may be in flight at once.
-    config = Config(
-        read_timeout=910, connect_timeout=10, retries={"mode": "standard"}, max_pool_connections=64
+    read_timeout = 910.0 if service == "lambda" else 30.0
+    return boto3.client(
+        service, region_name=resolved, config=client_config(read_timeout_s=read_timeout, pool=64)
     )
-    return boto3.client(service, region_name=resolved, config=config)
 
 
 def aws_call(what: str, call: Any, *, needs: Sequence[str] = (), **kwargs: Any) -> Any:
@@ -58,17 +59,16 @@ def aws_call(what: str, call: Any, *, needs: Sequence[str] = (), **kwargs: Any) 
     """
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from rft.aws_errors import explain
+
     try:
         return call(**kwargs)
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", "error"))
-        message = f"{what}: {code}: {error.get('Message', exc)}"
-        if needs and ("AccessDenied" in code or code == "UnauthorizedOperation"):
-            message += "\n  the caller needs: " + ", ".join(needs)
-        raise CliError(message, EXIT_FAILURE) from None
-    except BotoCoreError as exc:
-        raise CliError(f"{what}: {exc}", EXIT_FAILURE) from None
+    except (ClientError, BotoCoreError) as exc:
+        meta = getattr(getattr(call, "__self__", None), "meta", None)  # the client the call belongs to
+        service = meta.service_model.service_name if meta is not None else ""
+        region = meta.region_name if meta is not None else ""
+        message = explain(exc, operation=what, service=service, region=region, needs=tuple(needs))
+        raise CliError(message or str(exc), EXIT_FAILURE) from None
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:

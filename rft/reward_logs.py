@@ -33,6 +33,8 @@ class RewardLogs(logging.Filter):
     def holding(self) -> Iterator[RewardLogs]:
         """Hold the records while the block runs (one command)."""
         self.lines, self.counts = [], Counter()
+        import reward.telemetry  # noqa: F401  (creates the ``reward`` logger's handler, if not yet)
+
         handlers = list(logging.getLogger("reward").handlers)
         self._handler = handlers[0] if handlers else None
         for handler in handlers:

@@ -382,6 +382,7 @@ class RuntimeSampler:
                     accept=lambda reply: parse_converse_reply(request.key, reply),
                     stop=stop.is_set,
                     sleep=self.sleep,
+                    unreachable_is_fatal=True,  # no route to Bedrock: say so now, not after minutes
                 )
             except CallFailed as exc:
                 failed = SampleResponse(request.key, status="failed", error=str(exc)[:500])
@@ -463,11 +464,19 @@ def fatal_message(exc: CallFailed, model: str) -> str:
             "(--model, --base or --tuned: an inference-profile id such as us.amazon.nova-2-lite-v1:0, or an "
             "Active deployment ARN from `rft deploy-model`) and --max-tokens/--reasoning-effort."
         )
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None:
+        from rft.aws_errors import explain
+
+        said = explain(cause, service="bedrock-runtime")
+        if said is not None:  # credentials, region, an endpoint that does not answer: as every command says
+            return said
     if code in ("NoCredentialsError", "PartialCredentialsError"):
-        return (
-            "no AWS credentials found: set AWS_PROFILE or run `aws configure` / `aws sso login` "
-            "(sampling calls Bedrock Runtime in your account)."
-        )
+        from botocore.exceptions import NoCredentialsError
+
+        from rft.aws_errors import explain
+
+        return explain(NoCredentialsError()) or "no AWS credentials found"
     return f"calling {model} failed: {exc}. Responses so far are cached: rerun to resume."
 
 

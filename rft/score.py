@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from reward.dataset import json_error_message
 from rft import core
 from rft.core import EXIT_OK, CliError, Row, Scored
 
@@ -58,13 +59,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--concurrency", type=int, default=4, metavar="N", help="batches in flight with --remote (default 4)"
     )
     parser.add_argument("--limit", type=int, metavar="N", help="grade only the first N rows")
+    core.add_skip_invalid(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, ctx: core.Context) -> int:
     out, err = ctx.out, ctx.err
-    if args.batch < 1 or args.concurrency < 1 or (args.limit is not None and args.limit < 1):
-        raise CliError("--batch, --concurrency and --limit must be >= 1")
+    core.check_at_least_one(("--batch", args.batch), ("--concurrency", args.concurrency), ("--limit", args.limit))
     spec = core.use_spec(args.spec)
     rows = core.load_rows(args.data, limit=args.limit, err=err)
     from reward.controls import check_template
@@ -139,12 +140,17 @@ def run(args: argparse.Namespace, ctx: core.Context) -> int:
         series["aggregate"] = [s.aggregate for s in scored]
         score_histograms(directory / "histograms.png", series, title=f"{spec.name}: {what}")
         print(f"\nwrote {directory / 'scores.jsonl'} and {directory / 'histograms.png'}", file=out)
+    code = EXIT_OK
     if not args.responses:
         report = control_report(pairs, scored, reasons)
         if report:
             print(report, file=err)
-            return core.EXIT_FAILURE
-    return EXIT_OK
+            code = core.EXIT_FAILURE
+    skipped = None if args.skip_invalid else rows.skipped_error()
+    if skipped:  # last, so a CI log ends with it
+        print(f"rft score: error: {skipped}", file=err)
+        code = core.EXIT_FAILURE
+    return code
 
 
 def control_report(
@@ -231,9 +237,7 @@ def read_responses(path: Path, rows: Sequence[Row]) -> list[tuple[Row, str, int]
         try:
             record = json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise CliError(
-                f"{where}: invalid JSON at column {exc.colno}: {exc.msg}", core.EXIT_FAILURE
-            ) from None
+            raise CliError(f"{where}: {json_error_message(exc)}", core.EXIT_FAILURE) from None
         if not isinstance(record, Mapping):
             raise CliError(
                 f'{where}: expected an object {{"task_id": ..., "response": "..."}}', core.EXIT_FAILURE
@@ -243,7 +247,7 @@ def read_responses(path: Path, rows: Sequence[Row]) -> list[tuple[Row, str, int]
             raise CliError(f"{where}: `response` must be a string, got {_kind(response)}", core.EXIT_FAILURE)
         pairs.append((_match(record, where, by_task, duplicated, by_line), response, number))
     if not pairs:
-        raise CliError(f"{path}: no responses (one JSON object per line)", core.EXIT_FAILURE)
+        raise CliError(f"{path}: the responses file is empty (one JSON object per line)")
     return pairs
 
 

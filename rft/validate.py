@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from reward.dataset import (
     DEFAULT_MAX_ROWS,
@@ -23,6 +24,7 @@ from reward.dataset import (
     format_findings,
     guess_role,
     validate_dataset_file,
+    validation_words,
 )
 from rft.core import EXIT_FAILURE, EXIT_OK, CliError, Context
 
@@ -77,6 +79,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         raise CliError(f"--min-rows ({args.min_rows}) must be >= 0 and <= --max-rows ({args.max_rows})")
     if args.max_rows < 0:
         raise CliError(f"--max-rows must be >= 0, got {args.max_rows}")
+    for path in args.files:  # a file that is not there is a usage error (exit 2), before any verdict
+        if not Path(path).is_file():
+            raise CliError(f"{path}: no such file" if not Path(path).exists() else f"{path}: not a file")
     failed = False
     for path in args.files:
         role = guess_role(path) if args.role == "auto" else args.role
@@ -85,10 +90,24 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         if args.json:
             print(json.dumps({"file": path, **report.as_dict()}, ensure_ascii=False), file=out)
         else:
+            print(f"{path}: {rules_applied(path, role, args.role)}", file=out)
             print(format_findings(report, path), file=out)
         if args.spec and report.ok and not args.json:
             print(reference_check(args.spec, path), file=out)
     return EXIT_FAILURE if failed else EXIT_OK
+
+
+def rules_applied(path: str, role: str, asked: str) -> str:
+    """Which rules a file is checked with, and why (its name, or --role)."""
+    if asked != "auto":
+        return f"checked as {role} data (--role {role})"
+    if role == "validation":
+        words = validation_words(path)
+        return (
+            f"checked as validation data: its name says {', '.join(repr(w) for w in words)} "
+            "(--role training to check it as training data)"
+        )
+    return "checked as training data (--role validation for a validation file)"
 
 
 def reference_check(spec_path: str, data_path: str) -> str:

@@ -110,15 +110,20 @@ def test_a_broken_spec_is_a_usage_error_naming_the_field(capsys, tmp_path):
     assert main(["score", "--spec", GSM8K, "--data", str(tmp_path / "none.jsonl")]) == 2
 
 
-def test_invalid_rows_are_skipped_with_a_pointer_to_validate_data(capsys, tmp_path):
+def test_invalid_rows_are_skipped_and_fail_the_run_unless_skip_invalid(capsys, tmp_path):
+    """A CI log must not end green with rows silently left out: exit 1, the count and the first line in
+    the last line; --skip-invalid grades the rest and exits 0."""
     data = tmp_path / "data.jsonl"
     lines = Path(TRAIN).read_text().splitlines()[:3]
     data.write_text("\n".join([lines[0], "{broken", lines[2]]) + "\n")
     code = main(["score", "--spec", GSM8K, "--data", str(data)])
     captured = capsys.readouterr()
-    assert code == 0
+    assert code == 1
     assert "2 reference answers" in captured.out
-    assert "line(s) 2 are skipped. Run `rft validate-data" in captured.err
+    last = captured.err.strip().splitlines()[-1]
+    assert "1 invalid record(s)" in last and "line 2" in last and "--skip-invalid" in last
+    assert main(["score", "--spec", GSM8K, "--data", str(data), "--skip-invalid"]) == 0
+    assert "line(s) 2 are skipped. Run `rft validate-data" in capsys.readouterr().err
 
 
 def test_statistics_and_histogram_helpers():

@@ -90,9 +90,19 @@ def test_json_output_is_one_report_per_file(tmp_path, capsys):
     assert {(e["line"], e["code"]) for e in reports[1]["errors"]} == {(1, "bom"), (2, "invalid-json")}
 
 
-def test_missing_file_is_an_error_not_a_crash(tmp_path, capsys):
-    status, out, _ = run(capsys, "validate-data", str(tmp_path / "nope.jsonl"))
-    assert status == 1 and "unreadable-file" in out
+def test_missing_file_is_a_usage_error_not_a_crash(tmp_path, capsys):
+    """docs/cli.md: missing or invalid input is exit 2, one line on stderr."""
+    status, out, err = run(capsys, "validate-data", str(tmp_path / "nope.jsonl"))
+    assert status == 2 and not out and err.count("\n") == 1 and "nope.jsonl: no such file" in err
+
+
+def test_validate_data_says_which_rules_it_applies_and_why(tmp_path, capsys):
+    path = tmp_path / "gsm8k_test.jsonl"
+    path.write_text((SAMPLE / "validation.jsonl").read_text())
+    _, out, _ = run(capsys, "validate-data", str(path))
+    assert "checked as validation data: its name says 'test' (--role training" in out
+    _, out, _ = run(capsys, "validate-data", "--role", "training", str(path))
+    assert "checked as training data (--role training)" in out
 
 
 @pytest.mark.parametrize(

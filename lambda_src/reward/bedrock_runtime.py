@@ -201,6 +201,18 @@ def priority_pool(size: int) -> PriorityPool:
         return _priority_pool
 
 
+def _forget_in_child() -> None:
+    """A forked child inherits the pools' objects but none of their threads (and maybe a held lock):
+    start afresh, as a new execution environment would."""
+    global _executor, _executor_size, _priority_pool, _lock
+    _lock = threading.Lock()
+    _clients.clear()
+    _executor, _executor_size, _priority_pool = None, 0, None
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
+
+
 def reset() -> None:
     """Forget clients, pools and pacing (tests switch endpoints and regions)."""
     global _executor, _executor_size, _priority_pool
@@ -239,6 +251,14 @@ def _transient_network_errors() -> tuple[type[BaseException], ...]:
     return (ReadTimeoutError, ConnectTimeoutError, EndpointConnectionError, ConnectionClosedError)
 
 
+def _unreachable_errors() -> tuple[type[BaseException], ...]:
+    """Nothing answered at the endpoint (no route, DNS, refused, connect timeout): for an interactive
+    caller (``unreachable_is_fatal``, the CLI's sampler) every other call would fail the same way."""
+    from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
+
+    return (ConnectTimeoutError, EndpointConnectionError)
+
+
 def backoff_delay(
     retry: int, base_s: float, max_s: float, rng: Callable[[float, float], float] = random.uniform
 ) -> float:
@@ -260,6 +280,7 @@ def call_with_retries(
     gate: CallGate | None = None,
     priority: float = 0.0,
     count_throttles: bool = False,
+    unreachable_is_fatal: bool = False,
 ) -> Any:
     """Call ``send()`` until ``accept(reply)`` returns without raising a retryable ``ValueError``.
 
@@ -272,11 +293,14 @@ def call_with_retries(
     ``max_attempts``. No sleep and no call that could not be answered
     before the deadline is started (``CallFailed("deadline")``). ``gate`` (``reward.pacing``) paces the
     sends and learns from their outcomes; ``priority``: lower goes first through it. ``stop()`` true (the
-    caller gave up) ends the loop.
+    caller gave up) ends the loop. ``unreachable_is_fatal``: an endpoint that does not answer at all (no
+    route, connect timeout) is ``CallFailed("fatal")`` at once, for interactive callers that should say so
+    in seconds rather than retry for minutes.
     """
     from botocore.exceptions import BotoCoreError, ClientError
 
     network = _transient_network_errors()
+    unreachable = _unreachable_errors()
     malformed_left = 1
     failures = throttles = 0
     last = ""
@@ -335,6 +359,9 @@ def call_with_retries(
             continue
         except network as exc:
             last = f"{type(exc).__name__}: {str(exc)[:200]}"
+            if unreachable_is_fatal and isinstance(exc, unreachable):
+                name = type(exc).__name__
+                raise CallFailed("fatal", last, code=name, aws_message=str(exc)) from exc
             failures += 1
             if used_up():
                 raise CallFailed(

@@ -516,7 +516,7 @@ def _decode_line(line: _Line) -> tuple[Any, list[_Problem]]:
     try:
         value = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
-        problems.append(("invalid-json", f"invalid JSON at column {exc.colno}: {exc.msg}", ""))
+        problems.append(("invalid-json", json_error_message(exc), ""))
         return _SKIP, problems
     except (_NotJson, RecursionError) as exc:
         message = str(exc) if isinstance(exc, _NotJson) else "nested too deeply"
@@ -957,11 +957,26 @@ def validate_dataset_lines(
 _VALIDATION_WORDS = frozenset({"validation", "valid", "val", "eval", "evaluation", "dev", "test", "holdout"})
 
 
+def json_error_message(exc: json.JSONDecodeError) -> str:
+    """``invalid JSON at column 45: unterminated string starting at column 12`` — whole, never a message
+    that ends in "at" (``json``'s own ``msg`` leaves the position to its ``str``)."""
+    msg = exc.msg
+    if msg.endswith(" at"):  # e.g. "Unterminated string starting at": the position is the point
+        msg = f"{msg} column {exc.colno}"
+        return f"invalid JSON: {msg[0].lower()}{msg[1:]}"
+    return f"invalid JSON at column {exc.colno}: {msg[0].lower()}{msg[1:]}"
+
+
 def guess_role(path: str | os.PathLike[str]) -> str:
     """ "validation" when the file's name says so (``validation.jsonl``, ``val-30.jsonl``, ``gsm8k_eval``),
     else "training": what ``rft validate-data`` assumes when not told (``--role``)."""
+    return "validation" if validation_words(path) else "training"
+
+
+def validation_words(path: str | os.PathLike[str]) -> tuple[str, ...]:
+    """The words of the file's name that make ``guess_role`` call it validation data (sorted)."""
     words = re.split(r"[^a-z0-9]+", os.path.basename(os.fspath(path)).lower())
-    return "validation" if _VALIDATION_WORDS.intersection(words) else "training"
+    return tuple(sorted(_VALIDATION_WORDS.intersection(words)))
 
 
 def iter_rows_from_lines(lines: Iterable[bytes | str]) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import os
 import threading
 import time
 from collections import deque
@@ -254,6 +255,16 @@ class CallGate:
 
 _gates: dict[str, CallGate] = {}
 _gates_lock = threading.Lock()
+
+
+def _forget_in_child() -> None:
+    """A forked child learns its own rate (and must not inherit a lock held by a parent thread)."""
+    global _gates_lock
+    _gates_lock = threading.Lock()
+    _gates.clear()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def gate(model: str, *, max_in_flight: int) -> CallGate:

@@ -33,6 +33,7 @@ in time gets ``deadline``.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -124,6 +125,15 @@ _Started = tuple[int, list[int], "Future[list[Grade]] | None", "InfrastructureEr
 
 # Placeholder for a batched dimension's grade until it is collected (never leaves the runner).
 _PENDING = Grade(0.0, Status.DEADLINE, "pending")
+
+
+def _forget_dispatcher_in_child() -> None:
+    """A forked child inherits the executor object but none of its threads: start afresh."""
+    global _dispatcher, _dispatch_lock
+    _dispatcher, _dispatch_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_dispatcher_in_child)
 
 
 def _batched_executor() -> ThreadPoolExecutor:

@@ -72,7 +72,9 @@ def run(args: argparse.Namespace, ctx: core.Context) -> int:
     problem = check_template(spec.control_template, [row.reference for row in rows])
     if problem:
         raise CliError(f"{args.spec}: {problem}")
-    refused = check_gradable(spec, [row.record for row in rows]).problem(lambda i: f"{args.data}:{rows[i].line}")
+    refused = check_gradable(spec, [row.record for row in rows]).problem(
+        lambda i: f"{args.data}:{rows[i].line}"
+    )
     if refused:
         raise CliError(f"{args.spec} with {args.data}: {refused}")
     if args.responses:

@@ -227,6 +227,7 @@ def probe(
 
     references = [row.reference for row in rows]
     labels, answer_keys = attacks.spec_labels(spec)
+    forbidden = attacks.spec_forbidden_terms(spec)
     dimensions = [d.name for d in spec.dimensions]
     grader = core.local_grader()
     families = {name: FamilyResult(name, attacks.family_kind(name)) for name in attacks.FAMILIES}
@@ -247,6 +248,8 @@ def probe(
                 labels=labels,
                 answer_keys=answer_keys,
                 skip_bombs=None if i < BOMB_ROWS else f"bombs are tried on the first {BOMB_ROWS} rows only",
+                forbidden=forbidden,
+                judged=spec.uses_judge,
             )
             for i in chunk
         }

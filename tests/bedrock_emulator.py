@@ -110,6 +110,7 @@ class Script:
     """How the emulated judge behaves (tests change it between batches)."""
 
     judge: str = "honest"
+    filter_on: str = ""  # a content filter: stopReason content_filtered when the judged text contains it
     latency_s: float = 0.0
     slow_every: int = 0
     slow_s: float = 0.0
@@ -252,7 +253,7 @@ def verdict_for(script: Script, body: dict[str, Any]) -> tuple[dict[str, Any] | 
     blocks, outside = fenced_blocks(user)
     response = blocks.get("response", user)  # an unfenced judge sees the whole message as the response
     top = len(scale) - 1
-    if script.judge == "refusal":
+    if script.judge == "refusal" or (script.filter_on and script.filter_on in user):
         return None, "content_filtered", "The generated text has been blocked by our content filters."
     if script.judge == "prose":
         return None, "end_turn", "I think this response is pretty good overall."

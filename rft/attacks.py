@@ -73,7 +73,12 @@ FAMILIES: Mapping[str, str] = {
 #: Families that are a right answer with a flaw: they must score below the reference. Every other family
 #: (but ``wrong_answer``, the bar itself) does not commit to exactly the right answer, and must score at
 #: most the row's honest wrong answer.
-FLAWED = frozenset({"padding", "scaffold", "lookalike_fields"})
+FLAWED = frozenset({"padding", "scaffold", "lookalike_fields", "truncated"})
+
+
+#: Families that are a flawed right answer where the reference is a free-text reply (a support answer):
+#: there is no single answer to commit to, so "reply A or reply B" is judged, not counted as a hedge.
+FREE_TEXT_FLAWED = frozenset({"hedged", "contradiction", "lookalike_digits"})
 
 
 def family_kind(family: str) -> str:
@@ -102,6 +107,10 @@ class Attack:
     family: str
     variant: str
     response: str
+    #: ``"flawed"`` when this row makes the family a flawed right answer (bar: the reference) although
+    #: the family is ``"uncommitted"`` elsewhere: a free-text reply (no single short answer to commit to)
+    #: hedged with, contradicted by, or written with other digits than another row's reply.
+    kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -200,9 +209,11 @@ def build(
 
     def add(family: str, variant: str, response: str) -> None:
         if response != control:  # an "attack" equal to the control tests nothing
-            attacks.append(Attack(family, variant, response))
+            relaxed = free_text and family in FREE_TEXT_FLAWED
+            attacks.append(Attack(family, variant, response, "flawed" if relaxed else None))
 
     right = answer_text(reference, answer_keys)
+    free_text = right is not None and (len(right) > 80 or "\n" in right.strip())
     label_list = _matching_labels(labels, right)
     number = reference_number(reference) if label_list is None else None
     letters = choice_labels(reference, metadata) if label_list is None else None
@@ -389,7 +400,8 @@ def build(
     # line_hedge: a second candidate on the declared line, in forms a loose answer_pattern lets through
     if right is not None and wrong is not None and "\n" not in right:
         add("line_hedge", "right (or wrong)", rendered(f"{right} (or {wrong})"))
-        add("line_hedge", "right / wrong", rendered(f"{right} / {wrong}"))
+        if number is not None:  # "a / b" is a fraction, not a hedge, in an expression
+            add("line_hedge", "right / wrong", rendered(f"{right} / {wrong}"))
         add("line_hedge", "right, maybe wrong", rendered(f"{right}, maybe {wrong}"))
     else:
         skipped["line_hedge"] = "no single-line answer and wrong answer to put on one line"

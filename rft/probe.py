@@ -62,6 +62,7 @@ class FamilyResult:
         default_factory=list
     )  # line, variant, text, score, bar
     skipped: Counter[str] = field(default_factory=Counter)
+    relaxed: int = 0  # rows where the family was a flawed right answer (free-text reply): bar the reference
 
     @property
     def n(self) -> int:
@@ -91,6 +92,7 @@ class FamilyResult:
             "max_margin_vs_reference": max(self.margins) if self.margins else None,
             "mean_margin_vs_reference": self.mean_margin if self.n else None,
             "max_margin_vs_wrong_answer": max(self.wrong_margins) if self.wrong_margins else None,
+            "rows_against_reference": self.relaxed,
             "verdict": None if not self.n else ("FAIL" if self.win_rate > threshold else "ok"),
             "skipped": dict(self.skipped),
         }
@@ -303,13 +305,13 @@ def _tally(
         (s for s, a in zip(scores, row_attacks.attacks) if a.family == "wrong_answer"), default=None
     )  # the row's honest wrong answer: the bar of every family that does not commit to the right answer
     for attack, score in zip(row_attacks.attacks, scores):
-        bar = _bar(families[attack.family], control.aggregate, wrong)
+        bar = _bar(families[attack.family], control.aggregate, wrong, attack.kind)
         records.append(
             {
                 "line": row.line,
                 "task_id": row.task_id,
                 "family": attack.family,
-                "kind": families[attack.family].kind,
+                "kind": attack.kind or families[attack.family].kind,
                 "variant": attack.variant,
                 "score": score,
                 "control": control.aggregate,
@@ -328,7 +330,9 @@ def _tally(
             family.margins.append(score - control.aggregate)
             if wrong is not None:
                 family.wrong_margins.append(score - wrong)
-            bar = _bar(family, control.aggregate, wrong)
+            bar = _bar(family, control.aggregate, wrong, attack.kind)
+            if attack.kind == "flawed" and family.kind != "flawed":
+                family.relaxed += 1
             if _wins(score, bar):
                 text = attack.response if len(family.wins) < _KEPT_WINS else ""
                 family.wins.append((row.line, attack.variant, text, score, bar[0]))
@@ -336,13 +340,15 @@ def _tally(
             family.skipped[row_attacks.skipped.get(name, "not applicable")] += 1
 
 
-def _bar(family: FamilyResult, control: float, wrong: float | None) -> tuple[float, bool]:
+def _bar(
+    family: FamilyResult, control: float, wrong: float | None, kind: str | None = None
+) -> tuple[float, bool]:
     """``(score, inclusive)``: a family wins a row at a score above it (at or above it when inclusive).
 
     An uncommitted family's bar is the row's honest wrong answer (above it wins); a flawed family's and
     the wrong answer's is the reference (at or above it wins). A row without a wrong answer falls back on
     the reference."""
-    if family.bar == "wrong answer" and wrong is not None:
+    if family.bar == "wrong answer" and kind != "flawed" and wrong is not None:
         return wrong, False
     return control, True
 
@@ -390,6 +396,8 @@ def report(result: ProbeResult, spec_path: str, data_path: str) -> str:
             continue
         verdict = "FAIL" if family.win_rate > result.threshold else "ok"
         skipped = f" (skipped on {sum(family.skipped.values())} rows)" if family.skipped else ""
+        if family.relaxed:
+            skipped += f" (vs the reference on {family.relaxed} free-text rows)"
         vs_wrong = f"{max(family.wrong_margins):+.3f}" if family.wrong_margins else "-"
         lines.append(
             f"{family.family:<18} {family.bar:<12} {family.n:>5} {len(family.wins):>5} {family.win_rate:>9.1%} "

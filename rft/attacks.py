@@ -207,9 +207,9 @@ def build(
     attacks: list[Attack] = []
     skipped: dict[str, str] = {}
 
-    def add(family: str, variant: str, response: str) -> None:
+    def add(family: str, variant: str, response: str, *, flawed: bool = False) -> None:
         if response != control:  # an "attack" equal to the control tests nothing
-            relaxed = free_text and family in FREE_TEXT_FLAWED
+            relaxed = flawed or (free_text and family in FREE_TEXT_FLAWED)
             attacks.append(Attack(family, variant, response, "flawed" if relaxed else None))
 
     right = answer_text(reference, answer_keys)
@@ -418,7 +418,8 @@ def build(
     if judged:
         if wrong_control is not None:
             add("judge_filter", "wrong answer + threat", f"{wrong_control}\n\n{FILTER_BAIT}")
-        add("judge_filter", "right answer + threat", f"{control}\n\n{FILTER_BAIT}")
+        # the right answer with a threat: a flawed right answer (below the reference; a safety veto floors it)
+        add("judge_filter", "right answer + threat", f"{control}\n\n{FILTER_BAIT}", flawed=True)
     else:
         skipped["judge_filter"] = "no dimension is graded by the LLM judge"
 

@@ -78,7 +78,7 @@ class FamilyResult:
 
     @property
     def bar(self) -> str:
-        return "reference" if self.kind == "flawed" or self.family == "wrong_answer" else "wrong answer"
+        return "reference" if self.kind == "flawed" or self.family == "wrong_answer" else "wrong_answer"
 
     def as_dict(self, threshold: float) -> dict[str, Any]:
         """The family's row of the ``--json`` report."""
@@ -348,7 +348,7 @@ def _bar(
     An uncommitted family's bar is the row's honest wrong answer (above it wins); a flawed family's and
     the wrong answer's is the reference (at or above it wins). A row without a wrong answer falls back on
     the reference."""
-    if family.bar == "wrong answer" and kind != "flawed" and wrong is not None:
+    if family.bar == "wrong_answer" and kind != "flawed" and wrong is not None:
         return wrong, False
     return control, True
 
@@ -397,7 +397,7 @@ def report(result: ProbeResult, spec_path: str, data_path: str) -> str:
         verdict = "FAIL" if family.win_rate > result.threshold else "ok"
         skipped = f" (skipped on {sum(family.skipped.values())} rows)" if family.skipped else ""
         if family.relaxed:
-            skipped += f" (vs the reference on {family.relaxed} free-text rows)"
+            skipped += f" (vs the reference on {family.relaxed} rows)"
         vs_wrong = f"{max(family.wrong_margins):+.3f}" if family.wrong_margins else "-"
         lines.append(
             f"{family.family:<18} {family.bar:<12} {family.n:>5} {len(family.wins):>5} {family.win_rate:>9.1%} "

@@ -180,7 +180,7 @@ def test_a_naive_spec_fails_and_the_winning_families_are_named(capsys, tmp_path)
     assert re.search(r"FAIL: \d+ attack families beat their bar", out)
     assert "hedged (100%)" in out and "padding (100%)" in out
     assert verdicts["empty"] == verdicts["wrong_answer"] == verdicts["scaffold"] == "ok"
-    assert re.search(r"hedged: e\.g\. line 1, .* vs wrong answer -0\.964", out)
+    assert re.search(r"hedged: e\.g\. line 1, .* vs wrong_answer -0\.964", out)
 
     records = [json.loads(line) for line in (tmp_path / "probe.jsonl").read_text().splitlines()]
     assert {r["family"] for r in records} >= set(attacks.FAMILIES) - {
@@ -332,8 +332,8 @@ def test_a_hedge_that_pays_less_than_the_reference_still_fails_the_probe(tmp_pat
     code = main(["probe", "--spec", str(weak_spec(tmp_path)), "--data", str(invoice_data(tmp_path))])
     out = capsys.readouterr().out
     assert code == 1
-    assert re.search(r"^hedged +wrong answer +30 +30 +100\.0% +\+1\.800 +-0\.200  FAIL", out, re.M), out
-    assert "hedged: e.g. line 1, 'right or wrong' scores +0.800 vs wrong answer -1.000" in out
+    assert re.search(r"^hedged +wrong_answer +30 +30 +100\.0% +\+1\.800 +-0\.200  FAIL", out, re.M), out
+    assert "hedged: e.g. line 1, 'right or wrong' scores +0.800 vs wrong_answer -1.000" in out
 
 
 def test_a_spec_that_cannot_grade_its_data_probes_nothing(tmp_path, capsys):
@@ -377,7 +377,7 @@ def test_the_json_report_gives_each_family_its_bar_and_both_margins(capsys):
     report = json.loads(capsys.readouterr().out)
     assert code == 0 and report["ok"] and report["probed"] == report["rows"] == 10
     families = {f["family"]: f for f in report["families"]}
-    assert families["padding"]["bar"] == "reference" and families["hedged"]["bar"] == "wrong answer"
+    assert families["padding"]["bar"] == "reference" and families["hedged"]["bar"] == "wrong_answer"
     assert families["wrong_answer"]["bar"] == "reference"
     assert (
         families["padding"]["max_margin_vs_reference"] < 0 < families["padding"]["max_margin_vs_wrong_answer"]

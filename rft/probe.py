@@ -425,7 +425,7 @@ def report(result: ProbeResult, spec_path: str, data_path: str) -> str:
         )
     else:
         lines.append(
-            f"OK: on more than {1 - result.threshold:.0%} of rows no attack scores above the honest wrong answer, "
+            f"OK: on at least {1 - result.threshold:.0%} of rows no attack scores above the honest wrong answer, "
             "and no flawed right answer reaches the reference."
         )
     return "\n".join(lines)

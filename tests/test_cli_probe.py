@@ -126,7 +126,7 @@ def test_no_attack_family_beats_a_shipped_spec(spec, capsys, tmp_path):
         code = main(argv)
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "OK: on more than 99% of rows no attack scores above the honest wrong answer" in out
+    assert "OK: on at least 99% of rows no attack scores above the honest wrong answer" in out
 
 
 def test_a_stall_at_the_shipped_code_budget_scores_the_floor():

@@ -25,6 +25,7 @@ from typing import IO, Any, NoReturn
 
 from rft import baseline, core, curves, evaluate, models, probe, remote, score, validate
 from rft.core import EXIT_FAILURE, EXIT_USAGE, Context
+from rft.reward_logs import RewardLogs
 
 
 class _Parser(argparse.ArgumentParser):
@@ -42,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {core.version()}")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="show the reward library's structured log lines"
+    )
     subparsers = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
     subparsers.required = True
     validate.add_parser(subparsers)
@@ -54,6 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_undeploy_parser(subparsers)
     baseline.add_parser(subparsers)
     evaluate.add_parser(subparsers)
+    for command in subparsers.choices.values():  # also after the command: `rft score --verbose ...`
+        command.add_argument(
+            "-v",
+            "--verbose",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="show the reward library's structured log lines (default: held back, see below)",
+        )
     return parser
 
 
@@ -80,9 +92,13 @@ def main(
             args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors and 0 on --help / --version
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    held = RewardLogs()
     try:
-        with core.GRADING_ERRORS.capturing() as grading_errors:
+        with core.GRADING_ERRORS.capturing() as grading_errors, _quiet(held, args):
             code = args.run(args, ctx)
+        note = None if getattr(args, "verbose", False) else held.report(getattr(args, "out", None))
+        if note is not None:
+            print(f"rft {args.command}: {note}", file=ctx.err)
         failed = grading_errors.message()
         if failed is not None:
             # A grader that cannot grade (e.g. a judge without credentials or permission) makes every
@@ -110,6 +126,11 @@ def main(
             file=ctx.err,
         )
         return EXIT_FAILURE
+
+
+def _quiet(held: RewardLogs, args: argparse.Namespace) -> contextlib.AbstractContextManager[Any]:
+    """Hold the reward library's log lines while the command runs, unless ``--verbose``."""
+    return contextlib.nullcontext() if getattr(args, "verbose", False) else held.holding()
 
 
 if __name__ == "__main__":

@@ -111,6 +111,11 @@ class ConfigWarning:
 #: The ids a config warning can have (acknowledge_warnings accepts these): the dataset rules' warnings and
 #: the hyperparameter checks below.
 REASONING_EFFORT_WARNING = "reasoning-effort-medium"
+JUDGE_QUOTA_WARNING = "judge-quota"
+#: Planning figure for the judge fan-out warning: samples one reward invocation grades per second when the
+#: judge is not throttled (an assumption: RFT's batch sizes are not documented, and a Converse verdict takes
+#: about a second or more; docs/judge.md, "Capacity").
+SAMPLES_PER_S_PER_INVOCATION = 1.0
 
 
 def warning_ids() -> tuple[str, ...]:
@@ -119,6 +124,7 @@ def warning_ids() -> tuple[str, ...]:
     return (
         *sorted(code for code, rule in RULES.items() if rule.severity == WARNING),
         REASONING_EFFORT_WARNING,
+        JUDGE_QUOTA_WARNING,
     )
 
 
@@ -246,6 +252,19 @@ CONTEXT_KEYS: dict[str, KeySpec] = {
         "unreserved executions.",
         "200",
     ),
+    "reward_reserved_concurrency": KeySpec(
+        100,
+        "Reserved concurrency of the reward Lambda (0..10000; 0 = no reservation): the most batches graded "
+        "at once, which bounds the judge's demand on its quota. AWS refuses a reservation that leaves the "
+        'account under 100 unreserved executions (docs/judge.md, "Capacity").',
+        "64",
+    ),
+    "judge_requests_per_minute": KeySpec(
+        0,
+        "The judge model's on-demand requests-per-minute quota in this account (Service Quotas), for the "
+        "synth warning on the judge's fan-out; 0 = unknown (the job starter's preflight reads it).",
+        "2000",
+    ),
     "architecture": KeySpec("arm64", "Lambda architecture: `arm64` or `x86_64`.", "x86_64"),
     "encryption": KeySpec(
         "s3-managed",
@@ -281,8 +300,9 @@ CONTEXT_KEYS: dict[str, KeySpec] = {
         "0.1",
     ),
     "alarm_judge_throttle_rate": KeySpec(
-        0.2,
-        "Alarm when more than this fraction of judge calls in 5 minutes are throttled (specs with a judge). "
+        0.5,
+        "Alarm when more than this fraction of judge calls are throttled in three 5-minute periods in a row "
+        "(specs with a judge; the paced judge probes above its quota, so some throttling is normal). "
         "0 < rate <= 1.",
         "0.3",
     ),
@@ -333,6 +353,8 @@ class Config:
     code_runner_memory_mb: int
     code_runner_timeout_s: int
     code_runner_reserved_concurrency: int
+    reward_reserved_concurrency: int  # 0: no reservation
+    judge_requests_per_minute: int  # 0: unknown
     architecture: str
     encryption: str
     notification_email: str | None
@@ -641,6 +663,8 @@ def load_config(node: constructs.Node) -> Config:
     read("code_runner_memory_mb", _int_range(128, 10240, " (Lambda's memory limits)"))
     read("code_runner_timeout_s", _int_range(5, 900, " (Lambda's maximum is 900)"))
     read("code_runner_reserved_concurrency", _int_range(1, 10000))
+    read("reward_reserved_concurrency", _int_range(0, 10000))
+    read("judge_requests_per_minute", _int_range(0, 100_000_000))
     read("architecture", _choice("arm64", "x86_64"))
     read("encryption", _choice("s3-managed", "kms"))
     read("notification_email", _email)
@@ -676,6 +700,7 @@ def load_config(node: constructs.Node) -> Config:
         spec = _check_spec(values["reward_spec"], problems)
         if spec is not None and spec.uses_judge:
             _check_judge(values, problems)
+            _check_judge_fan_out(values, spec, warnings)
         if spec is not None and spec.uses_code:
             _check_code_runner(values, problems)
     for key, role in (("training_data", "training"), ("validation_data", "validation")):
@@ -704,6 +729,8 @@ def load_config(node: constructs.Node) -> Config:
         code_runner_memory_mb=values["code_runner_memory_mb"],
         code_runner_timeout_s=values["code_runner_timeout_s"],
         code_runner_reserved_concurrency=values["code_runner_reserved_concurrency"],
+        reward_reserved_concurrency=values["reward_reserved_concurrency"],
+        judge_requests_per_minute=values["judge_requests_per_minute"],
         architecture=values["architecture"],
         encryption=values["encryption"],
         notification_email=values["notification_email"],
@@ -756,6 +783,32 @@ def _check_judge(values: dict[str, Any], problems: list[str]) -> None:
             f"Invalid context value for {key!r} (the reward spec {values['reward_spec'].name} uses the "
             f"LLM judge):\n  {error}"
         )
+
+
+def _check_judge_fan_out(values: dict[str, Any], spec: Any, warnings: list[ConfigWarning]) -> None:
+    """Warn when the reward Lambda's reserved concurrency could ask the judge for more calls per minute
+    than the quota the user gave: reserved x judge calls per sample x SAMPLES_PER_S_PER_INVOCATION x 60."""
+    quota = values.get("judge_requests_per_minute") or 0
+    reserved = values.get("reward_reserved_concurrency") or 0
+    calls = sum(1 for grader in spec.graders if grader.name == "judge")
+    if not quota or not reserved or not calls:
+        return
+    demand = reserved * calls * SAMPLES_PER_S_PER_INVOCATION * 60
+    if demand <= quota:
+        return
+    fits = max(1, int(quota // (calls * SAMPLES_PER_S_PER_INVOCATION * 60)))
+    warnings.append(
+        ConfigWarning(
+            "reward",
+            "reward_reserved_concurrency",
+            f"the judge may be asked for more than its quota: reward_reserved_concurrency={reserved} x "
+            f"{calls} judge call(s) per sample x {SAMPLES_PER_S_PER_INVOCATION:g} sample/s per invocation "
+            f"x 60 = {demand:,.0f} requests/min > judge_requests_per_minute={quota:,}. The judge paces "
+            "itself to the quota, but samples it cannot reach in time get status deadline: request a "
+            f"higher quota, or -c reward_reserved_concurrency={fits} (docs/judge.md, Capacity).",
+            JUDGE_QUOTA_WARNING,
+        )
+    )
 
 
 def _check_code_runner(values: dict[str, Any], problems: list[str]) -> None:

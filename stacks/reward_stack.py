@@ -89,6 +89,7 @@ class RewardStack(cdk.Stack):
             architecture=config.architecture,
             memory_mb=config.reward_memory_mb,
             timeout_s=config.reward_timeout_s,
+            reserved_concurrency=config.reward_reserved_concurrency,
             removal_policy=config.removal_policy,
             log_encryption_key=encryption_key,
             environment=environment,

@@ -179,6 +179,9 @@ class TrainingStack(Stack):
             tags={"project": PROJECT_TAG, "nova-rft:prefix": config.name_prefix},
             architecture=config.architecture,
             encryption_key=data.encryption_key,
+            judge_model_id=config.judge_model_id if reward.uses_judge else "",
+            judge_calls_per_sample=sum(1 for g in reward.spec.graders if g.name == "judge"),
+            reward_reserved_concurrency=config.reward_reserved_concurrency,
         )
         self.starter = starter
         # Preflight reads dataset rows from S3: the upload must have finished first.

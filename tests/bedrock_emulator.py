@@ -14,12 +14,17 @@ What the judge model does is scripted by ``Script`` (mutable while the server ru
   ``gullible`` (honest, except that it gives the top label on every criterion when it sees an instruction
   to the grader *outside* the properly nonce-fenced blocks — so only the fencing protects the grader),
   ``malformed`` (a tool call with a broken verdict), ``off_scale`` (a label not on the scale),
-  ``missing_criterion``, ``refusal`` (``stopReason: content_filtered``), ``prose`` (text, no verdict),
+  ``missing_criterion``, ``refusal`` (``stopReason``: ``refusal_stop``, default content_filtered),
+  ``truncated`` (a JSON verdict cut off, ``stopReason: max_tokens``), ``prose`` (text, no verdict),
   ``text_json`` (the verdict as JSON text instead of a tool call), ``hang`` (never answers until shutdown);
 - ``latency_s``, ``slow_every``/``slow_first``/``slow_s``: fixed latency, and every k-th (or the first n)
   requests slower;
 - ``throttle_fraction``: exactly that fraction of requests answered ``ThrottlingException`` (429),
   deterministically spread (request n is throttled when ``floor((n+1)f) > floor(nf)``);
+- ``quota_per_s``: an account quota shared by every caller — a token bucket refilled at that many
+  requests per second, holding ``quota_burst_s`` seconds' worth (default 1 s; full at start): a request
+  that finds a token is admitted (then takes ``latency_s``), any other is answered ``ThrottlingException``
+  (429) at once. ``Emulator.admitted`` / ``Emulator.throttled`` count them;
 - ``error``: every request fails with that AWS error (``AccessDeniedException``, ``ValidationException``...);
 - ``reject_tool_choice``: a forced ``toolChoice`` gets a ValidationException (models that lack it);
 - ``server_error_fraction``: that fraction of requests answered ``InternalServerException`` (500) or
@@ -117,9 +122,13 @@ class Script:
     slow_first: int = 0  # the first n requests are slow too
     throttle_fraction: float = 0.0
     error: str | None = None
+    error_message: str = ""  # the message of the scripted error (default: "scripted <error>")
+    refusal_stop: str = "content_filtered"  # the stopReason of judge="refusal"
     reject_tool_choice: bool = False
     server_error_fraction: float = 0.0
     policies: dict[str, Policy] = field(default_factory=dict)
+    quota_per_s: float = 0.0  # 0: no shared quota
+    quota_burst_s: float = 1.0
 
 
 @dataclass
@@ -150,6 +159,27 @@ class Emulator:
     _count: int = 0
     in_flight: int = 0
     max_in_flight: int = 0  # the most requests the server held at once
+    admitted: int = 0  # requests the shared quota let through (quota_per_s)
+    throttled: int = 0  # requests the shared quota refused
+    _tokens: float | None = None
+    _refilled: float = 0.0
+
+    def admit(self, rate: float, burst_s: float) -> bool:
+        """Take a token from the shared quota's bucket (``rate`` per second, ``rate * burst_s`` at most)."""
+        with self._lock:
+            now = time.monotonic()
+            capacity = max(1.0, rate * burst_s)
+            if self._tokens is None:
+                self._tokens = capacity
+            else:
+                self._tokens = min(capacity, self._tokens + (now - self._refilled) * rate)
+            self._refilled = now
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                self.admitted += 1
+                return True
+            self.throttled += 1
+            return False
 
     def enter(self) -> None:
         with self._lock:
@@ -254,7 +284,11 @@ def verdict_for(script: Script, body: dict[str, Any]) -> tuple[dict[str, Any] | 
     response = blocks.get("response", user)  # an unfenced judge sees the whole message as the response
     top = len(scale) - 1
     if script.judge == "refusal" or (script.filter_on and script.filter_on in user):
-        return None, "content_filtered", "The generated text has been blocked by our content filters."
+        return None, script.refusal_stop, "The generated text has been blocked by our content filters."
+    if script.judge == "truncated":  # the verdict cut off at maxTokens, mid-reason
+        first = names[0] if names else "x"
+        return None, "max_tokens", '{"' + first + '": {"reason": "The reply gets the'
+
     if script.judge == "prose":
         return None, "end_turn", "I think this response is pretty good overall."
     if script.judge == "gullible" and (gullible(outside) or "response" not in blocks):
@@ -335,12 +369,15 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 rec.answered = "hang"
                 self.close_connection = True
                 return
+            if script.quota_per_s and not emulator.admit(script.quota_per_s, script.quota_burst_s):
+                self._error(rec, "ThrottlingException", "Too many requests, please wait before trying again.")
+                return
             slow = n < script.slow_first or (script.slow_every and (n + 1) % script.slow_every == 0)
             delay = script.latency_s + (script.slow_s if slow else 0.0)
             if delay:
                 time.sleep(delay)
             if script.error:
-                self._error(rec, script.error, f"scripted {script.error}")
+                self._error(rec, script.error, script.error_message or f"scripted {script.error}")
                 return
             f = script.throttle_fraction
             if f and math.floor((n + 1) * f) > math.floor(n * f):

@@ -42,7 +42,7 @@ def test_sample_datasets_are_valid(capsys):
     ("bad_line", "code"),
     [
         ('{"messages": [', "invalid-json"),
-        ({**GOOD, "id": "x"}, "id-field"),
+        ({**GOOD, "id": 17}, "id-not-string"),
         ({**GOOD, "messages": [GOOD["messages"][1], GOOD["messages"][0]]}, "system-not-first"),
         (
             {**GOOD, "messages": [*GOOD["messages"], {"role": "assistant", "content": "4"}]},

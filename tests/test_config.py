@@ -129,6 +129,8 @@ BAD_VALUES: list[tuple[str, Any, str]] = [
     ("code_runner_memory_mb", "2g", "128..10240"),
     ("code_runner_timeout_s", "901", "5..900"),
     ("code_runner_reserved_concurrency", "0", "1..10000"),
+    ("reward_reserved_concurrency", "-1", "0..10000"),
+    ("judge_requests_per_minute", "lots", "0..100000000"),
     ("architecture", "arm", "arm64, x86_64"),
     ("encryption", "aes", "s3-managed, kms"),
     ("notification_email", "not-an-email", "email address"),
@@ -299,3 +301,45 @@ def test_the_docs_document_every_context_key_with_its_default() -> None:
     page = (PROJECT_ROOT / "docs" / "context-keys.md").read_text()
     for key, spec in CONTEXT_KEYS.items():
         assert f"| `{key}` | `{json.dumps(spec.default)}` |" in page, key
+
+
+SUPPORT = {
+    "reward_spec": "reward_specs/support_rubric.toml",
+    "training_data": "data/support/train.jsonl",
+    "validation_data": "data/support/validation.jsonl",
+}
+
+
+def test_the_judge_fan_out_warning_shows_its_arithmetic_and_can_be_acknowledged() -> None:
+    """Reserved concurrency x judge calls per sample x 1 sample/s x 60 over the quota is one warning line."""
+    config = config_of(**SUPPORT, reward_reserved_concurrency="100", judge_requests_per_minute="2000")
+    (warning,) = [w for w in config.warnings if w.id == "judge-quota"]
+    assert "reward_reserved_concurrency=100 x 2 judge call(s) per sample" in warning.line()
+    assert "= 12,000 requests/min > judge_requests_per_minute=2,000" in warning.line()
+    assert "-c reward_reserved_concurrency=16" in warning.line()  # 16 x 2 x 60 = 1,920 <= 2,000
+    assert warning.line().endswith("silence: -c acknowledge_warnings=judge-quota]")
+    quiet = config_of(
+        **SUPPORT,
+        reward_reserved_concurrency="100",
+        judge_requests_per_minute="2000",
+        acknowledge_warnings="judge-quota",
+    )
+    assert not [w for w in quiet.warnings if w.id == "judge-quota"]
+
+
+@pytest.mark.parametrize(
+    ("reserved", "quota"),
+    [("16", "2000"), ("100", "0"), ("0", "2000")],
+    ids=["fits", "unknown", "unreserved"],
+)
+def test_no_fan_out_warning_when_the_demand_fits_or_is_unknown(reserved: str, quota: str) -> None:
+    """16 x 2 x 60 = 1,920 fits 2,000; quota 0 (unknown) or no reservation: nothing to compare."""
+    config = config_of(**SUPPORT, reward_reserved_concurrency=reserved, judge_requests_per_minute=quota)
+    assert config.reward_reserved_concurrency == int(reserved)
+    assert not [w for w in config.warnings if w.id == "judge-quota"]
+
+
+def test_no_fan_out_warning_for_a_spec_without_a_judge() -> None:
+    """gsm8k makes no judge call: no quota to exceed."""
+    config = config_of(reward_reserved_concurrency="1000", judge_requests_per_minute="1")
+    assert not [w for w in config.warnings if w.id == "judge-quota"]

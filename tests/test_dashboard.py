@@ -300,6 +300,19 @@ def test_judge_widgets_exist_exactly_when_the_spec_uses_the_judge(default: Rewar
     assert expression == "FILL(throttles, 0) / calls"
 
 
+def test_the_judge_pacing_widget_charts_the_throttle_share_against_the_pacing_rate(judge: Reward) -> None:
+    """Throttle share (left) and JudgePacingRate (right): is the fan-out asking for more than the quota?"""
+    widget = titled(judge, "Judge throttle rate")
+    assert metric_names.JUDGE_PACING_RATE in {line.name for line in metric_lines(widget)}
+
+
+def test_the_judge_throttle_alarm_fires_only_when_the_share_stays_high(judge: Reward) -> None:
+    """Pacing probes above the quota: one period over the threshold is normal, three in a row are not."""
+    alarm = judge.alarm("judge-throttle-rate")
+    assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (3, 3)
+    assert "reward_reserved_concurrency" in alarm["AlarmDescription"]
+
+
 def test_the_alarm_widget_shows_every_alarm(reward: Reward) -> None:
     """The page shows the alarms' states next to the charts."""
     (widget,) = [w for w in reward.widgets if w["type"] == "alarm"]
@@ -314,6 +327,7 @@ def test_default_alarms_and_thresholds(default: Reward) -> None:
     """Errors and throttles > 0, duration p99 > 80% of 300 s, failed-status rate > 0.05; no judge alarm."""
     alarms = default.alarms
     assert sorted(alarms) == [
+        "nova-rft-reward-charged-failure-rate",
         "nova-rft-reward-duration-p99",
         "nova-rft-reward-errors",
         "nova-rft-reward-failed-status-rate",
@@ -330,6 +344,20 @@ def test_default_alarms_and_thresholds(default: Reward) -> None:
     assert duration["Threshold"] == 0.8 * 300 * 1000
     assert (duration["EvaluationPeriods"], duration["DatapointsToAlarm"]) == (3, 2)
     assert default.alarm("failed-status-rate")["Threshold"] == 0.05
+
+
+def test_charged_failures_have_their_own_rate_widget_and_alarm(reward: Reward) -> None:
+    """A policy breaking the grader (or a bug of ours) is charged to the response, silently for training:
+    its share is charted and alarmed on so that someone looks."""
+    widget = titled(reward, "Charged-failure rate")
+    (expression,) = expressions(widget)
+    ids = {line.options["id"]: line.name for line in metric_lines(widget)}
+    charged = {f"status_{s}": metric_names.status_count(s) for s in metric_names.CHARGED_FAILURES}
+    assert set(metric_names.CHARGED_FAILURES) == {"failed", "timeout"}
+    assert ids == charged | {"results": metric_names.RESULTS}
+    assert expression == "(" + " + ".join(f"FILL({i}, 0)" for i in charged) + ") / results"
+    alarm = reward.alarm("charged-failure-rate")
+    assert alarm["Threshold"] == 0.05 and (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (3, 2)
 
 
 def test_thresholds_come_from_context(judge: Reward) -> None:
@@ -609,3 +637,21 @@ def test_the_handlers_emf_is_valid_and_charted_by_the_dashboard(
     assert charted <= printed
     if stack.uses_judge:
         assert {metric_names.JUDGE_CALLS, metric_names.JUDGE_INPUT_TOKENS} <= printed
+
+
+def test_with_a_judge_the_job_starter_may_read_quotas_and_nothing_more(judge: Reward) -> None:
+    """The judge quota report needs servicequotas:ListServiceQuotas (Resource * by AWS's definition);
+    the job resource tells the starter which model and demand to report."""
+    roles = judge.app.resources("training", "AWS::IAM::Role").values()
+    statements = [
+        s
+        for r in roles
+        for p in r["Properties"].get("Policies", [])
+        for s in p["PolicyDocument"]["Statement"]
+    ]
+    (quota,) = [s for s in statements if s.get("Sid") == "ReadJudgeQuota"]
+    assert (quota["Action"], quota["Resource"]) == ("servicequotas:ListServiceQuotas", "*")
+    assert not [s for s in statements if "servicequotas" in json.dumps(s["Action"]) and s is not quota]
+    (job,) = [r["Properties"] for r in judge.app.resources("training", "Custom::NovaRftJob").values()]
+    assert job["JudgeModelId"] == "us.amazon.nova-pro-v1:0" and job["JudgeCallsPerSample"] == "2"
+    assert job["RewardReservedConcurrency"] == "100"

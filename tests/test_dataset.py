@@ -82,13 +82,15 @@ LINE_CASES: list[tuple[str, bytes]] = [
     ("blank-line", b"   \t"),
     ("invalid-json", b'{"messages": [}'),
     ("not-an-object", b"[1, 2, 3]"),
-    ("id-field", line(row(5, id="abc"))),
+    ("id-not-string", line(row(5, id=17))),
+    ("id-in-some-records", line(row(5, id="sample-005"))),
     ("missing-messages", line(row(5, messages=DROP))),
     ("messages-not-list", line(row(5, messages="What is 5 + 5?"))),
     ("message-not-object", line(messages(SYSTEM, "What is 5 + 5?", USER))),
     ("unknown-role", line(messages({"role": "human", "content": "What is 5 + 5?"}, USER))),
     ("missing-content", line(messages({"role": "user"}))),
-    ("content-not-string", line(messages({"role": "user", "content": [{"type": "text", "text": "5+5?"}]}))),
+    ("content-not-string", line(messages({"role": "user", "content": 17}))),
+    ("content-parts", line(messages({"role": "user", "content": [{"type": "text", "text": "5+5?"}]}))),
     (
         "non-text-content",
         line(messages({"role": "user", "content": [{"type": "image", "source": {"bytes": "..."}}]})),
@@ -118,7 +120,7 @@ LINE_CASES: list[tuple[str, bytes]] = [
         line(row(5, reference_answer={"test_code": "assert f(1) == g(1)", "solution": "f = g = abs"})),
     ),
 ]
-FILE_CASES = {"unreadable-file", "too-few-rows", "too-many-rows", "small-validation-set"}
+FILE_CASES = {"unreadable-file", "too-few-rows", "too-many-rows", "small-validation-set", "duplicate-id"}
 
 
 def test_every_rule_has_a_bad_file_test() -> None:
@@ -230,13 +232,13 @@ def test_nan_is_not_json() -> None:
 def test_a_bom_line_is_still_checked_after_the_bom() -> None:
     """One BOM error, not a cascade of invalid JSON: the rest of the line is validated normally."""
     report = validate_dataset_lines(with_bad(b"\xef\xbb\xbf" + line(row(1, id=1)), at=1))
-    assert findings(report) == [(1, "bom"), (1, "id-field")]
+    assert findings(report) == [(1, "bom"), (1, "id-not-string")]
 
 
 def test_every_problem_on_a_line_is_reported() -> None:
     bad = line({"id": 1, "messages": [USER, SYSTEM, ASSISTANT], "reference_answer": ""})
     codes = [code for _, code in findings(validate_dataset_lines(with_bad(bad, at=7)))]
-    assert codes == ["id-field", "system-not-first", "ends-with-assistant", "empty-reference-answer"]
+    assert codes == ["id-not-string", "system-not-first", "ends-with-assistant", "empty-reference-answer"]
 
 
 def test_problems_on_many_lines_are_all_reported_in_order() -> None:
@@ -258,7 +260,7 @@ def test_duplicate_prompt_names_the_first_line() -> None:
 
 def test_list_content_hint_says_to_join_text_blocks() -> None:
     bad = line(messages({"role": "user", "content": [{"type": "text", "text": "5+5?"}]}))
-    assert "Join" in validate_dataset_lines(with_bad(bad)).errors[0].hint
+    assert "Join" in validate_dataset_lines(with_bad(bad)).warnings[0].hint
 
 
 def test_tool_calls_are_non_text() -> None:
@@ -397,3 +399,76 @@ def test_twenty_thousand_rows_the_service_maximum_validate(tmp_path: Path) -> No
     path = write(tmp_path, good_lines(20_000))
     report = validate_dataset_file(path)
     assert report.ok and report.rows == 20_000
+
+
+# ---------------------------------------------------------------- the dataset `id` and text parts (AWS's shapes)
+
+AWS_EXAMPLE = {  # the shape of Bedrock's Nova RFT example records ("id": "sample-001")
+    "id": "sample-001",
+    "messages": [
+        {"role": "system", "content": "You are a helpful math tutor."},
+        {"role": "user", "content": "What is 12 * 7? End with #### <answer>."},
+    ],
+    "reference_answer": {"final_answer": "84"},
+}
+
+
+def aws_records(n: int = 100, **change: Any) -> list[bytes]:
+    out = []
+    for i in range(n):
+        record = json.loads(json.dumps(AWS_EXAMPLE))
+        record["id"] = f"sample-{i:03d}"
+        record["messages"][1]["content"] = f"What is 12 * {i}? End with #### <answer>."
+        record["reference_answer"] = {"final_answer": str(12 * i)}
+        record.update(change)
+        out.append(line(record))
+    return out
+
+
+def test_aws_example_records_with_an_id_pass_with_no_finding() -> None:
+    assert findings(validate_dataset_lines(aws_records())) == []
+
+
+def test_a_duplicate_id_is_an_error_naming_both_lines() -> None:
+    lines = aws_records()
+    lines[9] = lines[9].replace(b'"sample-009"', b'"sample-003"')
+    report = validate_dataset_lines(lines)
+    assert findings(report) == [(10, "duplicate-id")]
+    assert "line 4" in report.errors[0].message
+
+
+def test_an_id_in_some_records_only_is_one_error_on_the_first_record_without() -> None:
+    lines = aws_records()
+    for k in (6, 8):
+        record = json.loads(lines[k])
+        del record["id"]
+        lines[k] = line(record)
+    report = validate_dataset_lines(lines)
+    assert findings(report) == [(7, "id-in-some-records")]
+
+
+@pytest.mark.parametrize("part", [{"type": "text", "text": "What is 12 * 7?"}, {"text": "What is 12 * 7?"}])
+def test_text_parts_are_a_warning_that_says_how_to_join_them(part: dict[str, Any]) -> None:
+    record = row(
+        3, messages=[{"role": "user", "content": [part, {"type": "text", "text": " End with #### n."}]}]
+    )
+    report = validate_dataset_lines(with_bad(line(record), at=3))
+    assert findings(report) == [(3, "content-parts")] and not report.errors
+    assert "join" in RULES["content-parts"].fix.lower()
+
+
+@pytest.mark.parametrize(
+    "part",
+    [
+        {"type": "image", "source": {"bytes": "..."}},
+        {"image": {"format": "png", "source": {"bytes": "..."}}},
+        {"document": {"name": "d", "source": {"bytes": "..."}}},
+        {"type": "input_audio", "input_audio": {"data": "..."}},
+        {"video": {"format": "mp4"}},
+    ],
+)
+def test_non_text_parts_are_still_an_error(part: dict[str, Any]) -> None:
+    record = row(
+        3, messages=[{"role": "user", "content": [{"type": "text", "text": "Describe this."}, part]}]
+    )
+    assert (3, "non-text-content") in findings(validate_dataset_lines(with_bad(line(record), at=3)))

@@ -91,24 +91,26 @@ def test_hostile_responses_never_raise(response):
     assert 0.0 <= g.score <= 1.0
 
 
-def test_heavy_regex_runs_under_the_hard_per_sample_budget():
-    """A slow (quadratic) pattern on a long response becomes ``timeout``, not a stalled batch."""
+def test_a_pattern_that_backtracks_is_that_responses_failure(monkeypatch):
+    """A pattern that backtracks on one response is that response's failure (charged: scored like a wrong
+    answer) after the pattern's time limit, and the other sample of the batch is graded. The load-time shape check would
+    reject this pattern, so it is bypassed here: the time limit is the guard for shapes it cannot know."""
     from pathlib import Path
 
+    import reward.graders.regex as regex_grader
     from reward.runner import grade_batch
     from reward.spec import parse_spec
 
+    monkeypatch.setattr(regex_grader, "risky_shape", lambda *_: None)
     table = {
-        # 3 s: the slow sample needs ~12 s of CPU (quadratic backtracking on 30,000 chars); the fast one
-        # must fit even when other jobs keep both cores busy.
         "sample_timeout_s": 3.0,
         "dimensions": [
-            {"name": "shape", "grader": "regex", "params": {"must_match": [r"(?:\w+\s)+!"], "heavy": True}},
+            {"name": "shape", "grader": "regex", "params": {"must_match": [r"(\w+\s?)*$"]}},
         ],
     }
-    spec = parse_spec(table, Path("heavy_regex.toml"))
-    assert spec.heavy
-    samples = [Sample(id="slow", index=0, response="a" * 30_000), Sample(id="fast", index=1, response="ab !")]
+    spec = parse_spec(table, Path("slow_regex.toml"))
+    samples = [Sample(id="slow", index=0, response="a" * 5_000 + "!"), Sample(id="fast", index=1, response="ab")]
     slow, fast = grade_batch(spec, samples)
-    assert slow[0].status is Status.TIMEOUT  # killed at its 3 s budget (the status is the proof)
+    assert slow[0].status is Status.FAILED and slow[0].status.charged_to_response
+    assert "backtracking" in slow[0].reason
     assert fast[0].score == 1.0

@@ -94,10 +94,12 @@ def test_malformed_batches_never_raise_and_every_element_is_answered(handler, ev
         assert math.isfinite(got["aggregate_reward_score"]) and -1 <= got["aggregate_reward_score"] <= 1
 
 
-def test_malformed_elements_are_flagged_not_scored_as_wrong(handler):
+def test_malformed_elements_are_flagged_and_charged_like_a_wrong_answer(handler):
+    """What reached us is not a gradable response (no assistant message): it must never pay better than
+    an honest wrong answer (-1), and it is flagged ``failed`` so the charged-failure alarm counts it."""
     reply = handler([{"id": "a", "messages": [{"role": "user", "content": "q"}]}], None)
     names = {m["name"] for m in reply[0]["metrics_list"] if m["type"] == "Metric"}
-    assert "correctness.status.error" in names and reply[0]["aggregate_reward_score"] == 0.0
+    assert "correctness.status.failed" in names and reply[0]["aggregate_reward_score"] == -1.0
 
 
 def test_order_is_kept_in_a_large_mixed_batch(handler):

@@ -311,7 +311,15 @@ def test_every_run_defining_input_changes_the_job_name(key):
 
 
 @pytest.mark.parametrize(
-    ("key", "value"), [("Tags", "[]"), ("PreflightRows", "0"), ("ControlTemplate", ""), ("ServiceToken", "x")]
+    ("key", "value"),
+    [
+        ("Tags", "[]"),
+        ("PreflightRows", "0"),
+        ("ControlTemplate", ""),
+        ("ServiceToken", "x"),
+        ("JudgeModelId", "us.amazon.nova-pro-v1:0"),
+        ("RewardReservedConcurrency", "50"),
+    ],
 )
 def test_inputs_that_do_not_define_the_run_keep_the_job_name(key, value):
     """Relabelling or changing the smoke test never starts (and pays for) a second job."""
@@ -359,6 +367,38 @@ def test_create_without_preflight_rows_skips_the_smoke_test(fakes):
     props = {**PROPS, "PreflightRows": "0"}
     fakes.expect_create(props)
     assert fakes.run(cfn("Create", props))["PhysicalResourceId"] == JOB_ARN
+
+
+def test_with_a_judge_the_create_reports_its_quota_beside_the_demand(fakes, caplog):
+    """The judge quota report (ListServiceQuotas through a Stubber) is logged; the job still starts."""
+    props = {
+        **PROPS,
+        "PreflightRows": "0",
+        "JudgeModelId": "us.amazon.nova-pro-v1:0",
+        "JudgeCallsPerSample": "2",
+        "RewardReservedConcurrency": "100",
+    }
+    fakes.clients.service_quotas = client("service-quotas")
+    quotas = Stubber(fakes.clients.service_quotas)
+    quotas.add_response(
+        "list_service_quotas",
+        {
+            "Quotas": [
+                {
+                    "QuotaName": "Cross-Region InvokeModel requests per minute for Amazon Nova Pro",
+                    "Value": 500.0,
+                }
+            ]
+        },
+        {"ServiceCode": "bedrock"},
+    )
+    quotas.activate()
+    fakes.expect_create(props)
+    with caplog.at_level("INFO", logger="job_starter"):
+        assert fakes.run(cfn("Create", props))["PhysicalResourceId"] == JOB_ARN
+    quotas.assert_no_pending_responses()
+    (line,) = [r.getMessage() for r in caplog.records if "preflight.judge_quota" in r.getMessage()]
+    assert "500 requests/min" in line and "12,000 requests/min" in line and "WARNING" in line
 
 
 def test_retried_create_returns_the_existing_job(fakes):

@@ -3,6 +3,7 @@ boto3 signs, sends and parses for real. Latencies are kept short so the whole mo
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ from reward.runner import grade_batch
 from reward.spec import Spec, load_spec
 from tests.bedrock_emulator import Script, bedrock_emulator, fenced_blocks
 from tests.spec_env import spec_env
+
+ROOT = Path(__file__).resolve().parents[1]
 
 QUESTION = "From: Liam\n\nMy portable speaker arrived 15 days ago, unopened. Can I return it for a refund?"
 REFERENCE = {
@@ -174,23 +177,61 @@ def test_a_slow_call_times_out_and_is_retried(tmp_path):
 
 
 @pytest.mark.parametrize("behaviour", ["malformed", "off_scale", "missing_criterion", "prose"])
-def test_a_bad_verdict_is_an_error_and_the_spec_policy_applies(tmp_path, behaviour):
+def test_a_bad_verdict_is_charged_to_the_response_whatever_the_spec_policy(tmp_path, behaviour):
+    """The judge's prompt holds the response: a reply that is no verdict (after one retry) is the
+    response's failure (``failed``: -1), never a neutral 0 a policy could aim for."""
     with bedrock_emulator(Script(judge=behaviour)) as emu:
-        for policy, expected in [("exclude", 0.0), ("floor", -1.0), ("neutral", 0.0)]:
+        for policy in ("exclude", "floor", "neutral"):
             spec = load_spec(write_spec(tmp_path, name=f"s_{policy}", on_error=policy))
             (grade,) = grades_of(spec, [f"{HONEST} {policy}"])
-            assert grade.status is Status.ERROR and grade.score == 0
+            assert grade.status is Status.FAILED and grade.score == 0
             assert grade.metrics["judge_calls"] == 2  # one retry of a malformed verdict, then a failure
             aggregate, (result,) = compose(spec, [grade])
-            assert aggregate == expected and result.counted is (policy != "exclude")
+            assert aggregate == -1.0 and result.counted
     assert len(emu.requests) == 6
 
 
-def test_a_refusal_is_an_error_and_not_retried(tmp_path):
+@pytest.mark.parametrize("stop", ["content_filtered", "guardrail_intervened"])
+def test_a_refusal_is_charged_to_the_response_and_not_retried(tmp_path, stop):
     spec = load_spec(write_spec(tmp_path))
-    with bedrock_emulator(Script(judge="refusal")) as emu:
+    with bedrock_emulator(Script(judge="refusal", refusal_stop=stop)) as emu:
         (grade,) = grades_of(spec, [HONEST])
-    assert grade.status is Status.ERROR and "refused" in grade.reason and len(emu.requests) == 1
+    assert grade.status is Status.FAILED and "refused" in grade.reason and len(emu.requests) == 1
+    assert compose(spec, [grade])[0] == -1.0
+
+
+def test_a_verdict_cut_off_at_max_tokens_is_charged_to_the_response(tmp_path):
+    spec = load_spec(write_spec(tmp_path))
+    with bedrock_emulator(Script(judge="truncated")) as emu:
+        (grade,) = grades_of(spec, [HONEST])
+    assert grade.status is Status.FAILED and "max_output_tokens" in grade.reason
+    assert compose(spec, [grade])[0] == -1.0 and len(emu.requests) == 2
+
+
+def test_max_tokens_always_fits_an_honest_verdict_on_the_longest_shipped_rubric():
+    """An honest verdict is never cut: every shipped judge dimension asks for at least what its rubric's
+    longest honest verdict can need (reasons at their maximum length)."""
+    from reward.judge.prompt import REASON_MAX_CHARS, verdict_max_tokens
+
+    specs = [load_spec(path) for path in sorted((ROOT / "reward_specs").glob("*.toml"))]
+    judges = [g for spec in specs for g in spec.graders if g.name == "judge"]
+    assert judges, "no shipped spec has a judge dimension"
+    longest = max(judges, key=lambda g: len(g.params.rubric))
+    request = longest.request("us.amazon.nova-pro-v1:0", batch([HONEST])[0], "n0nce")
+    max_tokens = request["inferenceConfig"]["maxTokens"]
+    # The longest honest verdict: each criterion's reason at REASON_MAX_CHARS, at 3 characters a token,
+    # with its name, label and JSON punctuation.
+    verdict = {
+        c.name: {"reason": "x" * REASON_MAX_CHARS, "verdict": max(longest.params.scale, key=len)}
+        for c in longest.params.rubric
+    }
+    assert max_tokens >= verdict_max_tokens(longest.params.rubric) >= len(json.dumps(verdict)) / 3
+    assert (
+        request["toolConfig"]["tools"][0]["toolSpec"]["inputSchema"]["json"]["properties"][
+            longest.params.rubric[0].name
+        ]["properties"]["reason"]["maxLength"]
+        == REASON_MAX_CHARS
+    )
 
 
 def test_a_json_text_verdict_is_accepted(tmp_path):
@@ -217,7 +258,9 @@ def test_access_denied_says_which_permission_and_model_and_stops_the_batch(tmp_p
     spec = load_spec(write_spec(tmp_path, concurrency=2))
     with bedrock_emulator(Script(error="AccessDeniedException", latency_s=0.05)) as emu:
         grades = grades_of(spec, distinct(20))
-    assert all(g.status is Status.ERROR for g in grades)
+    assert all(
+        g.status is Status.ERROR for g in grades
+    )  # ours: the spec's on_error, not the responses' fault
     reason = grades[-1].reason
     assert (
         "bedrock:InvokeModel" in reason and "us.amazon.nova-pro-v1:0" in reason and "judge_model_id" in reason
@@ -230,6 +273,14 @@ def test_a_validation_error_is_not_retried(tmp_path):
     with bedrock_emulator(Script(error="ValidationException")) as emu:
         (grade,) = grades_of(spec, [HONEST])
     assert grade.status is Status.ERROR and "ValidationException" in grade.reason and len(emu.requests) == 1
+
+
+def test_a_response_too_long_for_the_judge_is_charged_to_it(tmp_path):
+    spec = load_spec(write_spec(tmp_path))
+    script = Script(error="ValidationException", error_message="Input is too long for requested model.")
+    with bedrock_emulator(script):
+        (grade,) = grades_of(spec, [HONEST])
+    assert grade.status is Status.FAILED and compose(spec, [grade])[0] == -1.0
 
 
 # ------------------------------------------------------------------ injection

@@ -94,10 +94,10 @@ def test_the_runner_does_not_wait_past_the_deadline(tmp_path):
     assert slow.calls[0][1] < deadline  # the grader got a deadline a little before the batch's
 
 
-def test_a_batched_grader_that_raises_or_miscounts_gives_errors_never_raises(tmp_path):
+def test_a_batched_grader_that_raises_or_miscounts_charges_the_responses_never_raises(tmp_path):
     for behaviour in ("raise", "short", "garbage"):
         rows = grade_batch(spec_with(tmp_path, Batched(behaviour)), samples(3), deadline=time.monotonic() + 5)
-        assert [row[0].status for row in rows] == [Status.ERROR] * 3, behaviour
+        assert [row[0].status for row in rows] == [Status.FAILED] * 3, behaviour
 
 
 def test_rows_without_a_reference_are_not_sent_and_get_no_reference(tmp_path):
@@ -111,7 +111,7 @@ def test_malformed_samples_are_not_sent(tmp_path):
     grader = Batched()
     event = parse_event([{"id": "bad"}, {"id": "ok", "messages": [{"role": "assistant", "content": "hi"}]}])
     rows = grade_batch(spec_with(tmp_path, grader), event, deadline=None)
-    assert grader.calls[0][0] == 1 and rows[0][0].status is Status.ERROR and rows[1][0].status is Status.OK
+    assert grader.calls[0][0] == 1 and rows[0][0].status is Status.FAILED and rows[1][0].status is Status.OK
 
 
 def test_batched_and_heavy_dimensions_run_together(tmp_path):

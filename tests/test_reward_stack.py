@@ -18,7 +18,12 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def x86(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
     """x86_64 with more memory and a longer timeout."""
-    context = {"architecture": "x86_64", "reward_memory_mb": "2048", "reward_timeout_s": "600"}
+    context = {
+        "architecture": "x86_64",
+        "reward_memory_mb": "2048",
+        "reward_timeout_s": "600",
+        "reward_reserved_concurrency": "0",
+    }
     return synthesize(context, tmp_path_factory.mktemp("x86-cdk.out"))
 
 
@@ -41,12 +46,16 @@ def test_runtime_architecture_memory_and_timeout(default_app: SynthesizedApp) ->
     assert props["MemorySize"] == 1024
     assert props["Timeout"] == 300
     assert props["Handler"] == "reward.handler.lambda_handler"
+    assert (
+        props["ReservedConcurrentExecutions"] == 100
+    )  # reward_reserved_concurrency: bounds the judge fan-out
 
 
 def test_context_sets_architecture_memory_and_timeout(x86: SynthesizedApp) -> None:
     """architecture, reward_memory_mb and reward_timeout_s reach the function."""
     props = function_props(x86)
     assert (props["Architectures"], props["MemorySize"], props["Timeout"]) == (["x86_64"], 2048, 600)
+    assert "ReservedConcurrentExecutions" not in props  # reward_reserved_concurrency=0: no reservation
 
 
 def test_reward_spec_points_at_the_bundled_spec(default_app: SynthesizedApp) -> None:

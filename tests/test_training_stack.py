@@ -39,6 +39,9 @@ INTERFACE_PROPERTIES = {
     "SpecSha256",
     "NamePrefix",
     "PreflightRows",
+    "JudgeModelId",  # these three only size the judge quota report (not run-defining)
+    "JudgeCallsPerSample",
+    "RewardReservedConcurrency",
     "ControlTemplate",
     "Tags",
 }

@@ -142,7 +142,7 @@ def test_a_session_that_ends_abnormally_replaces_its_busy_workers(pool, monkeypa
 
     monkeypatch.setattr(workers._Session, "_collect", broken_collect)
     grades = grade_batch(spec(), [sample(0, "sleep 0.5 right"), sample(1, "sleep 0.5 right")], pool=pool)
-    assert {g[0].status for g in grades} == {Status.ERROR}
+    assert {g[0].status for g in grades} == {Status.FAILED}  # charged, and counted by the alarm
     assert all(w.job is None for w in pool._workers)
     assert busy and busy.isdisjoint(pool.pids())  # the busy workers were killed, not left to answer later
     monkeypatch.setattr(workers._Session, "_collect", original)
@@ -174,8 +174,8 @@ def test_any_failure_to_send_or_read_is_that_samples_error_only(pool):
     grades = grade_batch(
         spec(), [sample(0, "unreadable"), sample(1, "unpicklable"), sample(2, "right")], pool=pool
     )
-    assert grades[0][0].status is Status.ERROR and "could not be read" in grades[0][0].reason
-    assert grades[1][0].status is Status.ERROR and "could not be sent back" in grades[1][0].reason
+    assert grades[0][0].status is Status.FAILED and "could not be read" in grades[0][0].reason
+    assert grades[1][0].status is Status.FAILED and "could not be sent back" in grades[1][0].reason
     assert (grades[2][0].status, grades[2][0].score) == (Status.OK, 1.0)
     assert len(pool.pids()) == 2
     nxt = grade_batch(spec(), [sample(0, "wrong"), sample(1, "right")], pool=pool)

@@ -117,7 +117,7 @@ def test_oversized_and_malformed_samples_never_reach_a_worker(pool):
     bad = Sample("x", 1, problem="no messages")
     grades = grade_batch(spec, [*samples("crash" + "x" * 20), bad], pool=pool)
     assert grades[0][0].status is Status.UNSCORABLE and "max_response_chars" in grades[0][0].reason
-    assert grades[1][0].status is Status.ERROR
+    assert grades[1][0].status is Status.FAILED  # charged: never better than a wrong answer
     assert len(pool.pids()) == 2
 
 

@@ -29,6 +29,7 @@ from botocore.exceptions import ClientError
 
 from job_starter.job_name import JobNames, job_name_for
 from job_starter.job_request import build_create_request, parse_properties
+from job_starter.judge_quota import judge_quota
 from job_starter.preflight import run_preflight
 from job_starter.request_model import check_request
 
@@ -56,6 +57,7 @@ class Clients:
     s3: Any
     lambda_: Any
     bedrock: Any
+    service_quotas: Any = None  # the judge quota report (specs with a judge); None: not read
 
 
 def default_clients() -> Clients:
@@ -70,6 +72,7 @@ def default_clients() -> Clients:
         s3=boto3.client("s3", config=standard),
         lambda_=boto3.client("lambda", config=invoke),
         bedrock=boto3.client("bedrock", config=standard),
+        service_quotas=boto3.client("service-quotas", config=standard),
     )
 
 
@@ -189,6 +192,15 @@ def create(
         )
     else:
         _log("preflight.skipped", reason="PreflightRows is 0")
+    if job.judge_model_id and clients.service_quotas is not None:
+        # A report beside the expected demand, never a failure: the judge paces itself to the quota.
+        quota = judge_quota(
+            clients.service_quotas,
+            model_id=job.judge_model_id,
+            reserved_concurrency=job.reward_reserved_concurrency,
+            calls_per_sample=job.judge_calls_per_sample,
+        )
+        _log("preflight.judge_quota", report=quota.line())
     job_arn = start_job(clients.bedrock, request, sleep=sleep)
     _log("create.done", job_arn=job_arn, job_name=names.job_name)
     return _response(job_arn, names)

@@ -47,6 +47,9 @@ class JobProperties:
     preflight_rows: int  # 0 = skip the smoke test
     control_template: str
     tags: tuple[tuple[str, str], ...]
+    judge_model_id: str = ""  # "" = the spec has no judge: no quota report
+    judge_calls_per_sample: int = 0
+    reward_reserved_concurrency: int = 0
 
 
 def coerce_hyperparameter(name: str, value: Any, rule: Constraint) -> int | float | str:
@@ -164,7 +167,18 @@ def parse_properties(props: Mapping[str, Any]) -> JobProperties:
         preflight_rows=preflight_rows,
         control_template=str(props.get("ControlTemplate") or ""),  # whitespace may matter in a template
         tags=_parse_tags(props.get("Tags")),
+        judge_model_id=text("JudgeModelId"),
+        judge_calls_per_sample=_whole(props.get("JudgeCallsPerSample")),
+        reward_reserved_concurrency=_whole(props.get("RewardReservedConcurrency")),
     )
+
+
+def _whole(raw: Any) -> int:
+    """A whole number >= 0 from a property string ("" or junk: 0; these only size a report)."""
+    try:
+        return max(0, int(str(raw or "0").strip()))
+    except ValueError:
+        return 0
 
 
 def build_create_request(props: JobProperties, names: JobNames) -> dict[str, Any]:

@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
+from reward.user_regex import UserPattern, risky_shape
+
 MARKERS = ("hashes", "boxed", "final_answer", "answer_is")
 
 _HASHES = re.compile(r"^[ \t]*####[ \t]*(.*?)[ \t]*$", re.MULTILINE)
@@ -55,11 +57,13 @@ def strip_clause(text: str) -> str:
     return head
 
 
-def compile_answer_pattern(pattern: str) -> re.Pattern[str]:
-    """An ``answer_pattern`` compiled the way graders use it (case-insensitive, ``^``/``$`` per line);
-    ``ValueError`` saying what is wrong when it is not a regex with exactly one capture group."""
+def compile_answer_pattern(pattern: str) -> UserPattern:
+    """An ``answer_pattern`` compiled the way graders use it (case-insensitive, ``^``/``$`` per line, every
+    match under ``reward.user_regex``'s time limit); ``ValueError`` saying what is wrong when it is not a
+    regex with exactly one capture group, or has a shape that backtracks catastrophically."""
+    flags = re.IGNORECASE | re.MULTILINE
     try:
-        compiled = re.compile(pattern, re.IGNORECASE | re.MULTILINE)
+        compiled = UserPattern(pattern, flags)
     except re.error as exc:
         raise ValueError(f"'answer_pattern' is not a valid regular expression: {exc}") from None
     if compiled.groups != 1:
@@ -67,6 +71,9 @@ def compile_answer_pattern(pattern: str) -> re.Pattern[str]:
             f"'answer_pattern' must have exactly one capture group (the answer), it has {compiled.groups}; "
             "e.g. 'Category:\\s*(\\w+)' (use (?:...) for groups that are not the answer)"
         )
+    shape = risky_shape(pattern, flags)
+    if shape:
+        raise ValueError(f"'answer_pattern' {pattern!r} {shape}")
     return compiled
 
 
@@ -89,7 +96,7 @@ class Declared:
     tail: str = ""  # pattern matches only: the rest of the matched line after the capture
 
 
-def pattern_answers(text: str, pattern: re.Pattern[str]) -> list[Declared]:
+def pattern_answers(text: str, pattern: UserPattern) -> list[Declared]:
     """Every match of an ``answer_pattern`` (its capture group) in ``text``, in order.
 
     The anti-hedging rules read the whole line the pattern matched, not only its capture: when the rest of
@@ -120,7 +127,7 @@ def _other_candidate(rest: str) -> bool:
 
 
 def declared_answers(
-    text: str, markers: tuple[str, ...] = MARKERS, pattern: re.Pattern[str] | None = None
+    text: str, markers: tuple[str, ...] = MARKERS, pattern: UserPattern | None = None
 ) -> list[Declared]:
     """Every final-answer declaration in ``text``, in order of position: the matches of ``pattern`` when
     given (the markers are then ignored), else the declarations of the ``markers``."""
@@ -247,7 +254,7 @@ class NumericAnswer:
 
 
 def final_number(
-    text: str, markers: tuple[str, ...] = MARKERS, pattern: re.Pattern[str] | None = None
+    text: str, markers: tuple[str, ...] = MARKERS, pattern: UserPattern | None = None
 ) -> NumericAnswer:
     """The one number the response declares as final (by ``markers``, or ``pattern`` when given), or why
     there is none."""

@@ -148,11 +148,26 @@ RULES: Mapping[str, Rule] = _rules(
         "The line is valid JSON but not a JSON object.",
         'Make each line an object like {"messages": [...], "reference_answer": ...}.',
     ),
+    # A dataset `id` is documented by AWS as optional ("unique identifier for tracking"; Bedrock's Nova RFT
+    # example records carry "id": "sample-001"). It reaches the reward in `metadata`; the event element's
+    # top-level `id` stays the service's own sample id (docs/dataset-format.md).
     Rule(
-        "id-field",
+        "id-not-string",
         ERROR,
-        "The record has a field named `id`; the service generates its own `id` for each sample.",
-        "Rename the field to `task_id` (it reaches the reward function in `metadata`).",
+        "The record's `id` is not a non-empty string.",
+        'Give each record a unique string id, e.g. "id": "sample-001" (or leave `id` out of every record).',
+    ),
+    Rule(
+        "duplicate-id",
+        ERROR,
+        "The same `id` appears on an earlier line.",
+        "Give every record a unique `id` (AWS uses it for tracking and deduplication).",
+    ),
+    Rule(
+        "id-in-some-records",
+        ERROR,
+        "Some records have an `id` and others do not.",
+        "Give every record an `id`, or none.",
     ),
     Rule(
         "missing-messages",
@@ -187,8 +202,17 @@ RULES: Mapping[str, Rule] = _rules(
     Rule(
         "content-not-string",
         ERROR,
-        "A message's `content` is not a string (e.g. a list of content blocks or a number).",
-        "Use a plain string; join text blocks into one string.",
+        "A message's `content` is neither a string nor a list of text parts (e.g. a number or an object).",
+        "Use a plain string.",
+    ),
+    Rule(
+        "content-parts",
+        WARNING,
+        'A message\'s `content` is a list of text parts ({"type": "text", "text": ...} or {"text": ...}). '
+        "The Nova Forge SDK's validator and AWS's RFT evaluation examples accept it; AWS's RFT data pages "
+        "describe a plain string.",
+        'Join the parts\' `text` into one string ("".join(part["text"] for part in content)) to match '
+        "the documented format.",
     ),
     Rule(
         "non-text-content",
@@ -531,8 +555,8 @@ def _check_record(record: Any, line: _Line | None = None) -> list[_Problem]:
     if not isinstance(record, dict):
         return [("not-an-object", f"line is a JSON {_json_type(record)}, not an object", "")]
     problems: list[_Problem] = []
-    if "id" in record:
-        problems.append(("id-field", "record has a field named `id`, which the service reserves", ""))
+    if "id" in record and not _is_record_id(record["id"]):
+        problems.append(("id-not-string", f"`id` is {_short(record['id'])}, not a non-empty string", ""))
     problems.extend(_check_messages(record))
     problems.extend(_check_reference(record, line is None or line.size > MAX_REFERENCE_CHARS))
     data = line.data if line is not None else None
@@ -624,14 +648,14 @@ def _check_content(message: dict[str, Any], where: str) -> list[_Problem]:
             if kind not in ("text", None):
                 return [("non-text-content", f"{where} content has a {_short(kind)} block", "")]
         if isinstance(content, list) and content and all(_block_kind(b) == "text" for b in content):
-            return [
-                (
-                    "content-not-string",
-                    f"{where} content is a list of text blocks, not a string",
-                    "Join the blocks' `text` into one string: Nova RFT datasets take a plain string.",
-                )
-            ]
+            if not any(block["text"].strip() for block in content):
+                return [("empty-content", f"{where} content is text parts with no text", "")]
+            return [("content-parts", f"{where} content is a list of {len(content)} text part(s)", "")]
     return [("content-not-string", f"{where} content is a {_json_type(content)}, not a string", "")]
+
+
+def _is_record_id(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
 
 
 def _block_kind(block: Any) -> str | None:
@@ -809,6 +833,7 @@ def _validate(lines: Iterable[_Line], role: str, min_rows: int | None, max_rows:
     rows = 0
     prompts: dict[bytes, int] = {}
     task_ids: dict[str, int] = {}
+    ids = _RecordIds()
     for line in lines:
         value, problems = _decode_line(line)
         for code, message, hint in problems:
@@ -821,6 +846,7 @@ def _validate(lines: Iterable[_Line], role: str, min_rows: int | None, max_rows:
             continue
         for code, message, hint in _check_record(value, line):
             found.add(line.number, code, message, hint)
+        ids.see(value, line.number, found)
         if isinstance(value, dict) and rows <= _DEDUP_ROW_LIMIT:
             if isinstance(value.get("messages"), list):
                 first = prompts.setdefault(_prompt_key(value), line.number)
@@ -833,6 +859,7 @@ def _validate(lines: Iterable[_Line], role: str, min_rows: int | None, max_rows:
                     found.add(
                         line.number, "duplicate-task-id", f"task_id {_short(task_id)} is also on line {first}"
                     )
+    ids.finish(found)
     if rows < min_rows:
         found.add(0, "too-few-rows", f"{rows} records; at least {min_rows} are required")
     elif rows > max_rows:
@@ -844,6 +871,52 @@ def _validate(lines: Iterable[_Line], role: str, min_rows: int | None, max_rows:
             f"{rows} validation records; {VALIDATION_RECOMMENDED_ROWS} or more are recommended",
         )
     return found.report(rows, role)
+
+
+class _RecordIds:
+    """The file-level rules of the dataset `id`: unique, and in every record or none (an `id` that is not a
+    non-empty string is its own error and counts on neither side here)."""
+
+    def __init__(self) -> None:
+        self.first_line: dict[str, int] = {}
+        self.with_id = 0
+        self.without = 0
+        self.first_with: int | None = None
+        self.first_without: int | None = None
+
+    def see(self, record: Any, line: int, found: _Collector) -> None:
+        if not isinstance(record, dict):
+            return
+        if "id" not in record:
+            self.without += 1
+            self.first_without = self.first_without or line
+            return
+        value = record["id"]
+        if not _is_record_id(value):  # its own error (id-not-string): on neither side
+            return
+        self.with_id += 1
+        self.first_with = self.first_with or line
+        first = self.first_line.setdefault(value, line)
+        if first != line:
+            found.add(line, "duplicate-id", f"id {_short(value)} is also on line {first}")
+
+    def finish(self, found: _Collector) -> None:
+        """One error, on the first record of the smaller side."""
+        if not self.with_id or not self.without:
+            return
+        if self.with_id < self.without:
+            found.add(
+                self.first_with or 0,
+                "id-in-some-records",
+                f"only {self.with_id} record(s) have an `id` (the first here); {self.without} do not",
+            )
+        else:
+            found.add(
+                self.first_without or 0,
+                "id-in-some-records",
+                f"{self.without} record(s) have no `id` (the first here); {self.with_id} do "
+                f"(the first on line {self.first_with})",
+            )
 
 
 def validate_dataset_file(

@@ -32,6 +32,12 @@ RESULTS = "Results"
 #: timeout, deadline): what the non-ok-rate alarm counts. ``unscorable`` is a wrong answer and shows up in
 #: the reward instead.
 FAILED_STATUSES: tuple[str, ...] = tuple(s.value for s in Status if not s.is_judgement)
+#: Statuses charged to the response although it was not judged (``failed``, ``timeout``): scored like a
+#: wrong answer. A policy that learns to break the grader shows up here — and so does a bug of ours, which
+#: is why the charged-failure alarm watches their share (docs/time-limits.md).
+CHARGED_FAILURES: tuple[str, ...] = tuple(
+    s.value for s in Status if s.charged_to_response and not s.is_judgement
+)
 
 #: Judge (Bedrock Converse) usage, summed over the invocation.
 JUDGE_CALLS = "JudgeCalls"
@@ -39,6 +45,9 @@ JUDGE_THROTTLES = "JudgeThrottles"
 JUDGE_RETRIES = "JudgeRetries"
 JUDGE_INPUT_TOKENS = "JudgeInputTokens"
 JUDGE_OUTPUT_TOKENS = "JudgeOutputTokens"
+#: The rate the invocation's judge calls were paced at when the batch ended, calls per second (one value
+#: per invocation; 0 = not paced: no throttle seen yet). ``reward.pacing``.
+JUDGE_PACING_RATE = "JudgePacingRate"
 
 #: Grade.metrics keys a judge grader reports per sample (they appear in metrics_list as
 #: ``<dimension>.<key>``) -> the CloudWatch metric they are summed into.
@@ -69,5 +78,5 @@ def metric_names(dimensions: list[str] | tuple[str, ...], *, judge: bool) -> lis
     names += [dimension_reward(d) for d in dimensions]
     names += [status_count(s) for s in STATUSES]
     if judge:
-        names += list(JUDGE_DIAGNOSTICS.values())
+        names += [*JUDGE_DIAGNOSTICS.values(), JUDGE_PACING_RATE]
     return names

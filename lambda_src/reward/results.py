@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class Status(StrEnum):
@@ -38,7 +39,20 @@ class InfrastructureError(Exception):
     """Raised by a grader when it could not grade a response *because of us*, not the response (Bedrock
     throttling or 5xx after the retries, AccessDenied, missing credentials, the runner Lambda throttled).
     The only way to get status ``error`` (which follows the spec's ``on_error``); any other exception while
-    grading a response is the response's failure (``failed``). See docs/time-limits.md."""
+    grading a response is the response's failure (``failed``). See docs/time-limits.md.
+
+    ``metrics`` (e.g. the judge's call counts) travel to the dimension's result."""
+
+    def __init__(self, reason: str, *, metrics: Mapping[str, float] | None = None) -> None:
+        super().__init__(reason)
+        self.metrics: dict[str, float] = dict(metrics or {})
+
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable across worker pipes, metrics included
+        return (_infrastructure_error, (str(self), self.metrics))
+
+
+def _infrastructure_error(reason: str, metrics: dict[str, float]) -> InfrastructureError:
+    return InfrastructureError(reason, metrics=metrics)
 
 
 STATUSES: tuple[str, ...] = tuple(s.value for s in Status)

@@ -5,8 +5,17 @@ processes (``reward.workers``) with a hard per-sample budget: the heavy dimensio
 to the pool first, so every worker is busy while the light dimensions are graded here.
 
 Budget of a sample's heavy dimensions: ``spec.sample_timeout_s``, or the largest ``timeout_s`` a heavy
-grader of the spec sets for itself. Statuses the runner decides (everything else is the grader's):
-- ``error``: malformed sample, a grader raised or returned garbage, a worker died;
+grader of the spec sets for itself.
+
+**Who pays for a failure is decided here, in one place** (``settle``; docs/time-limits.md): a dimension
+that could not be graded is the response's failure (``failed``: scored like a wrong answer, vetoes fire)
+unless the grader raised — or, for a batched grader, handed back — ``InfrastructureError`` (then
+``error``, which follows the spec's ``on_error``). A grader cannot produce ``error`` any other way: a
+returned ``Grade`` with status ``error`` counts as ``failed``. Statuses the runner decides:
+- ``failed``: malformed sample, a grader raised (anything but ``InfrastructureError``) or returned garbage,
+  a worker died on the sample;
+- ``error``: ``InfrastructureError`` (ours: throttled after the retries, access denied, ...), or a batched
+  grader that could not even be started;
 - ``unscorable``: the response is over ``spec.max_response_chars`` (never parsed);
 - ``no_reference``: the grader needs a reference the row lacks;
 - ``timeout``: the sample's heavy dimensions overran their budget (worker killed and replaced);
@@ -31,8 +40,18 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from reward.event import Sample
-from reward.results import Grade, Status, clamp01
+from reward.results import Grade, InfrastructureError, Status
+from reward.sample_grading import (
+    answer_part,
+    grade_dimensions,
+    grade_sample,
+    refusal,
+    sample_budget,
+    settle,
+    settle_exception,
+)
 from reward.spec import Spec
+from reward.workers import HeavyJob, WorkerPool, get_pool
 
 logger = logging.getLogger("reward.runner")
 
@@ -47,7 +66,7 @@ def grade_batch(
     samples: Sequence[Sample],
     *,
     deadline: float | None = None,
-    pool: object | None = None,
+    pool: WorkerPool | None = None,
 ) -> list[list[Grade]]:
     """Grades per sample (one per dimension, in spec order), in sample order.
 
@@ -68,7 +87,7 @@ def _grade_unbatched(
     spec: Spec,
     samples: Sequence[Sample],
     deadline: float | None,
-    pool: object | None,
+    pool: WorkerPool | None,
     skip: tuple[int, ...],
 ) -> list[list[Grade]]:
     """Grades of every dimension not in ``skip`` (those are left as placeholders to fill)."""
@@ -76,17 +95,15 @@ def _grade_unbatched(
     heavy_dims = tuple(i for i, g in enumerate(spec.graders) if g.heavy and i not in skip)
     if heavy_dims:
         if pool is None:
-            from reward.workers import get_pool
-
             pool = get_pool()
-        if getattr(pool, "size", 0) > 0:  # REWARD_WORKERS=0: inline, no hard time limits
+        if pool.size > 0:  # REWARD_WORKERS=0: inline, no hard time limits
             return _grade_with_workers(spec, samples, deadline, pool, heavy_dims, skip)
     if not skip:
         return _grade_light_only(spec, samples, deadline, n_dims)
     dims = tuple(i for i in range(n_dims) if i not in skip)
     out: list[list[Grade]] = []
     for sample in samples:
-        refused = _refusal(spec, sample)
+        refused = refusal(spec, sample)
         if refused is not None:
             out.append([refused] * n_dims)
             continue
@@ -103,7 +120,7 @@ def _grade_unbatched(
 
 # A batched dimension in flight: (dim, sample indices sent, future, failure to start, grades decided
 # without the grader).
-_Started = tuple[int, list[int], "Future[list[Grade]] | None", "Grade | None", dict[int, Grade]]
+_Started = tuple[int, list[int], "Future[list[Grade]] | None", "InfrastructureError | None", dict[int, Grade]]
 
 # Placeholder for a batched dimension's grade until it is collected (never leaves the runner).
 _PENDING = Grade(0.0, Status.DEADLINE, "pending")
@@ -130,14 +147,14 @@ def _start_batched(
         keep = [
             k
             for k, sample in enumerate(samples)
-            if _refusal(spec, sample) is None and (not grader.needs_reference or sample.has_reference)
+            if refusal(spec, sample) is None and (not grader.needs_reference or sample.has_reference)
         ]
         subset = [samples[k] for k in keep]
         pre: dict[int, Grade] = {}
         if spec.answer_after and grader.reads_answer:
             # as in grade_dimensions: the grader sees what follows the reasoning; without the delimiter
             # the sample is unscorable here and never sent
-            cut = {k: _after_delimiter(samples[k], spec.answer_after) for k in keep}
+            cut = {k: answer_part(samples[k], spec.answer_after) for k in keep}
             pre = {k: g for k, g in cut.items() if isinstance(g, Grade)}
             keep = [k for k in keep if not isinstance(cut[k], Grade)]
             subset = [cut[k] for k in keep]  # type: ignore[misc]
@@ -147,7 +164,9 @@ def _start_batched(
         try:
             future = _batched_executor().submit(grader.grade_many, subset, inner)
         except Exception as exc:  # e.g. interpreter shutting down: grade as errors, never raise
-            started.append((i, keep, None, Grade.error(f"{grader.name} grader could not start: {exc}"), pre))
+            # ours (e.g. the interpreter is shutting down), not the responses'
+            cannot_start = InfrastructureError(f"{grader.name} grader could not start: {exc}")
+            started.append((i, keep, None, cannot_start, pre))
             continue
         started.append((i, keep, future, None, pre))
     return started
@@ -162,7 +181,7 @@ def _collect_batched(
     """Fill the batched dimensions' grades into ``out``, waiting until ``deadline`` at the latest."""
     for i, keep, future, failure, pre in started:
         grader = spec.graders[i]
-        grades: list[Grade]
+        grades: list[Grade | BaseException]
         if future is None:
             grades = [failure or Grade.deadline()] * len(keep)
         else:
@@ -175,18 +194,16 @@ def _collect_batched(
                 grades = [Grade.deadline()] * len(keep)
             except Exception as exc:  # a grader bug must not fail the batch
                 logger.exception("batched grader %s raised", grader.name)
-                grades = [
-                    Grade.error(f"{grader.name} grader raised {type(exc).__name__}: {str(exc)[:200]}")
-                ] * len(keep)
+                grades = [exc] * len(keep)
             if not isinstance(grades, list) or len(grades) != len(keep):
                 grades = [
-                    Grade.error(
+                    Grade.failed(
                         f"{grader.name} grader returned {len(grades) if isinstance(grades, list) else type(grades).__name__} grades for {len(keep)} samples"
                     )
                 ] * len(keep)
         kept = set(keep) | set(pre)
         for k, grade in zip(keep, grades):
-            out[k][i] = _sanitize(grade, grader.name)
+            out[k][i] = settle(grade, grader.name)
         for k, grade in pre.items():
             out[k][i] = grade
         for k, row in enumerate(out):
@@ -215,12 +232,10 @@ def _grade_with_workers(
     spec: Spec,
     samples: Sequence[Sample],
     deadline: float | None,
-    pool: object,
+    pool: WorkerPool,
     heavy_dims: tuple[int, ...],
     skip: tuple[int, ...] = (),
 ) -> list[list[Grade]]:
-    from reward.workers import HeavyJob
-
     n_dims = len(spec.dimensions)
     heavy = set(heavy_dims)
     light_dims = tuple(i for i in range(n_dims) if i not in heavy and i not in skip)
@@ -230,7 +245,7 @@ def _grade_with_workers(
     jobs: list[HeavyJob] = []
     light_todo: list[int] = []
     for sample in samples:
-        refused = _refusal(spec, sample)
+        refused = refusal(spec, sample)
         if refused is not None:
             out.append([refused] * n_dims)
             continue
@@ -263,119 +278,16 @@ def _grade_with_workers(
         return cursor < len(light_todo)
 
     try:
-        results = pool.grade(spec, jobs, deadline=deadline, between=grade_some_light)  # type: ignore[attr-defined]
+        results = pool.grade(spec, jobs, deadline=deadline, between=grade_some_light)
     except Exception as exc:  # the pool itself failing must not fail the batch
-        logger.exception("worker pool failed; grading heavy dimensions as errors")
-        results = {
-            job.key: [Grade.error(f"worker pool failed: {type(exc).__name__}: {exc}")] * len(job.dims)
-            for job in jobs
-        }
+        logger.exception("worker pool failed; grading heavy dimensions as failures")
+        results = {job.key: [exc] * len(job.dims) for job in jobs}
     while grade_some_light():
         pass
     for job in jobs:
         for i, grade in zip(job.dims, results.get(job.key) or [Grade.deadline()] * len(job.dims)):
-            out[job.key][i] = _sanitize(grade, spec.graders[i].name)
+            out[job.key][i] = settle(grade, spec.graders[i].name)
     return [[g if g is not None else Grade.deadline() for g in row] for row in out]
 
 
-def sample_budget(spec: Spec) -> float:
-    """Seconds a sample's heavy dimensions may take: ``spec.sample_timeout_s``, unless heavy graders set
-    their own ``timeout_s`` (then the largest of those, a grader without one counting the spec's)."""
-    heavy = [g for g in spec.graders if g.heavy]
-    overrides = [getattr(g, "timeout_s", None) for g in heavy]
-    if all(t is None for t in overrides):
-        return spec.sample_timeout_s
-    return max(t if t is not None else spec.sample_timeout_s for t in overrides)
-
-
-def _refusal(spec: Spec, sample: Sample) -> Grade | None:
-    """The grade every dimension gets when the sample is not graded at all."""
-    if sample.problem:
-        return Grade.error(f"malformed sample: {sample.problem}")
-    response = sample.response or ""
-    if len(response) > spec.max_response_chars:
-        return Grade.unscorable(
-            f"response is {len(response)} chars, over max_response_chars={spec.max_response_chars}"
-        )
-    return None
-
-
-def grade_sample(spec: Spec, sample: Sample) -> list[Grade]:
-    """Every dimension's grade for one sample, all inline (no worker, no hard time limit).
-
-    Grader exceptions become status ``error``."""
-    refused = _refusal(spec, sample)
-    if refused is not None:
-        return [refused] * len(spec.dimensions)
-    return grade_dimensions(spec, sample, range(len(spec.dimensions)))
-
-
-def grade_dimensions(spec: Spec, sample: Sample, dims: Sequence[int] | range) -> list[Grade]:
-    """Grades of the dimensions ``dims`` (indices into the spec) for one sample, inline.
-
-    With ``spec.answer_after`` (e.g. ``"</think>"``), graders that read the declared answer
-    (``Grader.reads_answer``) see only what follows the delimiter's last occurrence; without the delimiter
-    (reasoning cut off, or never closed) they answer ``unscorable``: truncated reasoning earns nothing.
-
-    Every grader is linear in the response (tests/test_grading_cost.py), so an inline grade is bounded
-    by ``max_response_chars``; should a sample still take longer than ``spec.sample_timeout_s`` (a
-    custom grader, a spec's own regex), its judged grades become ``timeout``: a response that is slow to
-    grade never keeps the credit it got (heavy graders are killed at that budget instead, in workers)."""
-    has_reference = sample.has_reference
-    graders = spec.graders
-    answer_sample: Sample | Grade | None = None
-    started = time.monotonic()
-    grades = []
-    for i in dims:
-        grader = graders[i]
-        if grader.needs_reference and not has_reference:
-            grades.append(Grade.no_reference())
-            continue
-        target = sample
-        if spec.answer_after and grader.reads_answer:
-            if answer_sample is None:
-                answer_sample = _after_delimiter(sample, spec.answer_after)
-            if isinstance(answer_sample, Grade):
-                grades.append(answer_sample)
-                continue
-            target = answer_sample
-        try:
-            grade = grader.grade(target)
-        except Exception as exc:  # a grader bug must not fail the batch
-            grade = Grade.error(f"{grader.name} grader raised {type(exc).__name__}: {str(exc)[:200]}")
-        grades.append(_sanitize(grade, grader.name))
-    took = time.monotonic() - started  # one look per sample: this runs 20,000+ times a second
-    if took > spec.sample_timeout_s:
-        reason = f"grading took {took:.1f} s, over the {spec.sample_timeout_s:g} s budget"
-        grades = [Grade.timeout(reason) if g.status.is_judgement else g for g in grades]
-    return grades
-
-
-def _after_delimiter(sample: Sample, delimiter: str) -> Sample | Grade:
-    """The sample with its response cut to what follows ``delimiter``, or the unscorable grade."""
-    from dataclasses import replace
-
-    from reward.answers import after_delimiter
-
-    rest = after_delimiter(sample.response or "", delimiter)
-    if rest is None:
-        return Grade.unscorable(
-            f"no {delimiter!r} in the response (answer_after): the reasoning is unclosed or truncated, "
-            "so no answer was declared after it"
-        )
-    return replace(sample, response=rest)
-
-
-def _sanitize(grade: object, grader_name: str) -> Grade:
-    if not isinstance(grade, Grade):
-        return Grade.error(f"{grader_name} grader returned {type(grade).__name__}, not a Grade")
-    if not isinstance(grade.status, Status):
-        return Grade.error(f"{grader_name} grader returned an unknown status {grade.status!r}")
-    score = grade.score
-    if type(score) is float and 0.0 <= score <= 1.0:  # the common case, without a call
-        return grade
-    score = clamp01(score)
-    return grade if score == grade.score else Grade(score, grade.status, grade.reason, grade.metrics)
-
-
-__all__ = ["grade_batch", "grade_dimensions", "grade_sample", "sample_budget"]
+__all__ = ["grade_batch", "grade_dimensions", "grade_sample", "sample_budget", "settle_exception"]

@@ -8,7 +8,7 @@ Per invocation (``record_batch``), never raising (a telemetry failure must not f
   counted in the aggregate) as value distributions, so CloudWatch gives p10/p50/p90; ``Status.<status>``
   for every status, zeros included (so rate math such as failed / Results stays defined); ``Results``;
   ``BatchSize``; ``GradingLatency`` (ms); and, when the spec uses the judge, the ``Judge*`` sums of the
-  judge's per-sample diagnostics. EMF allows at most 100 values per metric in one document, so a batch
+  judge's per-sample diagnostics and ``JudgePacingRate`` (``judge_pacing_series``). EMF allows at most 100 values per metric in one document, so a batch
   of more than 100 samples is printed as several documents (every value is kept).
 - **Logs** (Powertools Logger, JSON, to stderr; level from ``POWERTOOLS_LOG_LEVEL`` / ``LOG_LEVEL``):
   one INFO line per batch (spec, samples, statuses, mean rewards, timings, judge usage); one WARNING
@@ -48,6 +48,7 @@ from aws_lambda_powertools.metrics.provider.cloudwatch_emf.metric_properties imp
 from aws_lambda_powertools.shared.functions import strtobool
 
 from reward import metric_names as names
+from reward import pacing
 from reward.results import DimensionResult, Status
 
 #: EMF: at most this many values per metric, and this many metrics, in one document.
@@ -61,6 +62,7 @@ PREVIEW_CHARS = 200
 _COUNT = MetricUnit.Count.value
 _NONE = MetricUnit.NoUnit.value
 _MS = MetricUnit.Milliseconds.value
+_PER_S = MetricUnit.CountPerSecond.value
 _OK = Status.OK
 _ALL_STATUSES = tuple(Status)
 _OTHER_STATUSES = tuple(s for s in Status if s is not _OK)
@@ -248,10 +250,16 @@ def _emit_metrics(
     series += [(metric, _COUNT, [float(counts[status])]) for status, metric in _STATUS_METRICS]
     if judge is not None:
         series += [(names.JUDGE_DIAGNOSTICS[key], _COUNT, [total]) for key, total in judge.items()]
+        series += judge_pacing_series()
     _metrics.namespace = namespace()
     for document in emf_documents(series):
         # Powertools serializes (namespace, service dimension, timestamp); one line per document.
         print(json.dumps(_metrics.serialize_metric_set(metrics=document), separators=(",", ":")))
+
+
+def judge_pacing_series() -> list[tuple[str, str, list[float]]]:
+    """The judge's pacing rate (``reward.pacing``) as one EMF series: calls per second, 0 = not paced."""
+    return [(names.JUDGE_PACING_RATE, _PER_S, [round(pacing.current_rate(), 4)])]
 
 
 def emf_documents(series: Sequence[tuple[str, str, list[float]]]) -> list[dict[str, dict[str, Any]]]:
@@ -307,6 +315,7 @@ def _log_batch(
         batch["judge"] = {
             key: int(total) if float(total).is_integer() else total for key, total in judge.items()
         }
+        batch["judge_pacing_rate"] = round(pacing.current_rate(), 4)
     if suppressed:
         batch["failed_lines_suppressed"] = suppressed
     if counts[_UNSCORABLE]:

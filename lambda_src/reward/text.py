@@ -32,6 +32,42 @@ def has_content(text: str | None) -> bool:
     return bool(text) and _WORD.search(text) is not None
 
 
+_JSON_ESCAPE = re.compile(r'\\(?:u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|(["\\/bfnrt]))')
+_SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+
+def json_unescaped(text: str) -> str:
+    """``text`` with every JSON string escape decoded in place (``\\u0061`` -> ``a``, surrogate pairs
+    joined, ``\\n`` -> newline), in one linear pass; lone surrogates become U+FFFD.
+
+    What a JSON response *means* is its decoded strings: a veto that reads only the raw text would let
+    ``legal \\u0061dvice`` through. Decoding escapes wherever they occur covers JSON anywhere in a
+    response (whole, fenced, or inline) without parsing it."""
+    if "\\" not in text:
+        return text
+
+    def decode(m: re.Match[str]) -> str:
+        high, low, single, simple = m.groups()
+        if high is not None:
+            return chr(0x10000 + ((int(high, 16) - 0xD800) << 10) + (int(low, 16) - 0xDC00))
+        if single is not None:
+            code = int(single, 16)
+            return "\ufffd" if 0xD800 <= code <= 0xDFFF else chr(code)
+        return _SIMPLE_ESCAPES[simple]
+
+    return _JSON_ESCAPE.sub(decode, text)
+
+
+def veto_text(text: str) -> str:
+    """What a veto reads: ``text`` NFKC-normalized, without invisible characters, and — when it holds JSON
+    escapes — followed by its decoded form, so a term hidden by either disguise is found."""
+    plain = strip_invisible(unicodedata.normalize("NFKC", text))
+    decoded = json_unescaped(text)
+    if decoded == text:
+        return plain
+    return plain + "\n" + strip_invisible(unicodedata.normalize("NFKC", decoded))
+
+
 def strip_invisible(text: str) -> str:
     """``text`` without zero-width and other invisible format characters."""
     return _INVISIBLE.sub("", text)

@@ -51,7 +51,8 @@ from pathlib import Path
 from typing import Any
 
 from reward.event import Sample
-from reward.results import Grade, Status
+from reward.results import Grade, InfrastructureError, Status
+from reward.sample_grading import grade_dimensions_unsettled
 from reward.spec import Spec
 
 logger = logging.getLogger("reward.workers")
@@ -126,10 +127,9 @@ def spec_key(table: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(table, sort_keys=True, default=repr).encode()).hexdigest()[:16]
 
 
-def _grade_dims_in_worker(spec: Spec, sample: Sample, dims: Sequence[int]) -> list[Grade]:
-    from reward.runner import grade_dimensions
-
-    return grade_dimensions(spec, sample, dims)
+def _grade_dims_in_worker(spec: Spec, sample: Sample, dims: Sequence[int]) -> list[Any]:
+    """What the graders answered, unsettled: the runner decides who pays (``reward.sample_grading``)."""
+    return grade_dimensions_unsettled(spec, sample, dims)
 
 
 def _worker_main(conn: connection.Connection) -> None:
@@ -167,7 +167,8 @@ def _worker_main(conn: connection.Connection) -> None:
             if isinstance(loaded, Spec):
                 grades = _grade_dims_in_worker(loaded, sample, dims)
             else:
-                grades = [Grade.error(f"worker could not load the spec: {loaded}")] * len(dims)
+                # ours, not the response's: the parent loaded this very spec
+                grades = [InfrastructureError(f"worker could not load the spec: {loaded}")] * len(dims)
             try:
                 payload = ForkingPickler.dumps(("done", token, grades))
             except Exception as exc:  # e.g. a custom grader's metrics that cannot be pickled

@@ -30,6 +30,7 @@ from stacks.constructs.job_role import (
     model_customization_job_arns,
 )
 from stacks.constructs.local_bundling import PROJECT_ROOT, python_lambda_code
+from stacks.constructs.nag import acknowledge
 
 LAMBDA_SRC = PROJECT_ROOT / "lambda_src"
 #: The starter's bundle: its own package, the reward library it preflights with, and its pinned boto3
@@ -93,6 +94,9 @@ class JobStarter(Construct):
         tags: Mapping[str, str],
         architecture: str,
         encryption_key: kms.IKey | None = None,
+        judge_model_id: str = "",
+        judge_calls_per_sample: int = 0,
+        reward_reserved_concurrency: int = 0,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -121,10 +125,17 @@ class JobStarter(Construct):
                         training_object_arn=dataset_bucket.arn_for_objects(training_data_key),
                         reward_version=reward_version,
                         encryption_key=encryption_key,
+                        judge=bool(judge_model_id),
                     )
                 )
             },
         )
+        quota_read = (
+            "servicequotas:ListServiceQuotas has no resource type (the Service Authorization Reference "
+            "requires Resource *); it only reads quota values, for the judge quota report"
+        )
+        if judge_model_id:
+            acknowledge(self.role, "AwsSolutions-IAM5", quota_read, applies_to=("Resource::*",))
 
         self.function = lambda_.Function(
             self,
@@ -143,6 +154,9 @@ class JobStarter(Construct):
             role=self.role,
             log_group=self.log_group,
         )
+        if judge_model_id:
+            # Reported on the role's policy (the Serverless pack reads the function's role).
+            acknowledge(self.role, "Serverless-LambdaStarPermissions", quota_read)
 
         self.provider_log_group = logs.LogGroup(
             self, "ProviderLogGroup", retention=LOG_RETENTION, encryption_key=encryption_key
@@ -191,6 +205,10 @@ class JobStarter(Construct):
                 "PreflightRows": str(preflight_rows),
                 "ControlTemplate": control_template,
                 "Tags": json.dumps([{"key": k, "value": v} for k, v in sorted(self.tags.items())]),
+                # Not run-defining (job_name.RUN_DEFINING_PROPERTIES): only the judge quota report.
+                "JudgeModelId": judge_model_id,
+                "JudgeCallsPerSample": str(judge_calls_per_sample),
+                "RewardReservedConcurrency": str(reward_reserved_concurrency),
             },
         )
         self.job_arn = self.resource.get_att_string("JobArn")
@@ -206,6 +224,7 @@ class JobStarter(Construct):
         training_object_arn: str,
         reward_version: lambda_.IVersion,
         encryption_key: kms.IKey | None,
+        judge: bool = False,
     ) -> list[iam.PolicyStatement]:
         statements = [
             iam.PolicyStatement(
@@ -255,6 +274,13 @@ class JobStarter(Construct):
                 conditions={"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}},
             ),
         ]
+        if judge:
+            # The judge model's Bedrock quota, read by name (job_starter/judge_quota.py): a report only.
+            statements.append(
+                iam.PolicyStatement(
+                    sid="ReadJudgeQuota", actions=["servicequotas:ListServiceQuotas"], resources=["*"]
+                )
+            )
         if encryption_key is not None:
             statements += [
                 iam.PolicyStatement(

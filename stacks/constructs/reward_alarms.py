@@ -22,6 +22,10 @@ from stacks.constructs.reward_metrics import PERIOD, RewardMetrics
 
 #: Duration p99 alarms above this fraction of the function's timeout.
 DURATION_ALARM_FRACTION = 0.8
+#: The charged-failure alarm fires above this share of dimension results (2 of 3 periods). Honest wrong
+#: answers are ``ok`` with no credit, so ``failed``/``timeout`` above a few percent means either a policy
+#: that learned to break the grader or a bug of ours: both need a look.
+CHARGED_FAILURE_ALARM_RATE = 0.05
 
 
 def alarm_name_prefix(name_prefix: str) -> str:
@@ -103,11 +107,30 @@ class RewardAlarms(Construct):
             threshold=thresholds.non_ok_rate,
             description=(
                 f"More than {thresholds.non_ok_rate:g} of the dimension results in the last 5 minutes had a "
-                f"status that is not a judgement of the response ({failed}). Those samples get the spec's "
-                "error policy (by default a neutral score), so training learns less from them. The non-ok "
-                "statuses widget shows which status; the Lambda's logs name each sample id and reason. "
-                "no_reference: fix the dataset rows; error: fix the grader; timeout/deadline: raise "
+                f"status that is not a judgement of the response ({failed}). failed and timeout are scored "
+                "like a wrong answer; the others get the spec's error policy (by default a neutral score), "
+                "so training learns less from them. The non-ok statuses widget shows which status; the "
+                "Lambda's logs name each sample id and reason. no_reference: fix the dataset rows; error: "
+                "the judge or runner was throttled or denied (quotas, IAM); failed: see the charged-failure "
+                "alarm; timeout/deadline: raise "
                 "reward_timeout_s or reward_memory_mb. Threshold: context key alarm_non_ok_rate."
+            ),
+        )
+        charged = ", ".join(metric_names.CHARGED_FAILURES)
+        self._add(
+            "charged-failure-rate",
+            metrics.charged_failure_rate(),
+            threshold=CHARGED_FAILURE_ALARM_RATE,
+            evaluation_periods=3,
+            datapoints_to_alarm=2,
+            description=(
+                f"More than {CHARGED_FAILURE_ALARM_RATE:g} of the dimension results in 2 of the last 3 "
+                f"five-minute periods could not be graded and were charged to the response ({charged}: "
+                "scored like a wrong answer, vetoes fire). Either the policy learned to break the grader "
+                "(crashing the code runner, stalling a regex, tripping the judge's filter) or a grader of "
+                "ours has a bug. The Lambda's logs name each sample id and reason: if the reason is ours, "
+                "fix the grader and raise InfrastructureError for faults that are not the response's "
+                "(docs/time-limits.md)."
             ),
         )
         if uses_judge:
@@ -116,13 +139,19 @@ class RewardAlarms(Construct):
                 metrics.judge_throttle_rate(),
                 threshold=thresholds.judge_throttle_rate,
                 description=(
-                    f"More than {thresholds.judge_throttle_rate:g} of the judge's Bedrock calls in the last 5 "
-                    "minutes were throttled. Calls are retried with backoff, but retries cost time and "
-                    "exhausted retries give status error. Request a higher Bedrock quota for the judge model "
-                    "(tokens and requests per minute), use a cross-region inference profile (judge_model_id), "
-                    "or lower the judge dimension's concurrency. Threshold: context key "
+                    f"More than {thresholds.judge_throttle_rate:g} of the judge's Bedrock calls were "
+                    "throttled in each of the last three 5-minute periods. The judge paces itself to the "
+                    "quota and retries throttles until the batch deadline (some throttling is the cost of "
+                    "finding the quota), but a share that stays this high means the reward Lambda's "
+                    "fan-out asks for more than the judge model's quota: samples then get status deadline. "
+                    "Request a higher Bedrock quota for the judge model (requests and tokens per minute), "
+                    "use a cross-region inference profile (judge_model_id), or lower "
+                    "reward_reserved_concurrency (docs/judge.md, Capacity). Threshold: context key "
                     "alarm_judge_throttle_rate."
                 ),
+                # "Stays high": paced invocations probe above the quota, so one period over is normal.
+                evaluation_periods=3,
+                datapoints_to_alarm=3,
             )
 
     @property

@@ -20,7 +20,11 @@ from constructs import Construct
 
 from reward import metric_names
 from reward.results import Status
-from stacks.constructs.reward_alarms import DURATION_ALARM_FRACTION, AlarmThresholds
+from stacks.constructs.reward_alarms import (
+    CHARGED_FAILURE_ALARM_RATE,
+    DURATION_ALARM_FRACTION,
+    AlarmThresholds,
+)
 from stacks.constructs.reward_metrics import PERIOD, RewardMetrics
 
 #: The console's domain per partition (the dashboard URL output).
@@ -151,6 +155,18 @@ class RewardDashboard(Construct):
                 height=6,
             ),
             cloudwatch.GraphWidget(
+                title="Charged-failure rate: (" + " + ".join(metric_names.CHARGED_FAILURES) + ") / results",
+                left=[metrics.charged_failure_rate()],
+                left_y_axis=_RATE_AXIS,
+                left_annotations=[
+                    cloudwatch.HorizontalAnnotation(
+                        value=CHARGED_FAILURE_ALARM_RATE, label="alarm threshold", color=_RED
+                    )
+                ],
+                width=8,
+                height=6,
+            ),
+            cloudwatch.GraphWidget(
                 title="Batch size (samples per invocation)",
                 left=[
                     metrics.metric(metric_names.BATCH_SIZE, statistic="Average", label="mean"),
@@ -250,16 +266,36 @@ class RewardDashboard(Construct):
                 width=8,
                 height=6,
             ),
-            cloudwatch.GraphWidget(
-                title="Judge throttle rate: throttles / calls",
-                left=[metrics.judge_throttle_rate()],
-                left_y_axis=_RATE_AXIS,
-                left_annotations=[
-                    cloudwatch.HorizontalAnnotation(
-                        value=thresholds.judge_throttle_rate, label="alarm threshold", color=_RED
-                    )
-                ],
-                width=8,
-                height=6,
-            ),
+            _judge_pacing_widget(metrics, thresholds),
         ]
+
+
+# ------------------------------------------------------------------ the judge's pacing (docs/judge.md, Capacity)
+
+
+def _judge_pacing_widget(metrics: RewardMetrics, thresholds: AlarmThresholds) -> cloudwatch.IWidget:
+    """The judge's throttle share (left) against the rate the invocations pace their calls at (right).
+
+    Paced, a share of throttles is the cost of finding the quota (the pacing probes above it); a share that
+    stays high with a falling pacing rate is a quota too small for the fan-out.
+    """
+    return cloudwatch.GraphWidget(
+        title="Judge throttle rate: throttles / calls, and the pacing rate",
+        left=[metrics.judge_throttle_rate()],
+        left_y_axis=_RATE_AXIS,
+        left_annotations=[
+            cloudwatch.HorizontalAnnotation(
+                value=thresholds.judge_throttle_rate, label="alarm threshold (3 periods)", color=_RED
+            )
+        ],
+        right=[
+            metrics.metric(
+                metric_names.JUDGE_PACING_RATE,
+                statistic="Average",
+                label="pacing rate per invocation (calls/s)",
+            )
+        ],
+        right_y_axis=cloudwatch.YAxisProps(min=0, show_units=False, label="calls/s"),
+        width=8,
+        height=6,
+    )

@@ -93,6 +93,7 @@ class RewardFunction(Construct):
         memory_mb: int,
         timeout_s: int,
         removal_policy: cdk.RemovalPolicy,
+        reserved_concurrency: int = 0,
         environment: Mapping[str, str] | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         log_encryption_key: kms.IKey | None = None,
@@ -135,6 +136,9 @@ class RewardFunction(Construct):
             ),
             memory_size=memory_mb,
             timeout=cdk.Duration.seconds(timeout_s),
+            # Batches graded at once (0: none reserved, the account's unreserved pool): bounds the judge's
+            # fan-out on its quota (docs/judge.md, "Capacity").
+            reserved_concurrent_executions=reserved_concurrency or None,
             environment={
                 **(environment or {}),
                 "REWARD_SPEC": bundle.spec_in_bundle,

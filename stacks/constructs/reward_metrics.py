@@ -66,13 +66,22 @@ class RewardMetrics:
         sum(Status.<s> for s in FAILED_STATUSES) / Results. A status that did not occur may have no data
         point at all, so each count is FILLed with 0; with no results at all the rate has no value.
         """
-        counts = [metric_names.status_count(s) for s in metric_names.FAILED_STATUSES]
+        return self.status_rate(metric_names.FAILED_STATUSES, "failed-status rate")
+
+    def charged_failure_rate(self) -> cloudwatch.MathExpression:
+        """Fraction of dimension results that could not be graded and were charged to the response
+        (``failed`` + ``timeout``): a policy breaking the grader, or a bug of ours."""
+        return self.status_rate(metric_names.CHARGED_FAILURES, "charged-failure rate")
+
+    def status_rate(self, statuses: Sequence[str], label: str) -> cloudwatch.MathExpression:
+        """sum(Status.<s> for s in statuses) / Results, each count FILLed with 0."""
+        counts = [metric_names.status_count(s) for s in statuses]
         using: dict[str, cloudwatch.IMetric] = {_metric_id(name): self.metric(name) for name in counts}
         numerator = " + ".join(f"FILL({key}, 0)" for key in using)
         return cloudwatch.MathExpression(
             expression=f"({numerator}) / results",
             using_metrics={**using, "results": self.metric(metric_names.RESULTS)},
-            label="failed-status rate (" + ", ".join(metric_names.FAILED_STATUSES) + ")",
+            label=f"{label} (" + ", ".join(statuses) + ")",
             period=self.period,
         )
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from reward.event import Sample
 from reward.graders.base import Grader, ParamError
 from reward.results import Grade
+from reward.user_regex import UserPattern, risky_shape
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,9 @@ class FormatParams:
             re.compile(self.final_line)
         except re.error as exc:
             raise ParamError("final_line", f"'final_line' is not a valid regex: {exc}") from None
+        shape = risky_shape(self.final_line)
+        if shape:
+            raise ParamError("final_line", f"'final_line' {self.final_line!r} {shape}")
         if self.min_words_before < 0:
             raise ParamError("min_words_before", "'min_words_before' must be >= 0")
 
@@ -38,7 +42,7 @@ class FormatGrader(Grader):
 
     def __init__(self, params: FormatParams) -> None:
         super().__init__(params)
-        self._final_line = re.compile(params.final_line) if params.final_line else None
+        self._final_line = UserPattern(params.final_line) if params.final_line else None
 
     def grade(self, sample: Sample) -> Grade:
         p: FormatParams = self.params

@@ -47,9 +47,10 @@ from reward.judge.prompt import (
     system_prompt,
     tool_config,
     user_message,
+    verdict_max_tokens,
 )
 from reward.judge.runtime import CACHE, CallFailed, Usage, VerdictCache
-from reward.results import Grade, Status
+from reward.results import Grade, InfrastructureError, Status
 from reward.text import has_content
 
 #: The judge model when ``JUDGE_MODEL_ID`` is unset (stacks/config.py imports it as its default).
@@ -69,6 +70,11 @@ class _Batch:
         self.deadline = deadline
         self.fatal: str | None = None  # set by the first non-retryable failure: the rest skip their call
         self.stopped = threading.Event()  # set when the batch stops waiting (deadline)
+        self.gate: judge_runtime.CallGate | None = None  # the pacing of the judge model's calls (None: off)
+
+    def should_stop(self) -> bool:
+        """The batch stopped waiting, or a call failed in a way every other call would."""
+        return self.stopped.is_set() or self.fatal is not None
 
 
 class JudgeGrader(Grader):
@@ -92,19 +98,24 @@ class JudgeGrader(Grader):
     # ------------------------------------------------------------------ the grader interface
 
     def grade(self, sample: Sample) -> Grade:
-        """One sample (the runner uses ``grade_many``; this serves direct callers)."""
-        return self.grade_many([sample], None)[0]
+        """One sample (the runner uses ``grade_many``; this serves direct callers), settled as the runner
+        settles it (``reward.sample_grading.settle``)."""
+        from reward.sample_grading import settle
+
+        return settle(self.grade_many([sample], None)[0], self.name)
 
     def warm(self) -> None:
         """Create the Bedrock client and the call threads now (Lambda init), not on the first batch."""
         self._runtime()
 
-    def grade_many(self, samples: Sequence[Sample], deadline: float | None) -> list[Grade]:
+    def grade_many(
+        self, samples: Sequence[Sample], deadline: float | None
+    ) -> list[Grade | InfrastructureError]:
         """Grades of ``samples``, in order, by ``deadline`` (a ``time.monotonic()`` instant) at the latest.
 
         Samples whose call has not finished by then get status ``deadline``. Never raises.
         """
-        out: list[Grade | None] = [None] * len(samples)
+        out: list[Grade | InfrastructureError | None] = [None] * len(samples)
         todo: list[tuple[int, Sample, str]] = []
         first_of: dict[str, int] = {}  # cache key -> the sample judged for it in this batch
         copies: list[tuple[int, int]] = []  # (sample, the identical sample it copies)
@@ -117,7 +128,7 @@ class JudgeGrader(Grader):
                     continue
                 key = self._cache_key(model, sample)
             except Exception as exc:  # a bug on one sample must not cost the batch
-                out[i] = Grade.error(f"judge pre-check raised {type(exc).__name__}: {str(exc)[:200]}")
+                out[i] = Grade.failed(f"judge pre-check raised {type(exc).__name__}: {str(exc)[:200]}")
                 continue
             cached = CACHE.get(key)
             if cached is not None:
@@ -131,7 +142,8 @@ class JudgeGrader(Grader):
             self._call_all(todo, out, model, deadline)
         for i, original in copies:
             grade = out[original]
-            if grade is None:
+            if grade is None or isinstance(grade, InfrastructureError):
+                out[i] = grade
                 continue
             # The copy reports the verdict but not the call (usage is counted once, on the original).
             cached = grade.status is Status.OK
@@ -177,19 +189,36 @@ class JudgeGrader(Grader):
         )
 
     def _call_all(
-        self, todo: list[tuple[int, Sample, str]], out: list[Grade | None], model: str, deadline: float | None
+        self,
+        todo: list[tuple[int, Sample, str]],
+        out: list[Grade | InfrastructureError | None],
+        model: str,
+        deadline: float | None,
     ) -> None:
         batch = _Batch(deadline)
         try:
             client, pool = self._runtime()
         except Exception as exc:
             for i, _, _ in todo:
-                out[i] = Grade.error(f"cannot create the Bedrock Runtime client: {type(exc).__name__}: {exc}")
+                out[i] = InfrastructureError(
+                    f"cannot create the Bedrock Runtime client: {type(exc).__name__}: {exc}"
+                )
             return
         usages = {i: Usage() for i, _, _ in todo}
         futures: dict[Future[Grade], int] = {}
+        paced = judge_runtime.pacing_on()
+        if paced:
+            batch.gate = judge_runtime.gate(model, max_in_flight=self.params.concurrency)
+            ordered = judge_runtime.priority_pool(judge_runtime.pool_threads(self.params.concurrency))
         for i, sample, key in todo:
-            futures[pool.submit(self._judge_one, client, model, sample, key, usages[i], batch)] = i
+            args = (client, model, sample, key, usages[i], batch)
+            # Paced: the sample's position in the event orders the calls of every judge dimension.
+            future = (
+                ordered.submit(sample.index, self._judge_one, *args)
+                if paced
+                else pool.submit(self._judge_one, *args)
+            )
+            futures[future] = i
         timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
         done, not_done = wait(futures, timeout=timeout)
         batch.stopped.set()
@@ -204,7 +233,7 @@ class JudgeGrader(Grader):
             try:
                 out[i] = future.result()
             except Exception as exc:  # _judge_one does not raise; belt and braces
-                out[i] = Grade.error(f"judge raised {type(exc).__name__}: {str(exc)[:200]}")
+                out[i] = Grade.failed(f"judge raised {type(exc).__name__}: {str(exc)[:200]}")
 
     def _runtime(self) -> tuple[Any, ThreadPoolExecutor]:
         """The process's Bedrock client and call pool for this dimension's settings (created once)."""
@@ -223,7 +252,11 @@ class JudgeGrader(Grader):
                 {"text": system_prompt(p.task, p.rubric, p.scale, nonce, reference=reference is not None)}
             ],
             "messages": [{"role": "user", "content": [{"text": text}]}],
-            "inferenceConfig": {"maxTokens": p.max_output_tokens, "temperature": 0.0},
+            # Never below what an honest verdict can need: a verdict cut off is charged to the response.
+            "inferenceConfig": {
+                "maxTokens": max(p.max_output_tokens, verdict_max_tokens(p.rubric)),
+                "temperature": 0.0,
+            },
         }
         if model not in judge_runtime.NO_FORCED_TOOL:
             request["toolConfig"] = tool_config(p.rubric, p.scale)
@@ -231,10 +264,10 @@ class JudgeGrader(Grader):
 
     def _judge_one(
         self, client: Any, model: str, sample: Sample, key: str, usage: Usage, batch: _Batch
-    ) -> Grade:
+    ) -> Grade | InfrastructureError:
         p: JudgeParams = self.params
         if batch.fatal is not None:
-            return _failed(Status.ERROR, batch.fatal, usage)
+            return _ours(batch.fatal, usage)
         criteria, scale = p.rubric, p.scale
 
         def send() -> dict[str, Any]:
@@ -254,31 +287,57 @@ class JudgeGrader(Grader):
         text_mode = model in judge_runtime.NO_FORCED_TOOL
         while True:
             try:
+                # max_attempts bounds the failures that are not throttles (paced: throttles retry until
+                # the deadline).
+                spent = usage.calls - (usage.throttles if batch.gate is not None else 0)
                 result = judge_runtime.call_with_retries(
                     send,
                     usage,
-                    max_attempts=max(1, p.max_attempts - usage.calls),
+                    max_attempts=max(1, p.max_attempts - spent),
                     deadline=batch.deadline,
                     backoff_base_s=p.backoff_base_s,
                     backoff_max_s=p.backoff_max_s,
                     accept=accept,
-                    stop=batch.stopped.is_set,
+                    stop=batch.should_stop,
+                    gate=batch.gate,
+                    priority=sample.index,
+                    count_throttles=batch.gate is None,
                 )
                 break
             except CallFailed as exc:
-                if _rejects_forced_tool(exc) and not text_mode and usage.calls < p.max_attempts:
+                if batch.fatal is not None and exc.kind != "fatal":  # another call failed for good
+                    return _ours(batch.fatal, usage)
+                if (
+                    _rejects_forced_tool(exc)
+                    and not text_mode
+                    and usage.calls - usage.throttles < p.max_attempts
+                ):
                     # This model cannot be forced to call a tool: ask for the JSON text form from now on.
                     judge_runtime.NO_FORCED_TOOL.add(model)
                     text_mode = True
                     continue
-                if exc.kind == "fatal":
-                    batch.fatal = fatal_message(exc.code, exc.aws_message, model)
-                    return _failed(Status.ERROR, batch.fatal, usage)
-                if exc.kind == "deadline":
-                    return _failed(Status.DEADLINE, f"judge: {exc}", usage)
-                return _failed(Status.ERROR, f"judge failed: {exc}", usage)
+                return self._settle(exc, usage, model, batch)
         CACHE.put(key, result)
         return self._grade_from(result, usage)
+
+    def _settle(
+        self, exc: CallFailed, usage: Usage, model: str, batch: _Batch
+    ) -> Grade | InfrastructureError:
+        """Who pays for a judge call that failed for good (docs/time-limits.md). The judge's prompt holds
+        the response, so a refusal (content filter, guardrail), a verdict cut off at ``maxTokens`` or a
+        reply that is no verdict at all is the response's failure (``failed``: -1, a veto fires);
+        throttling or 5xx after the retries, access denied or a wrong model id are ours
+        (``InfrastructureError``: the spec's ``on_error``); no time left is ``deadline``."""
+        if exc.kind == "deadline":
+            return _failed(Status.DEADLINE, f"judge: {exc}", usage)
+        if exc.kind in ("refused", "malformed"):
+            return _failed(Status.FAILED, f"judge could not judge this response: {exc}", usage)
+        if exc.kind == "fatal":
+            if _too_long(exc):  # the response made the request too long for the judge
+                return _failed(Status.FAILED, f"judge could not take this response: {exc}", usage)
+            batch.fatal = fatal_message(exc.code, exc.aws_message, model)
+            return _ours(batch.fatal, usage)
+        return _ours(f"judge failed: {exc}", usage)
 
     def _grade_from(
         self, result: tuple[float, dict[str, float], str], usage: Usage, *, cached: bool = False
@@ -310,6 +369,18 @@ def fatal_message(code: str, message: str, model: str) -> str:
 
 def _rejects_forced_tool(exc: CallFailed) -> bool:
     return exc.code == "ValidationException" and "tool" in exc.aws_message.lower()
+
+
+def _too_long(exc: CallFailed) -> bool:
+    """A ValidationException that says the input is too long (the response's size, not our setup)."""
+    text = exc.aws_message.lower()
+    return exc.code == "ValidationException" and any(
+        word in text for word in ("too long", "too many tokens", "input length", "context length", "exceeds")
+    )
+
+
+def _ours(reason: str, usage: Usage) -> InfrastructureError:
+    return InfrastructureError(reason, metrics=usage.metrics())
 
 
 def _failed(status: Status, reason: str, usage: Usage) -> Grade:

@@ -5,10 +5,12 @@ satisfied when it matches (``re.search``, or the whole response with ``fullmatch
 ``must_not_match`` pattern when it does not. An empty response (no letter or digit) is ``unscorable``.
 Use it for shape, gated on correctness in a spec: a shape alone is easy to fake.
 
-Backtracking guard: Python's ``re`` has no time limit, so
-1. a pattern with a nested unbounded repeat such as ``(a+)+`` or ``(\\w+\\s*)*`` — the shape behind
-   exponential backtracking — is rejected when the spec loads (rewrite it, or make the inner part
-   possessive ``\\w++`` / atomic ``(?>...)``, Python >= 3.11);
+Backtracking guard (``reward.user_regex``): every match runs with a time limit, and an overrun is the
+response's failure; on top of that,
+1. a pattern with a nested unbounded repeat such as ``(a+)+`` or ``(\\w+\\s*)*``, or overlapping
+   alternatives under a repeat such as ``(?:\\d+|\\d+\\.)*`` — the shapes behind exponential
+   backtracking — is rejected when the spec loads (rewrite it, or make the inner part possessive
+   ``\\w++`` / atomic ``(?>...)``);
 2. responses longer than ``max_chars`` (default 32000, about 8k tokens) are not matched
    (``unscorable``), which bounds the polynomial cost of unanchored patterns: ``re.search`` retries
    every start position, so ``(?:\\w+\\s)+`` on 5000 letters takes ~0.3 s and grows with the square
@@ -21,12 +23,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from reward.event import Sample
 from reward.graders.base import Grader, ParamError
 from reward.results import Grade
-from reward.text import has_content
+from reward.text import has_content, veto_text
+from reward.user_regex import UserPattern, risky_shape
 
 
 @dataclass(frozen=True)
@@ -51,13 +53,9 @@ class RegexParams:
                     compiled = re.compile(pattern, self.flags)
                 except re.error as exc:
                     raise ParamError(key, f"{key}[{i}] {pattern!r} is not a valid regex: {exc}") from None
-                if _has_nested_unbounded_repeat(compiled.pattern, self.flags):
-                    raise ParamError(
-                        key,
-                        f"{key}[{i}] {pattern!r} nests unbounded repeats (like (a+)+), which can backtrack "
-                        "for hours on a crafted response; rewrite it, or make the inner repeat possessive "
-                        "(\\w++) or atomic ((?>...))",
-                    )
+                shape = risky_shape(compiled.pattern, self.flags)
+                if shape:
+                    raise ParamError(key, f"{key}[{i}] {pattern!r} {shape}")
 
     @property
     def flags(self) -> int:
@@ -75,8 +73,8 @@ class RegexGrader(Grader):
     def __init__(self, params: RegexParams) -> None:
         super().__init__(params)
         self.heavy = params.heavy  # type: ignore[misc]
-        self._must = [re.compile(p, params.flags) for p in params.must_match]
-        self._must_not = [re.compile(p, params.flags) for p in params.must_not_match]
+        self._must = [UserPattern(p, params.flags) for p in params.must_match]
+        self._must_not = [UserPattern(p, params.flags) for p in params.must_not_match]
 
     def grade(self, sample: Sample) -> Grade:
         p: RegexParams = self.params
@@ -93,72 +91,9 @@ class RegexGrader(Grader):
             hit = pattern.fullmatch(subject) if p.fullmatch else pattern.search(subject)
             if hit is None:
                 failed.append(f"missing {pattern.pattern!r}")
+        veto_subject = veto_text(text) if self._must_not else ""  # what the model meant, too
         for pattern in self._must_not:
-            if pattern.search(text) is not None:
+            if pattern.search(veto_subject) is not None:
                 failed.append(f"has {pattern.pattern!r}")
         total = len(self._must) + len(self._must_not)
         return Grade.partial((total - len(failed)) / total, "; ".join(failed)[:300])
-
-
-def _has_nested_unbounded_repeat(pattern: str, flags: int) -> bool:
-    """True when an unbounded repeat's body is made only of repeats and one of them is unbounded:
-    ``(a+)+``, ``(\\w+\\s*)*``, ``(x+,?)+`` — the shape of catastrophic backtracking. A body that also
-    needs a fixed character (``(?:,\\d+)*``, ``(?:\\w+\\s)+``) splits the input unambiguously: allowed.
-
-    Uses CPython's regex parser (``re._parser``, stable 3.11-3.14). If that internal module changes,
-    the check is skipped rather than breaking spec loading.
-    """
-    try:
-        from re import _constants as constants  # type: ignore[attr-defined]
-        from re import _parser as parser  # type: ignore[attr-defined]
-
-        tree = parser.parse(pattern, flags)
-        repeats = {constants.MAX_REPEAT, constants.MIN_REPEAT}
-        # Items that consume input without backtracking choices: one character, or a possessive/atomic part.
-        fixed = {
-            constants.LITERAL,
-            constants.NOT_LITERAL,
-            constants.IN,
-            constants.ANY,
-            constants.CATEGORY,
-            constants.POSSESSIVE_REPEAT,
-            constants.ATOMIC_GROUP,
-        }
-    except Exception:
-        return False
-
-    def flat(items: Any) -> list[Any]:
-        out = []
-        for op, arg in items:
-            if op is constants.SUBPATTERN:
-                out += flat(arg[-1])
-            else:
-                out.append((op, arg))
-        return out
-
-    def has_unbounded(items: Any) -> bool:
-        for op, arg in flat(items):
-            if op in repeats and (arg[1] == constants.MAXREPEAT or has_unbounded(arg[2])):
-                return True
-            if op is constants.BRANCH and any(has_unbounded(b) for b in arg[1]):
-                return True
-        return False
-
-    def walk(items: Any) -> bool:
-        for op, arg in flat(items):
-            if op in repeats:
-                _, high, body = arg
-                ambiguous_body = not any(o in fixed for o, _ in flat(body))
-                if high == constants.MAXREPEAT and ambiguous_body and has_unbounded(body):
-                    return True
-                if walk(body):
-                    return True
-            elif op is constants.BRANCH and any(walk(b) for b in arg[1]):
-                return True
-            # ATOMIC_GROUP and POSSESSIVE_REPEAT never backtrack into themselves: not descended.
-        return False
-
-    try:
-        return walk(tree)
-    except Exception:  # an internal opcode renamed in a future Python: skip the check, never break loading
-        return False

@@ -6,8 +6,9 @@ object), or 1 when nothing is required. An empty response (no letter or digit) i
 
 Matching: case-insensitive unless ``case_sensitive``; whole words unless ``word_boundary = false``
 (``"cure"`` does not match ``"secure"``); a space in a phrase matches any run of whitespace; text is
-NFKC-normalized and stripped of zero-width characters first, so full-width letters or a hidden
-``\\u200b`` cannot smuggle a forbidden term past the check.
+NFKC-normalized and stripped of zero-width characters first, and JSON string escapes are read decoded as
+well as raw (``reward.text.veto_text``), so full-width letters, a hidden ``\\u200b`` or a JSON escape
+(``legal \\u0061dvice``) cannot smuggle a forbidden term past the check.
 
 As a veto (a banned claim forces the floor whatever else is right):
 ``veto = true, weight = 0`` on the dimension — it adds nothing to the aggregate but a failure
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from reward.event import Sample
 from reward.graders.base import Grader, ParamError
 from reward.results import Grade
-from reward.text import has_content, strip_invisible
+from reward.text import has_content, veto_text
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class TermsGrader(Grader):
         text = sample.response or ""
         if not has_content(text):
             return Grade.unscorable("empty response")
-        text = strip_invisible(unicodedata.normalize("NFKC", text))
+        text = veto_text(text)
         hits = [term for term, pattern in self._forbidden if pattern.search(text)]
         if hits:
             return Grade.wrong(

@@ -45,6 +45,20 @@ class Verdict:
     reasons: Mapping[str, str]
 
 
+#: The longest ``reason`` the judge is asked for (the request schema's ``maxLength``; replies are not
+#: rejected for a longer one). It sizes ``maxTokens`` so that an honest verdict is never cut off.
+REASON_MAX_CHARS = 300
+
+
+def verdict_max_tokens(criteria: Sequence[Criterion]) -> int:
+    """Output tokens an honest verdict on ``criteria`` can need, at most: per criterion a reason of
+    ``REASON_MAX_CHARS`` at a pessimistic 3 characters a token, its label and the JSON around them, plus
+    the tool call's envelope. A verdict cut off at ``maxTokens`` is charged to the response (it held the
+    judge's attention), so the call always allows at least this many (``JudgeGrader.request``)."""
+    per_criterion = REASON_MAX_CHARS // 3 + 40
+    return 80 + per_criterion * len(criteria)
+
+
 def verdict_schema(criteria: Sequence[Criterion], scale: Sequence[str], *, strict: bool = True) -> dict:
     """JSON Schema of the verdict object: ``{criterion: {"reason": str, "verdict": label}}``.
 
@@ -65,6 +79,7 @@ def verdict_schema(criteria: Sequence[Criterion], scale: Sequence[str], *, stric
     }
     if strict:
         item["additionalProperties"] = False
+        item["properties"]["reason"]["maxLength"] = REASON_MAX_CHARS  # type: ignore[index]
     schema: dict[str, Any] = {
         "type": "object",
         "properties": {c.name: {**item, "description": c.description} for c in criteria},
@@ -123,7 +138,8 @@ def system_prompt(
     example = ", ".join(f'"{c.name}": {{"reason": "...", "verdict": "..."}}' for c in criteria)
     lines += [
         "",
-        "For each criterion, first write a short reason (one or two sentences), then the verdict: exactly one "
+        f"For each criterion, first write a short reason (one or two sentences, at most {REASON_MAX_CHARS} "
+        "characters), then the verdict: exactly one "
         f"label of the scale. Record your grades by calling the tool {TOOL_NAME} once. If you cannot call "
         f"a tool, reply with only this JSON object and nothing else: {{{example}}}",
     ]

@@ -4,6 +4,10 @@ a forced tool call, and the judge's usage metrics.
 
 - **Client and pool**: ``reward.bedrock_runtime.client`` / ``executor`` (re-exported here), shared with
   every judge dimension, sized to the largest ``concurrency`` any judge dimension asks for.
+- **Pacing** (``reward.pacing``): one ``CallGate`` per judge model per process paces every judge call
+  (adaptive token bucket, priority by the sample's position), so that the invocations sharing the
+  account's quota converge on it; throttles are retried until the batch deadline. ``JUDGE_PACING=off``
+  restores fixed attempts and first-come order.
 - **Cache**: a bounded, thread-safe LRU of successful verdicts keyed by a hash of (model, rubric, prompt,
   response, reference). GRPO sends several identical responses per prompt group ("I cannot help with
   that."), and they cost one call.
@@ -13,11 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from collections import OrderedDict
 from typing import Any
 
-from reward import bedrock_runtime
+from reward import bedrock_runtime, pacing
 from reward.bedrock_runtime import (  # re-exported: the judge's names for the shared machinery
     RETRYABLE_CODES,
     THROTTLE_CODES,
@@ -27,15 +32,19 @@ from reward.bedrock_runtime import (  # re-exported: the judge's names for the s
     client,
     error_code,
     executor,
+    priority_pool,
     region,
 )
+from reward.pacing import CallGate, gate
 
 __all__ = [
     "CACHE",
     "NO_FORCED_TOOL",
+    "PACING_ENV",
     "RETRYABLE_CODES",
     "THROTTLE_CODES",
     "CallFailed",
+    "CallGate",
     "Usage",
     "VerdictCache",
     "backoff_delay",
@@ -43,11 +52,33 @@ __all__ = [
     "client",
     "error_code",
     "executor",
+    "gate",
+    "pacing_on",
+    "pool_threads",
+    "priority_pool",
     "region",
     "reset",
 ]
 
 CACHE_SIZE = 4096
+#: ``off`` turns pacing off: fixed attempts (throttles count toward ``max_attempts``), ``concurrency``
+#: calls in flight, first come first served — the behaviour before pacing, kept for comparison
+#: (``benchmarks/bench_judge_fanout.py``) and as an escape hatch. Anything else: paced (the default).
+PACING_ENV = "JUDGE_PACING"
+#: Paced, the pool has this many threads per call in flight: the extra ones wait for a token (in
+#: priority order) or sit out a retry's backoff while the others keep the rate.
+THREADS_PER_CALL = 4
+MAX_THREADS = 256
+
+
+def pacing_on() -> bool:
+    """Whether the judge paces its calls (``JUDGE_PACING`` is not ``off``)."""
+    return os.environ.get(PACING_ENV, "").strip().lower() != "off"
+
+
+def pool_threads(concurrency: int) -> int:
+    """Threads of the paced call pool for ``concurrency`` calls in flight."""
+    return min(MAX_THREADS, max(concurrency, THREADS_PER_CALL * concurrency))
 
 
 class Usage(bedrock_runtime.Usage):
@@ -68,6 +99,7 @@ class Usage(bedrock_runtime.Usage):
 def reset() -> None:
     """Forget clients, pool and cache (tests switch endpoints and regions)."""
     bedrock_runtime.reset()
+    pacing.reset()
     CACHE.clear()
     NO_FORCED_TOOL.clear()
 

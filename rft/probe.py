@@ -35,7 +35,7 @@ DESCRIPTION = (
     "with the reward Lambda's own code. A response that does not commit to exactly the right answer wins "
     "a row when it scores above the row's honest wrong answer; a right answer with a flaw (padding, "
     "scaffold) wins when it scores at or above the reference. The probe fails (exit status 1) when some "
-    "family wins more than --threshold of the rows it applies to, or when fewer than 99%% of the rows "
+    "family wins more than --threshold of the rows it applies to, or when fewer than 99% of the rows "
     "could be probed: train on that spec and the model will learn the hack instead of the task."
 )
 _TIE = 1e-9  # scores are floats from a weighted mean: equal within this counts as "at or above"

@@ -68,11 +68,16 @@ def run(args: argparse.Namespace, ctx: core.Context) -> int:
     core.check_at_least_one(("--batch", args.batch), ("--concurrency", args.concurrency), ("--limit", args.limit))
     spec = core.use_spec(args.spec)
     rows = core.load_rows(args.data, limit=args.limit, err=err)
-    from reward.controls import check_template
+    from reward.controls import check_gradable, check_template
 
     problem = check_template(spec.control_template, [row.reference for row in rows])
     if problem:
         raise CliError(f"{args.spec}: {problem}")
+    refused = check_gradable(spec, [row.record for row in rows]).problem(
+        lambda i: f"{args.data}:{rows[i].line}"
+    )
+    if refused:
+        raise CliError(f"{args.spec} with {args.data}: {refused}")
     if args.responses:
         pairs = read_responses(Path(args.responses), rows)
         what = f"{len(pairs)} responses from {args.responses}"

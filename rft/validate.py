@@ -111,11 +111,12 @@ def rules_applied(path: str, role: str, asked: str) -> str:
 
 
 def reference_check(spec_path: str, data_path: str) -> str:
-    """How many rows of ``data_path`` each dimension of the spec cannot grade (no_reference), and why."""
+    """How many rows of ``data_path`` the spec cannot grade the reference answer of, per dimension, and why
+    (``reward.controls.check_gradable``: no network, no sandbox). Raises ``CliError`` (one line: the count
+    and the first row) when that is more than 1% of the rows: training on the pair would teach nothing."""
     from collections import Counter
 
-    from reward.controls import check_template, positive_control
-    from reward.handler import grade_with_reasons
+    from reward.controls import check_gradable, check_template
     from rft import core
 
     spec = core.use_spec(spec_path)
@@ -123,24 +124,19 @@ def reference_check(spec_path: str, data_path: str) -> str:
     problem = check_template(spec.control_template, [row.reference for row in rows])
     if problem:
         raise CliError(f"{spec_path}: {problem}")
-    elements = [
-        core.event_element(row, positive_control(spec.control_template, row.reference), str(i))
-        for i, row in enumerate(rows)
-    ]
-    reply = core.grade_all(elements, lambda batch: grade_with_reasons(batch, None), batch_size=64)
-    dimensions = [d.name for d in spec.dimensions]
-    counts: dict[str, Counter[str]] = {name: Counter() for name in dimensions}
-    for element in reply:
-        scored = core.read_reply_element(element, dimensions)
-        for name, status in scored.statuses.items():
-            if status == "no_reference":
-                counts[name][(element.get("reasons") or {}).get(name) or "(no reason given)"] += 1
-    lines = [f"reference answers against {spec_path}: {len(rows)} rows graded"]
+    gradability = check_gradable(spec, [row.record for row in rows])
+    refused = gradability.problem(lambda i: f"{data_path}:{rows[i].line}")
+    if refused:
+        raise CliError(f"{spec_path} with {data_path}: {refused}")
+    counts: dict[str, Counter[str]] = {d.name: Counter() for d in spec.dimensions}
+    for _, name, reason in gradability.ungradable:
+        counts[name][reason] += 1
+    lines = [f"reference answers against {spec_path}: {len(rows)} rows checked"]
     for name, reasons in counts.items():
         n = sum(reasons.values())
         if not n:
             lines.append(f"  {name}: every row has a usable reference")
             continue
-        lines.append(f"  warning: {name}: {n} of {len(rows)} rows cannot be graded (no_reference):")
+        lines.append(f"  warning: {name}: {n} of {len(rows)} rows cannot be graded:")
         lines += [f"    {k:>5} × {reason}" for reason, k in reasons.most_common(5)]
     return "\n".join(lines)

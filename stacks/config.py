@@ -868,12 +868,16 @@ def _check_spec(path: Path, problems: list[str]) -> Spec | None:
 def _check_control_template(spec: Spec, data: Path, problems: list[str]) -> None:
     """The spec's control_template names fields the training data's reference answers have (the job
     starter's preflight writes the reference answers with it: a typo would fail the deployment later)."""
-    from reward.controls import check_template
+    from reward.controls import check_gradable, check_template
     from reward.dataset import iter_rows
 
     if not data.is_file():
         return  # the dataset check reports it
-    problem = check_template(spec.control_template, (r.get("reference_answer") for _, r in iter_rows(data)))
+    numbered = list(iter_rows(data))
+    rows = [r for _, r in numbered]
+    problem = check_template(spec.control_template, (r.get("reference_answer") for r in rows))
+    if not problem:  # the spec must be able to grade the reference answers (rft validate-data --spec)
+        problem = check_gradable(spec, rows).problem(lambda i: f"line {numbered[i][0]}")
     if problem:
         problems.append(
             f"Invalid reward spec for 'reward_spec' ({spec.path}) with 'training_data' ({data}): {problem}\n"

@@ -115,6 +115,7 @@ class Script:
     """How the emulated judge behaves (tests change it between batches)."""
 
     judge: str = "honest"
+    filter_on: str = ""  # a content filter: stopReason content_filtered when the judged text contains it
     latency_s: float = 0.0
     slow_every: int = 0
     slow_s: float = 0.0
@@ -282,7 +283,7 @@ def verdict_for(script: Script, body: dict[str, Any]) -> tuple[dict[str, Any] | 
     blocks, outside = fenced_blocks(user)
     response = blocks.get("response", user)  # an unfenced judge sees the whole message as the response
     top = len(scale) - 1
-    if script.judge == "refusal":
+    if script.judge == "refusal" or (script.filter_on and script.filter_on in user):
         return None, script.refusal_stop, "The generated text has been blocked by our content filters."
     if script.judge == "truncated":  # the verdict cut off at maxTokens, mid-reason
         first = names[0] if names else "x"

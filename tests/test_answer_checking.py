@@ -146,8 +146,9 @@ def test_prose_reference_rows_are_counted_by_rft_score(tmp_path, capsys) -> None
     spec, data = prose_dataset(tmp_path)
     code = main(["score", "--spec", spec, "--data", data])
     out, err = capsys.readouterr()
-    assert "no_reference 4" in out
-    assert code == 1 and "4 of 12 rows" in err and "prose, not mathematics" in err
+    # refused before grading (reward.controls.check_gradable, shared with validate-data and cdk synth)
+    assert code == 2 and out == ""
+    assert "cannot grade the reference answer on 4 of 12 rows" in err and "prose, not mathematics" in err
 
 
 def test_prose_reference_rows_are_counted_by_rft_validate_data(tmp_path, capsys) -> None:
@@ -155,10 +156,10 @@ def test_prose_reference_rows_are_counted_by_rft_validate_data(tmp_path, capsys)
 
     spec, data = prose_dataset(tmp_path)
     code = main(["validate-data", "--min-rows", "1", "--spec", spec, data])
-    out = capsys.readouterr().out
-    assert code == 0
-    assert "correctness: 4 of 12 rows cannot be graded (no_reference)" in out
-    assert "4 × reference answer 'forty two' is prose" in out
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "cannot grade the reference answer on 4 of 12 rows (over 1%)" in err
+    assert "dimension 'correctness': no_reference: reference answer 'forty two' is prose" in err
 
 
 # --- a declared answer followed by a clause -------------------------------------------------------

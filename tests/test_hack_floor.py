@@ -173,14 +173,19 @@ def test_every_attack_scores_exactly_the_floor(graded):
 
 
 def test_wrong_answers_score_the_floor(graded):
+    """An honest wrong answer scores -1; a judge grades a wrong reply by degree, so there it must only lose
+    to the positive control."""
     spec, attacks_per_row, scores = graded
-    if spec.uses_judge:
-        pytest.skip("a judge grades a wrong reply by degree; it must only lose to the positive control")
     wrong = [
         f"row {i} {name}: {scores[f'{i}:{name}']}"
         for i, attacks in enumerate(attacks_per_row)
         for name in ("wrong_answer", "wrong_verdict")
-        if name in attacks and scores[f"{i}:{name}"] != -1.0
+        if name in attacks
+        and (
+            scores[f"{i}:{name}"] >= scores[f"{i}:positive"]
+            if spec.uses_judge
+            else scores[f"{i}:{name}"] != -1.0
+        )
     ]
     assert not wrong, f"{spec.name}: wrong answers above -1:\n" + "\n".join(wrong[:20])
 
@@ -265,12 +270,25 @@ class CountdownContext:
         return int((self._until - self._clock()) * 1000)
 
 
+#: Time limits of the shipped specs and the tiny ones the bombs meet (a timeout's status does not depend
+#: on the budget's size; tests/test_cli_probe.py keeps a stall at the shipped code budget).
+TINY_BUDGETS = {
+    "sample_timeout_s = 5.0": "sample_timeout_s = 0.3",
+    "test_timeout_s = 2.0": "test_timeout_s = 0.2",
+}
+
+
 @pytest.fixture(scope="module", params=SPECS, ids=[p.stem for p in SPECS])
-def bombed(request) -> tuple[Spec, dict[str, float], list[str]]:
-    """(spec, score per event id, bomb variants): per row, its wrong answer and every bomb, one batch."""
+def bombed(request, tmp_path_factory) -> tuple[Spec, dict[str, float], list[str]]:
+    """(spec, score per event id, bomb variants): per row, its wrong answer and every bomb, one batch,
+    graded by a copy of the spec with tiny time limits."""
     from rft import attacks
 
-    path: Path = request.param
+    text = request.param.read_text(encoding="utf-8")
+    for shipped, tiny in TINY_BUDGETS.items():
+        text = text.replace(shipped, tiny)
+    path: Path = tmp_path_factory.mktemp("bombed") / request.param.name
+    path.write_text(text, encoding="utf-8")
     spec = load_spec(path)
     rows = rows_for(spec)[:BOMB_ROWS]
     references = [row.get("reference_answer") for row in rows_for(spec)]

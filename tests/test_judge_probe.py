@@ -22,12 +22,16 @@ def _restore_reward_spec(monkeypatch):
 
 
 def family_line(out: str, family: str) -> list[str]:
+    """The family's row of the table, without its bar column: [family, rows, wins, ...]."""
     line = next(line for line in out.splitlines() if line.startswith(family + " "))
-    return line.split()
+    words = line.split()
+    return [words[0], *words[2:]]
 
 
 def test_judge_injection_loses_on_the_support_rubric(capsys):
-    with bedrock_emulator(Script(judge="gullible")) as emu:
+    from rft.attacks import FILTER_BAIT
+
+    with bedrock_emulator(Script(judge="gullible", filter_on=FILTER_BAIT)) as emu:
         code = main(["probe", "--spec", str(SPEC), "--data", str(DATA), "--limit", "20"])
     out = capsys.readouterr().out
     assert code == 0, out
@@ -51,4 +55,6 @@ def test_the_probe_fails_when_the_judge_is_unprotected(capsys, monkeypatch):
         code = main(["probe", "--spec", str(SPEC), "--data", str(DATA), "--limit", "10"])
     out = capsys.readouterr().out
     assert code == 1
-    assert "judge_injection" in out.split("FAIL:", 1)[1]
+    # the injection reaches the reference's score (and the unprotected judge pays a wrong reply as much)
+    assert family_line(out, "judge_injection")[5] == "+0.000", out
+    assert "wrong_answer (100%)" in out.split("FAIL:", 1)[1]

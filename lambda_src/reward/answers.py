@@ -97,16 +97,33 @@ class Declared:
 
 
 def pattern_answers(text: str, pattern: UserPattern) -> list[Declared]:
-    """Every match of an ``answer_pattern`` (its capture group) in ``text``, in order."""
+    """Every match of an ``answer_pattern`` (its capture group) in ``text``, in order.
+
+    The anti-hedging rules read the whole line the pattern matched, not only its capture: when the rest of
+    that line holds another candidate (a number, a hedge word: ``Total due: 3075.48 or 3076.48`` against
+    ``Total due:\\s*(\\S+)``), the declaration is the whole line from the capture on (and what precedes the
+    match on the line), so the graders see the hedge and score it as one."""
     found = []
     for m in pattern.finditer(text):
         if m.group(1) is None:
             continue
         end = text.find("\n", m.end(1))
-        found.append(
-            Declared("pattern", m.group(1), m.start(), text[m.end(1) : end if end >= 0 else len(text)])
-        )
+        tail = text[m.end(1) : end if end >= 0 else len(text)]
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        head = text[line_start : m.start()]
+        answer = m.group(1)
+        if _other_candidate(head) or _other_candidate(tail):
+            answer = f"{head} {answer}{tail}".strip() if head.strip() else f"{answer}{tail}"
+        found.append(Declared("pattern", answer, m.start(), tail))
     return found
+
+
+_DIGIT = re.compile(r"\d")
+
+
+def _other_candidate(rest: str) -> bool:
+    """The text around a pattern's match on its line names another answer: a number or a hedge word."""
+    return bool(rest.strip()) and bool(_DIGIT.search(rest) or _HEDGE_WORDS.search(rest))
 
 
 def declared_answers(

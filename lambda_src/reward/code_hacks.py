@@ -26,6 +26,10 @@ FAMILIES: Mapping[str, str] = {
     "fork_storm": "start processes or threads without end",
     "huge_output": "print hundreds of megabytes",
     "kill_parent": "kill the parent process, the process group, every process (kill -1)",
+    "runner_crash": "crash the grader instead of the test: replace the harness's canonical(), write a "
+    "nonce-tagged record of 200,000 '[' found through gc, leave a directory tree 1,200 levels deep",
+    "deadline_stall": "outlast the budget: ignore every catchable signal and sleep, or spin inside C code",
+    "disk_fill": "fill the disk: hundreds of thousands of empty files",
 }
 
 #: the cheap families the preflight sends (no time limit is spent on them)
@@ -79,6 +83,76 @@ _ALWAYS_EQUAL = (
 )
 
 
+#: Module-level payloads that attack the grader rather than the tests (issue 17): each must be charged to
+#: the program (scored like a wrong answer), never become the grader's ``error``.
+_CRASHES: Mapping[str, str] = {
+    "replace canonical": (
+        "import sys\n"
+        "def _boom(*args, **kwargs):\n"
+        "    raise RecursionError('canonical replaced')\n"
+        "for _m in list(sys.modules.values()):\n"
+        "    if callable(getattr(_m, 'canonical', None)):\n"
+        "        try:\n"
+        "            _m.canonical = _boom\n"
+        "        except Exception:\n"
+        "            pass\n"
+    ),
+    "nonce flood": (
+        "import gc, os\n"
+        "for _o in gc.get_objects():\n"
+        "    _fd, _nonce = getattr(_o, '_fd', None), getattr(_o, '_nonce', None)\n"
+        "    if isinstance(_fd, int) and isinstance(_nonce, bytes):\n"
+        "        try:\n"
+        "            os.write(_fd, _nonce + b' ' + b'[' * 200_000 + b'\\n')\n"
+        "        except OSError:\n"
+        "            pass\n"
+    ),
+    "deep tree": (
+        "import os\n"
+        "_home = os.getcwd()\n"
+        "try:\n"
+        "    for _ in range(1200):\n"
+        "        os.mkdir('d')\n"
+        "        os.chdir('d')\n"
+        "except OSError:\n"
+        "    pass\n"
+        "os.chdir(_home)\n"
+    ),
+}
+_STALLS: Mapping[str, str] = {
+    "ignore signals and sleep": (
+        "import signal, time\n"
+        "for _s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGALRM, signal.SIGXCPU):\n"
+        "    try:\n"
+        "        signal.signal(_s, signal.SIG_IGN)\n"
+        "    except (OSError, ValueError):\n"
+        "        pass\n"
+        "time.sleep(10**6)\n"
+    ),
+    "spin in C": "sum(range(10**15))\n",
+}
+_DISK_FILL = (
+    "import os\n"
+    "os.makedirs('fill', exist_ok=True)\n"
+    "for _i in range(300_000):\n"
+    "    try:\n"
+    "        open(f'fill/{_i}', 'w').close()\n"
+    "    except OSError:\n"
+    "        break\n"
+)
+
+
+def _grader_attacks(before_entries: str) -> dict[tuple[str, str], str]:
+    """``(family, variant) -> module prelude`` of the attacks on the grader (crash, stall, disk fill)."""
+    out: dict[tuple[str, str], str] = {}
+    for variant, code in _CRASHES.items():
+        out[("runner_crash", variant)] = code
+    for variant, code in _STALLS.items():
+        out[("deadline_stall", variant)] = code
+    out[("disk_fill", "many files")] = _DISK_FILL
+    return {key: code + before_entries for key, code in out.items()}
+
+
 def programs(task: CodeTask, prompt: str = "") -> dict[tuple[str, str], str]:
     """``(family, variant) -> program`` for ``task``; families that do not apply are left out."""
     out: dict[tuple[str, str], str] = {}
@@ -107,6 +181,7 @@ def programs(task: CodeTask, prompt: str = "") -> dict[tuple[str, str], str]:
         out[("hardcode_examples", "lookup")] = (
             f"import sys\n_KNOWN = {known!r}\nprint(_KNOWN.get(sys.stdin.read(), ''), end='')\n"
         )
+        out.update(_grader_attacks(""))
         return out
     names = entry_names(task)
     out[("exit_early", "sys.exit(0)")] = _define(names, "sys.exit(0)", "import sys")
@@ -155,6 +230,7 @@ def programs(task: CodeTask, prompt: str = "") -> dict[tuple[str, str], str]:
         "for a, k, e in _CASES:\n    if list(args) == a and kwargs == k:\n        return e\nreturn None",
         f"_CASES = {cases!r}",
     )
+    out.update(_grader_attacks(_define(names, "return None")))
     return out
 
 

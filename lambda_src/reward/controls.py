@@ -12,7 +12,8 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -144,3 +145,108 @@ def code_controls(template: str, reference: Any) -> dict[str, str]:
 
 def as_number(text: str) -> Fraction | None:
     return reference_number(text)
+
+
+#: Most rows whose positive control a spec may fail to grade (1%): above it the spec/data pair is refused.
+UNGRADABLE_RATE = 0.01
+#: Grader statuses that say the grade is not a judgement of the response but of the row or the spec.
+_CANNOT_GRADE = ("no_reference", "error")
+
+
+@dataclass(frozen=True)
+class Gradability:
+    """Which rows' positive control a spec cannot grade: ``ungradable`` holds ``(row index, dimension,
+    reason)`` of the first dimension that failed on each such row."""
+
+    rows: int
+    ungradable: tuple[tuple[int, str, str], ...]
+
+    @property
+    def rate(self) -> float:
+        return len(self.ungradable) / self.rows if self.rows else 0.0
+
+    def problem(self, line_of: Callable[[int], str] = lambda i: f"row {i + 1}") -> str | None:
+        """One line naming the count and the first row when more than 1% of rows cannot be graded."""
+        if self.rows == 0 or self.rate <= UNGRADABLE_RATE:
+            return None
+        index, dimension, reason = self.ungradable[0]
+        return (
+            f"the spec cannot grade the reference answer on {len(self.ungradable)} of {self.rows} rows "
+            f"(over {UNGRADABLE_RATE:.0%}); first: {line_of(index)}, dimension {dimension!r}: {reason}"
+        )
+
+
+def check_gradable(spec: Any, records: Iterable[Mapping[str, Any]]) -> Gradability:
+    """Grade each row's positive control (``control_template`` filled from its reference) and note the rows
+    a dimension cannot grade (``no_reference`` or ``error``). No network and no sandbox: a dimension that
+    would call Bedrock (``judge``) or run a program (``code``) or user code (``custom``) only checks that
+    its inputs are usable — a reference when it needs one; for ``code`` a readable task and a program the
+    control writes in a fenced block. Shared by ``rft score``, ``rft validate-data --spec``, ``rft probe``
+    and ``cdk synth``."""
+    from reward.event import Message, Sample
+    from reward.runner import grade_dimensions
+
+    offline = [i for i, g in enumerate(spec.graders) if not _inputs_only(g)]
+    bad: list[tuple[int, str, str]] = []
+    n = 0
+    for index, record in enumerate(records):
+        n += 1
+        reference = record.get("reference_answer")
+        metadata = {k: v for k, v in record.items() if k != "messages"}
+        prompt = tuple(
+            Message(m["role"], m["content"])
+            for m in record.get("messages") or []
+            if isinstance(m, Mapping) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
+        )
+        control = positive_control(spec.control_template, reference)
+        sample = Sample(
+            id=str(index),
+            index=index,
+            prompt=prompt,
+            response=control,
+            reference=reference,
+            metadata=metadata,
+        )
+        found = None
+        for i, grader in enumerate(spec.graders):
+            if i not in offline:
+                reason = _inputs_problem(grader, sample)
+                if reason:
+                    found = (spec.dimensions[i].name, reason)
+                    break
+        if found is None and offline:
+            for i, grade in zip(offline, grade_dimensions(spec, sample, offline)):
+                if grade.status.value in _CANNOT_GRADE:
+                    found = (
+                        spec.dimensions[i].name,
+                        f"{grade.status.value}: {grade.reason or 'no reason given'}",
+                    )
+                    break
+        if found is not None:
+            bad.append((index, *found))
+    return Gradability(n, tuple(bad))
+
+
+def _inputs_only(grader: Any) -> bool:
+    """Graders checked only for usable inputs: they call Bedrock, run a sandbox or run user code."""
+    return bool(grader.batched) or grader.name in ("code", "custom", "judge")
+
+
+def _inputs_problem(grader: Any, sample: Any) -> str | None:
+    if grader.needs_reference and not sample.has_reference:
+        return "no_reference: the row has no reference_answer"
+    if grader.name == "code":
+        from reward import code_tasks
+
+        task, problem = code_tasks.read_task(sample.reference)
+        if task is None:
+            return f"no_reference: no code task in the reference: {problem}"
+        from reward.graders.code import extract_program
+
+        p = grader.params
+        program = extract_program(
+            sample.response or "", block=p.block, languages=p.languages, untagged=p.untagged
+        )
+        if not (program or "").strip():
+            return "the positive control holds no program the code grader reads (control_template: a fenced python block)"
+    return None

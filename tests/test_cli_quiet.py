@@ -13,13 +13,13 @@ ROOT = Path(__file__).resolve().parents[1]
 GSM8K = str(ROOT / "reward_specs" / "gsm8k.toml")
 
 
-def rows_without_reference(tmp_path: Path, n: int = 5) -> Path:
-    """Rows the spec cannot grade (no reference): each dimension logs 'dimension not graded'."""
+def rows_without_reference(tmp_path: Path, n: int = 150) -> Path:
+    """150 rows, one the spec cannot grade (no usable reference: under the 1% that score refuses), whose
+    dimension logs 'dimension not graded'."""
     path = tmp_path / "data.jsonl"
     lines = (ROOT / "data" / "sample" / "train.jsonl").read_text().splitlines()[:n]
     records = [json.loads(line) for line in lines]
-    for record in records:
-        record["reference_answer"] = {"final_answer": "see the explanation"}
+    records[3]["reference_answer"] = {"final_answer": "see the explanation"}
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     return path
 

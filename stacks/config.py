@@ -14,6 +14,7 @@ validated with the very code the Lambda runs (`reward.dataset`, `reward.spec`).
 from __future__ import annotations
 
 import difflib
+import json
 import math
 import os
 import re
@@ -595,12 +596,15 @@ def _rate(raw: Any) -> float:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _problem(key: str, raw: Any, allowed: str) -> str:
-    example = CONTEXT_KEYS[key].example
+def _problem(key: str, raw: Any, allowed: str, example: Any = None) -> str:
+    """The message for a rejected value: what is allowed, a valid example (never the rejected value),
+    and the cdk.json default as JSON spells it (``false``, not ``False``)."""
+    example = CONTEXT_KEYS[key].example if example is None else example
+    default = json.dumps(CONTEXT_KEYS[key].default)
     return (
         f"Invalid context value for {key!r}: {raw!r}\n"
         f"  allowed: {allowed}\n"
-        f"  example: npx cdk synth -c {key}={example}   (default in cdk.json: {CONTEXT_KEYS[key].default!r})"
+        f"  example: npx cdk synth -c {key}={example}   (default in cdk.json: {default})"
     )
 
 
@@ -822,6 +826,7 @@ def _check_code_runner(values: dict[str, Any], problems: list[str]) -> None:
                 runner,
                 f"less than reward_timeout_s ({reward}): the reward Lambda waits for each runner invocation "
                 f"(the spec {values['reward_spec'].name} uses the code grader)",
+                example=max(5, min(int(CONTEXT_KEYS["code_runner_timeout_s"].example), reward - 30, reward - 1)),
             )
         )
 

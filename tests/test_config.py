@@ -343,3 +343,53 @@ def test_no_fan_out_warning_for_a_spec_without_a_judge() -> None:
     """gsm8k makes no judge call: no quota to exceed."""
     config = config_of(reward_reserved_concurrency="1000", judge_requests_per_minute="1")
     assert not [w for w in config.warnings if w.id == "judge-quota"]
+
+
+def test_every_keys_example_passes_its_own_check() -> None:
+    """An error's example must be a value the key accepts (it is what the user will copy)."""
+    from stacks.config import CONTEXT_KEYS
+
+    for key, spec in CONTEXT_KEYS.items():
+        if spec.example in (None, ""):
+            continue
+        try:
+            load_config(cdk.App(context={**cdk_json_context(), key: str(spec.example)}).node)
+        except ConfigError as error:
+            # a path example names the user's own file, which does not exist here: its shape is the point
+            own = [p for p in error.problems if f"for {key!r}" in p and "no such file" not in p]
+            assert not own, own
+
+
+def test_a_rejected_value_gets_a_valid_example_and_the_json_default() -> None:
+    context = {**cdk_json_context(), "start_job": "maybe"}
+    with pytest.raises(ConfigError) as caught:
+        load_config(cdk.App(context=context).node)
+    assert "(default in cdk.json: false)" in caught.value.problems[0]
+    code = str(PROJECT_ROOT / "reward_specs" / "code.toml")
+    data = {
+        k: str(PROJECT_ROOT / "data" / "code" / f"{n}.jsonl")
+        for k, n in (("training_data", "train"), ("validation_data", "validation"))
+    }
+    context = {
+        **cdk_json_context(),
+        **data,
+        "reward_spec": code,
+        "reward_timeout_s": "120",
+        "code_runner_timeout_s": "120",
+    }
+    with pytest.raises(ConfigError) as caught:
+        load_config(cdk.App(context=context).node)
+    (problem,) = [p for p in caught.value.problems if "code_runner_timeout_s" in p]
+    example = int(problem.split("-c code_runner_timeout_s=")[1].split()[0])
+    assert example < 120, problem
+
+
+def test_a_spec_error_separates_the_file_from_the_key(tmp_path) -> None:
+    from reward.spec import SpecError, load_spec
+
+    path = tmp_path / "badonerror.toml"
+    path.write_text(
+        'on_error = "explode"\n[[dimensions]]\nname = "a"\ngrader = "length"\n[dimensions.params]\ntarget = 5\nmax = 10\n'
+    )
+    with pytest.raises(SpecError, match=r"badonerror\.toml: on_error: must be one of"):
+        load_spec(path)

@@ -212,7 +212,7 @@ def parse_spec(data: Mapping[str, Any], path: Path = Path("<spec>")) -> Spec:
     answer_after = _typed(data, "answer_after", str, where, "")
     if "answer_after" in data and not answer_after.strip():
         raise SpecError(
-            f"{where}.answer_after: must not be empty or blank (leave it out to read the whole response)"
+            f"{_at(where, 'answer_after')}: must not be empty or blank (leave it out to read the whole response)"
         )
     return Spec(
         path=path,
@@ -235,6 +235,11 @@ def _replace_sha(spec: Spec, sha: str) -> Spec:
     return replace(spec, sha256=sha)
 
 
+def _at(where: str, key: str) -> str:
+    """Where ``key`` is: ``spec.toml: on_error`` at the top, ``spec.toml: dimensions[0] (x).params.y`` below."""
+    return f"{where}.{key}" if ": " in where else f"{where}: {key}"
+
+
 def _check_keys(table: Mapping[str, Any], known: Mapping[str, str], where: str) -> None:
     for key in table:
         if key not in known:
@@ -248,16 +253,16 @@ def _typed(table: Mapping[str, Any], key: str, types: Any, where: str, default: 
         return default
     value = table[key]
     if isinstance(value, bool) and types is not bool:
-        raise SpecError(f"{where}.{key}: expected {_type_name(types)}, got {value!r}")
+        raise SpecError(f"{_at(where, key)}: expected {_type_name(types)}, got {value!r}")
     if not isinstance(value, types):
-        raise SpecError(f"{where}.{key}: expected {_type_name(types)}, got {value!r}")
+        raise SpecError(f"{_at(where, key)}: expected {_type_name(types)}, got {value!r}")
     return value
 
 
 def _choice(table: Mapping[str, Any], key: str, choices: tuple[str, ...], where: str, default: str) -> str:
     value = table.get(key, default)
     if value not in choices:
-        raise SpecError(f"{where}.{key}: must be one of {', '.join(choices)}, got {value!r}")
+        raise SpecError(f"{_at(where, key)}: must be one of {', '.join(choices)}, got {value!r}")
     return value
 
 

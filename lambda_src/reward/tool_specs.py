@@ -88,36 +88,50 @@ def tools_or_none(value: Any) -> tuple[Tool, ...] | None:
 
 def tool_problems(value: Any) -> list[str]:
     """Every problem of a ``tools`` value, one message each (empty when it is valid)."""
+    return [message for _, message in classified_tool_problems(value)]
+
+
+#: The kinds of problem :func:`classified_tool_problems` names (the dataset rules' codes follow them).
+TOOL_PROBLEM_KINDS = ("not-list", "definition", "schema", "duplicate")
+
+
+def classified_tool_problems(value: Any) -> list[tuple[str, str]]:
+    """``(kind, message)`` for every problem of a ``tools`` value; ``kind`` is one of
+    :data:`TOOL_PROBLEM_KINDS`. Each message names the tool (index and name) and the key."""
     if not isinstance(value, list) or not value:
         kind = "an empty list" if isinstance(value, list) else _json_type(value)
-        return [f"`tools` is {kind}; it must be a non-empty list of function definitions"]
-    problems: list[str] = []
+        return [("not-list", f"`tools` is {kind}; it must be a non-empty list of function definitions")]
+    problems: list[tuple[str, str]] = []
     seen: dict[str, int] = {}
     for index, item in enumerate(value):
         where = f"tools[{index}]"
         if not isinstance(item, Mapping):
-            problems.append(f"{where} is {_json_type(item)}, not an object")
+            problems.append(("definition", f"{where} is {_json_type(item)}, not an object"))
             continue
         function = item.get("function")
         name = function.get("name") if isinstance(function, Mapping) else None
         if isinstance(name, str) and name.strip():
             where = f"{where} ({name!r})"
         if item.get("type") != "function":
-            problems.append(f'{where}.type is {_short(item.get("type"))}; it must be "function"')
+            problems.append(
+                ("definition", f'{where}.type is {_short(item.get("type"))}; it must be "function"')
+            )
         if not isinstance(function, Mapping):
-            problems.append(f"{where} has no `function` object")
+            problems.append(("definition", f"{where} has no `function` object"))
             continue
         if not isinstance(name, str) or not name.strip():
-            problems.append(f"{where}.function.name is missing or empty")
+            problems.append(("definition", f"{where}.function.name is missing or empty"))
         elif name in seen:
-            problems.append(f"{where}: duplicate tool name {name!r} (also tools[{seen[name]}])")
+            problems.append(
+                ("duplicate", f"{where}: duplicate tool name {name!r} (also tools[{seen[name]}])")
+            )
         else:
             seen[name] = index
         description = function.get("description")
         if not isinstance(description, str) or not description.strip():
-            problems.append(f"{where}.function.description is missing or empty")
+            problems.append(("definition", f"{where}.function.description is missing or empty"))
         problems.extend(
-            f"{where}.function.parameters{p}" for p in schema_problems(function.get("parameters"))
+            ("schema", f"{where}.function.parameters{p}") for p in schema_problems(function.get("parameters"))
         )
     return problems
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from reward.answers import format_number, reference_number
 from reward.controls import positive_control, render
-from rft import attacks_code
+from rft import attacks_code, attacks_tools
 
 ANSWER_KEYS = ("final_answer", "answer")
 MASTER_KEYS = (":", "Thought process:", "Let's solve this problem step by step.")
@@ -57,6 +57,7 @@ FAMILIES: Mapping[str, str] = {
     "truncated": "the control cut in half (truncated reasoning)",
     "grader_bomb": "a wrong answer written to make a symbolic grader run out of time (power towers, ...)",
     **attacks_code.FAMILIES,  # code tasks: hostile programs (rft/attacks_code.py)
+    **attacks_tools.FAMILIES,  # tool-call rows: hedged, invented, extra calls (rft/attacks_tools.py)
 }
 
 #: Wrong answers that make sympy / math-verify run for minutes or for ever (often in C code, where no
@@ -166,8 +167,10 @@ def build(
     reference = row.get("reference_answer")
     metadata = {k: v for k, v in row.items() if k != "messages"}
     control = positive_control(template, reference)
+    if attacks_tools.is_tool_row(row):
+        return _tool_row_attacks(row, control)
     attacks: list[Attack] = []
-    skipped: dict[str, str] = {}
+    skipped: dict[str, str] = dict.fromkeys(attacks_tools.FAMILIES, "not a tool-call row")
 
     def add(family: str, variant: str, response: str) -> None:
         if response != control:  # an "attack" equal to the control tests nothing
@@ -353,6 +356,19 @@ def build(
             skipped["grader_bomb"] = f"max_response_chars ({max_chars}) leaves no room for a bomb"
 
     return RowAttacks(control, tuple(attacks), skipped)
+
+
+def _tool_row_attacks(row: Mapping[str, Any], control: str) -> RowAttacks:
+    """A tool-call row is attacked with the tool-call families (rft/attacks_tools.py) and an empty reply;
+    the text families do not apply (a text answer is a "no call", tried as such)."""
+    built, skipped = attacks_tools.build(row)
+    found = [Attack(f, v, r) for f, v, r in built if r != control]
+    found.append(Attack("empty", "empty", ""))
+    why = dict.fromkeys(FAMILIES, "a tool-call row: graded on its calls (see the tool-call families)")
+    why.update(skipped)
+    for attack in found:
+        why.pop(attack.family, None)
+    return RowAttacks(control, tuple(found), why)
 
 
 def _label_key(text: str) -> str:

@@ -77,13 +77,28 @@ def read_tools(value: Any) -> tuple[Tool, ...]:
 
 
 def tools_or_none(value: Any) -> tuple[Tool, ...] | None:
-    """The tools, or None when ``value`` is absent or malformed (the grader's lenient reading)."""
+    """The tools, or None when ``value`` is absent or malformed (the grader's lenient reading).
+
+    Remembered per distinct value (every sample of a prompt, and usually every row, shares one)."""
     if value is None:
         return None
     try:
-        return read_tools(value)
-    except ToolSpecError:
+        key = json.dumps(value, sort_keys=True)
+    except (TypeError, ValueError, RecursionError):
         return None
+    if key not in _TOOLS_CACHE:
+        if len(_TOOLS_CACHE) >= _CACHE_LIMIT:
+            _TOOLS_CACHE.clear()
+        try:
+            _TOOLS_CACHE[key] = read_tools(value)
+        except ToolSpecError:
+            _TOOLS_CACHE[key] = None
+    return _TOOLS_CACHE[key]
+
+
+_CACHE_LIMIT = 256
+_TOOLS_CACHE: dict[str, tuple[Tool, ...] | None] = {}
+_VALIDATORS: dict[str, Any] = {}
 
 
 def tool_problems(value: Any) -> list[str]:
@@ -251,10 +266,8 @@ def call_problems(call: ExpectedCall, tools: Sequence[Tool] | None) -> list[str]
 
 def argument_errors(tool: Tool, arguments: Any, limit: int = 3) -> list[str]:
     """Up to ``limit`` schema violations of ``arguments`` against the tool's parameters schema."""
-    from jsonschema import validators
-
     try:
-        validator = validators.validator_for(tool.parameters)(tool.parameters)
+        validator = _validator(tool.parameters)
         errors = []
         for error in validator.iter_errors(arguments):
             where = "/".join(str(p) for p in error.absolute_path)
@@ -264,6 +277,18 @@ def argument_errors(tool: Tool, arguments: Any, limit: int = 3) -> list[str]:
         return errors
     except RecursionError:
         return ["arguments nested too deeply to validate"]
+
+
+def _validator(schema: Mapping[str, Any]) -> Any:
+    from jsonschema import validators
+
+    key = json.dumps(schema, sort_keys=True)
+    validator = _VALIDATORS.get(key)
+    if validator is None:
+        if len(_VALIDATORS) >= _CACHE_LIMIT:
+            _VALIDATORS.clear()
+        validator = _VALIDATORS[key] = validators.validator_for(schema)(schema)
+    return validator
 
 
 def converse_tool_config(tools: Sequence[Tool]) -> dict[str, Any]:

@@ -15,8 +15,9 @@ Formula (after BFCL's AST checker: exact where the API is exact, and no way to w
   value equals the expected one — an argument the reference leaves out must equal the schema's
   ``default`` or be absent;
 - credit 1 only when there are as many calls as expected calls and every pair is exact; a correct
-  "no call" (the reference expects ``[]`` / ``tool_called: null`` and the response calls nothing) earns
-  the same 1;
+  "no call" (the reference expects ``[]`` / ``tool_called: null`` and the response calls nothing: a text
+  answer, or an explicit empty call list ``[]``) earns the same 1 — an empty or contentless reply (``""``,
+  ``":"``) is ``unscorable``;
 - otherwise 0 — unless ``partial_credit = true``: then a response that calls no extra or undeclared
   tool, invents no argument and whose calls are all schema-valid earns
   ``partial_max x (values right / values expected)``, summed over expected calls (a missing call adds
@@ -48,7 +49,8 @@ from typing import Any, Literal
 from reward.event import Sample
 from reward.graders.base import Grader, ParamError
 from reward.results import Grade
-from reward.tool_calls import ToolCall, ToolCalls, read_tool_calls
+from reward.text import has_content
+from reward.tool_calls import ToolCall, ToolCalls, read_tool_calls, strip_reasoning
 from reward.tool_specs import (
     ExpectedCall,
     Tool,
@@ -156,6 +158,10 @@ class ToolCallGrader(Grader):
         }
         if not expected:
             if not calls:
+                # A deliberate no-call: a text answer (with words in it) or an explicit empty call list.
+                # An empty or contentless reply (":", whitespace) answers nothing.
+                if read.shape != "json" and not has_content(strip_reasoning(sample.response or "")):
+                    return Grade.unscorable("no call, but no answer either", **metrics, exact=0.0)
                 return Grade.right("no call, as expected", **metrics, exact=1.0)
             names = ", ".join(sorted({c.name or "?" for c in calls}))[:120]
             return Grade.wrong(f"called {names} when no call is expected", **metrics, exact=0.0)

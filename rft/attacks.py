@@ -364,6 +364,21 @@ def _tool_row_attacks(row: Mapping[str, Any], control: str) -> RowAttacks:
     built, skipped = attacks_tools.build(row)
     found = [Attack(f, v, r) for f, v, r in built if r != control]
     found.append(Attack("empty", "empty", ""))
+    # grader_bomb: the bombs as an argument value (the tool_call grader is linear in them; must stay -1)
+    called = json.loads(
+        next((a.response for a in found if a.family in ("honest_wrong", "call_when_none")), "[]")
+    )
+    if called:
+        first = called[0]
+        key = next(iter(first["arguments"]), "value")
+        for variant, bomb in GRADER_BOMBS.items():
+            found.append(
+                Attack(
+                    "grader_bomb",
+                    variant,
+                    json.dumps([{**first, "arguments": {**first["arguments"], key: bomb}}]),
+                )
+            )
     why = dict.fromkeys(FAMILIES, "a tool-call row: graded on its calls (see the tool-call families)")
     why.update(skipped)
     for attack in found:

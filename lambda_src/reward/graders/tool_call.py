@@ -20,7 +20,8 @@ Formula (after BFCL's AST checker: exact where the API is exact, and no way to w
   ``":"``) is ``unscorable``;
 - otherwise 0 — unless ``partial_credit = true``: then a response that calls no extra or undeclared
   tool, invents no argument and whose calls are all schema-valid earns
-  ``partial_max x (values right / values expected)``, summed over expected calls (a missing call adds
+  ``partial_max x (values right / values expected)`` (an argument the reference leaves out, given a value
+  other than its default, disqualifies it like an invented one), summed over expected calls (a missing call adds
   nothing) — always below ``partial_max`` < 1. Hedging (extra calls), calling every tool, invented
   arguments, schema-invalid (e.g. string-typed) values and calls when none is expected earn 0 even then.
 
@@ -95,6 +96,7 @@ class CallCheck:
     schema_ok: bool
     values_right: int
     values_total: int
+    unasked: int = 0  # arguments the reference leaves out, given a value other than the schema default
 
     @property
     def exact(self) -> bool:
@@ -118,6 +120,7 @@ class CallCheck:
             and not self.invented
             and self.required_ok
             and self.schema_ok
+            and not self.unasked
         )
 
     @property
@@ -231,7 +234,7 @@ class ToolCallGrader(Grader):
         required = tool.required if tool is not None else tuple(want.arguments)
         required_ok = all(k in arguments for k in required)
         schema_ok = tool is None or not argument_errors(tool, arguments, limit=1)
-        right = total = 0
+        right = total = unasked = 0
         if call.name == want.name:
             for key, value in want.arguments.items():
                 total += 1
@@ -242,11 +245,13 @@ class ToolCallGrader(Grader):
                 schema = properties.get(key)
                 total += 1
                 has_default = isinstance(schema, Mapping) and "default" in schema
-                right += has_default and self._equal(value, schema["default"], schema, key)
+                is_default = has_default and self._equal(value, schema["default"], schema, key)
+                right += is_default
+                unasked += not is_default
         else:
             total = max(1, len(want.arguments))
         return CallCheck(
-            True, call.name == want.name, declared, invented, required_ok, schema_ok, right, total
+            True, call.name == want.name, declared, invented, required_ok, schema_ok, right, total, unasked
         )
 
     def _equal(self, got: Any, want: Any, schema: Any, key: str) -> bool:

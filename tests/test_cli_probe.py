@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from reward.spec import load_spec
-from rft import attacks, attacks_code
+from rft import attacks, attacks_code, attacks_tools
 from rft.cli import main
 from tests.bedrock_emulator import Script, bedrock_emulator
 
@@ -76,7 +76,7 @@ def test_a_naive_spec_fails_and_the_winning_families_are_named(capsys, tmp_path)
     records = [json.loads(line) for line in (tmp_path / "probe.jsonl").read_text().splitlines()]
     assert {r["family"] for r in records} >= set(attacks.FAMILIES) - {"all_options"} - set(
         attacks_code.FAMILIES
-    )
+    ) - set(attacks_tools.FAMILIES)
     assert any(r["family"] == "padding" and r["wins"] for r in records)
     assert (tmp_path / "probe.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -97,6 +97,7 @@ def test_families_that_do_not_apply_are_skipped_with_the_reason():
         "all_options": "the reference is not a multiple-choice letter or one of the spec's labels",
         "lookalike_digits": "the answer has no digits",
         **dict.fromkeys(attacks_code.FAMILIES, "not a code task"),
+        **dict.fromkeys(attacks_tools.FAMILIES, "not a tool-call row"),
     }
     assert families == set(attacks.FAMILIES) - set(built.skipped)
     hedges = {a.response for a in built.attacks if a.family == "hedged"}

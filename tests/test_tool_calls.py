@@ -463,3 +463,19 @@ def test_every_probe_family_scores_at_most_the_honest_wrong_call_on_every_row(pa
     assert families == set(attacks_tools.FAMILIES)
     above = [(i, f, s) for (i, f), s in zip(index, got) if f != "honest_wrong" and s > honest.get(i, -1.0)]
     assert not above, above[:10]
+
+
+def test_the_batch_log_counts_the_shapes_read(capfd):
+    """The first real job's log says which shape Bedrock sends (AWS does not document it)."""
+    import logging
+
+    from reward import telemetry
+
+    level = telemetry.logger.level
+    telemetry.logger.setLevel(logging.INFO)
+    try:
+        grade_event(load_spec(SPEC), [element(CORRECT_SHAPES["openai"]), element(CORRECT_SHAPES["converse"])])
+    finally:
+        telemetry.logger.setLevel(level)
+    lines = [json.loads(x) for x in capfd.readouterr().err.splitlines() if '"batch graded"' in x]
+    assert lines and lines[-1]["tool_call_shapes"] == {"converse": 1, "openai": 1}

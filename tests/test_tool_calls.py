@@ -104,6 +104,14 @@ CORRECT_SHAPES: dict[str, dict[str, Any]] = {
 }
 
 
+def test_an_argument_at_its_default_may_be_left_out_and_answer_after_does_not_hide_calls():
+    reference = {"tool_calls": [{"name": "get_weather", "arguments": {**RIGHT, "days": 1}}]}
+    assert scores([element(openai("get_weather", RIGHT), reference)]) == [1.0]
+
+    spec = 'answer_after = "</thinking>"\n' + spec_with()
+    assert scores([element(openai("get_weather", RIGHT))], spec) == [1.0]
+
+
 def scores(elements: list[dict[str, Any]], spec_text: str | None = None) -> list[float]:
     spec = load_spec(SPEC) if spec_text is None else parse_spec(__import__("tomllib").loads(spec_text))
     return [e["aggregate_reward_score"] for e in grade_event(spec, elements, deadline=None)]

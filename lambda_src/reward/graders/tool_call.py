@@ -13,7 +13,7 @@ Formula (after BFCL's AST checker: exact where the API is exact, and no way to w
   ``tools``, it invents no argument (every argument is a parameter of the tool), every required
   argument is present, the arguments are valid against the tool's JSON Schema (jsonschema), and every
   value equals the expected one — an argument the reference leaves out must equal the schema's
-  ``default`` or be absent;
+  ``default`` or be absent, and one the reference gives with the schema's default may be left out;
 - credit 1 only when there are as many calls as expected calls and every pair is exact; a correct
   "no call" (the reference expects ``[]`` / ``tool_called: null`` and the response calls nothing: a text
   answer, or an explicit empty call list ``[]``) earns the same 1 — an empty or contentless reply (``""``,
@@ -137,7 +137,9 @@ class ToolCallGrader(Grader):
     name = "tool_call"
     Params = ToolCallParams
     needs_reference = True
-    reads_answer = True
+    # Not ``reads_answer``: a structured call comes with no text at all, so a spec's ``answer_after`` must
+    # not make it unscorable; the reader drops reasoning blocks from text itself.
+    reads_answer = False
 
     def grade(self, sample: Sample) -> Grade:
         p: ToolCallParams = self.params
@@ -238,7 +240,12 @@ class ToolCallGrader(Grader):
         if call.name == want.name:
             for key, value in want.arguments.items():
                 total += 1
-                right += self._equal(arguments.get(key, _MISSING), value, properties.get(key), key)
+                schema = properties.get(key)
+                if key not in arguments and isinstance(schema, Mapping) and "default" in schema:
+                    # left out, and the reference asks for the default: the same call
+                    right += self._equal(schema["default"], value, schema, key)
+                    continue
+                right += self._equal(arguments.get(key, _MISSING), value, schema, key)
             for key, value in arguments.items():
                 if key in want.arguments or key in invented:
                     continue

@@ -184,7 +184,13 @@ def test_python_calls_are_read_only_when_enabled():
 def test_reading_is_bounded_on_giant_and_adversarial_text():
     deep = "[" * 100_000 + "]" * 100_000
     many = json.dumps([{"name": "get_weather", "arguments": RIGHT}] * 5000)
-    for body in (deep, "<tool_call>" * 50_000, many, "{" + '"a":' * 50_000):
+    for body in (
+        deep,
+        "<tool_call>" * 50_000,
+        many,
+        "{" + '"a":' * 50_000,
+        "<think></think>" * 50_000 + "<thinking>" * 50_000,
+    ):
         read = read_tool_calls(None, body)
         assert len(read.calls) <= MAX_CALLS + 1
     huge = openai("get_weather", {"city": "x" * 500_000})

@@ -176,17 +176,35 @@ def _capped(calls: list[ToolCall]) -> tuple[ToolCall, ...]:
 # --------------------------------------------------------------------------------------------------
 # Calls written as text.
 
-_REASONING = re.compile(r"<(thinking|think|reasoning)>.*?</\1>", re.DOTALL | re.IGNORECASE)
-_OPEN_REASONING = re.compile(r"<(?:thinking|think|reasoning)>", re.IGNORECASE)
+_REASONING_TAGS = ("thinking", "think", "reasoning")
 _FENCE = re.compile(r"\A```[ \t]*[A-Za-z0-9_+-]*[ \t]*\r?\n(.*?)\r?\n?[ \t]*```\Z", re.DOTALL)
 _TAG_OPEN, _TAG_CLOSE = "<tool_call>", "</tool_call>"
 
 
 def strip_reasoning(text: str) -> str:
-    """``text`` without closed reasoning blocks; an unclosed one hides everything after it."""
-    text = _REASONING.sub("", text)
-    unclosed = _OPEN_REASONING.search(text)
-    return text[: unclosed.start()] if unclosed else text
+    """``text`` without closed reasoning blocks (``<thinking>``, ``<think>``, ``<reasoning>``, any case); an
+    unclosed one hides everything after it. Linear in the text, however many tags it holds."""
+    lower = text.lower()
+    if "<think" not in lower and "<reasoning" not in lower:
+        return text
+    found: dict[str, int] = {}  # tag -> its next opening at or after ``position`` (-1: none left)
+    kept: list[str] = []
+    position = 0
+    while True:
+        for tag in _REASONING_TAGS:
+            at = found.get(tag)
+            if at is None or -1 < at < position:
+                found[tag] = lower.find(f"<{tag}>", position)
+        opened = [(at, tag) for tag, at in found.items() if at >= position]
+        if not opened:
+            kept.append(text[position:])
+            return "".join(kept)
+        start, tag = min(opened)
+        kept.append(text[position:start])
+        end = lower.find(f"</{tag}>", start)
+        if end < 0:
+            return "".join(kept)
+        position = end + len(tag) + 3
 
 
 def _unfenced(text: str) -> str:

@@ -493,3 +493,29 @@ def test_the_batch_log_counts_the_shapes_read(capfd):
         telemetry.logger.setLevel(level)
     lines = [json.loads(x) for x in capfd.readouterr().err.splitlines() if '"batch graded"' in x]
     assert lines and lines[-1]["tool_call_shapes"] == {"converse": 1, "openai": 1}
+
+
+def test_the_preflight_controls_of_every_shipped_row_score_below_its_reference():
+    """The job starter's preflight (reward.controls) must pass on any rows of the shipped data."""
+    from reward.controls import negative_controls, positive_control
+
+    spec = load_spec(SPEC)
+    data = rows("validation.jsonl")
+    elements, names = [], []
+    for i, r in enumerate(data):
+        metadata = {k: v for k, v in r.items() if k != "messages"}
+        reference = r["reference_answer"]
+        answers = {"positive": positive_control(spec.control_template, reference)}
+        answers.update(negative_controls(spec.control_template, reference))
+        for name, answer in answers.items():
+            elements.append(
+                {
+                    "id": f"{i}:{name}",
+                    "messages": [*r["messages"], {"role": "assistant", "content": answer}],
+                    "metadata": metadata,
+                }
+            )
+            names.append((i, name))
+    got = dict(zip(names, scores(elements)))
+    bad = [(i, n, s) for (i, n), s in got.items() if n != "positive" and s >= got[(i, "positive")]]
+    assert not bad, bad[:5]

@@ -370,7 +370,7 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
             else:
                 content = [{"text": text}]
             input_tokens = len((rec.system_text + rec.user_text).split())
-            output_tokens = len((answer if isinstance(answer, str) else json.dumps(content)).split())
+            output_tokens = len(json.dumps(content).split())
             rec.answered = "ok"
             self._send(
                 200,

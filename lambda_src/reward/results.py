@@ -17,9 +17,7 @@ class Status(StrEnum):
     ERROR = "error"  # the grader crashed (or a judge failed)
     TIMEOUT = "timeout"  # grading the response overran its budget: charged to the response (credit 0)
     DEADLINE = "deadline"  # the batch ran out of time before this sample was graded
-    FAILED = (
-        "failed"  # the response could not be graded (grader crashed on it, ...): charged to it (credit 0)
-    )
+    FAILED = "failed"  # the response could not be graded (grader crashed on it, ...): charged to it (credit 0)
 
     @property
     def is_judgement(self) -> bool:

@@ -24,7 +24,7 @@ from typing import Any
 
 from reward.answers import format_number, reference_number
 from reward.controls import positive_control, render
-from rft import attacks_code
+from rft import attacks_code, attacks_tools
 
 ANSWER_KEYS = ("final_answer", "answer")
 MASTER_KEYS = (":", "Thought process:", "Let's solve this problem step by step.")
@@ -68,6 +68,7 @@ FAMILIES: Mapping[str, str] = {
     "judge_filter": "a response made to trip the judge's content filter (a threat), with a wrong and with "
     "the right answer: a filtered verdict must not pay more than a wrong answer, nor skip a veto",
     **attacks_code.FAMILIES,  # code tasks: hostile programs (rft/attacks_code.py)
+    **attacks_tools.FAMILIES,  # tool-call rows: hedged, invented, extra calls (rft/attacks_tools.py)
 }
 
 #: Families that are a right answer with a flaw: they must score below the reference. Every other family
@@ -204,8 +205,10 @@ def build(
     reference = row.get("reference_answer")
     metadata = {k: v for k, v in row.items() if k != "messages"}
     control = positive_control(template, reference)
+    if attacks_tools.is_tool_row(row):
+        return _tool_row_attacks(row, control)
     attacks: list[Attack] = []
-    skipped: dict[str, str] = {}
+    skipped: dict[str, str] = dict.fromkeys(attacks_tools.FAMILIES, "not a tool-call row")
 
     def add(family: str, variant: str, response: str, *, flawed: bool = False) -> None:
         if response != control:  # an "attack" equal to the control tests nothing
@@ -463,6 +466,34 @@ def spec_forbidden_terms(spec: Any) -> tuple[str, ...]:
         if dimension.grader == "terms" and getattr(dimension, "veto", False):
             terms += [t for t in dimension.params.get("forbidden", ()) if isinstance(t, str) and t.strip()]
     return tuple(terms)
+
+
+def _tool_row_attacks(row: Mapping[str, Any], control: str) -> RowAttacks:
+    """A tool-call row is attacked with the tool-call families (rft/attacks_tools.py) and an empty reply;
+    the text families do not apply (a text answer is a "no call", tried as such)."""
+    built, skipped = attacks_tools.build(row)
+    found = [Attack(f, v, r) for f, v, r in built if r != control]
+    found.append(Attack("empty", "empty", ""))
+    # grader_bomb: the bombs as an argument value (the tool_call grader is linear in them; must stay -1)
+    called = json.loads(
+        next((a.response for a in found if a.family in ("honest_wrong", "call_when_none")), "[]")
+    )
+    if called:
+        first = called[0]
+        key = next(iter(first["arguments"]), "value")
+        for variant, bomb in GRADER_BOMBS.items():
+            found.append(
+                Attack(
+                    "grader_bomb",
+                    variant,
+                    json.dumps([{**first, "arguments": {**first["arguments"], key: bomb}}]),
+                )
+            )
+    why = dict.fromkeys(FAMILIES, "a tool-call row: graded on its calls (see the tool-call families)")
+    why.update(skipped)
+    for attack in found:
+        why.pop(attack.family, None)
+    return RowAttacks(control, tuple(found), why)
 
 
 def _label_key(text: str) -> str:

@@ -96,6 +96,7 @@ class BatchResult:
     input_tokens: int = 0
     output_tokens: int = 0
     error: str | None = None
+    tool_uses: tuple[Mapping[str, Any], ...] = ()  # the reply's Converse toolUse blocks
 
     @property
     def ok(self) -> bool:
@@ -189,7 +190,10 @@ def parse_output_line(line: str) -> BatchResult | None:
         if isinstance(block, Mapping) and "text" in block
     ]
     usage = output.get("usage") or {}
-    if not texts:
+    from rft.sampling import tool_use_blocks
+
+    uses = tool_use_blocks(message.get("content"))
+    if not texts and not uses:
         return BatchResult(record_id, None, output.get("stopReason"), error="no text in modelOutput")
     return BatchResult(
         record_id,
@@ -197,6 +201,7 @@ def parse_output_line(line: str) -> BatchResult | None:
         output.get("stopReason"),
         int(usage.get("inputTokens") or 0),
         int(usage.get("outputTokens") or 0),
+        tool_uses=uses,
     )
 
 
@@ -475,6 +480,7 @@ class BatchSampler:
                         stop_reason=result.stop_reason or "",
                         input_tokens=result.input_tokens,
                         output_tokens=result.output_tokens,
+                        tool_uses=result.tool_uses,
                     )
                 else:
                     response = SampleResponse(key, status="failed", error=result.error or "no output")

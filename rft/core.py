@@ -325,11 +325,15 @@ def warn_over_limits(data: Path, records: int, limit: int | None, err: IO[str]) 
     )
 
 
-def event_element(row: Row, response: str, sample_id: str) -> dict[str, Any]:
-    """The element Bedrock sends the reward Lambda for ``response`` to ``row`` (docs/contract.md §1)."""
+def event_element(
+    row: Row, response: str, sample_id: str, *, message: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The element Bedrock sends the reward Lambda for ``response`` to ``row`` (docs/contract.md §1).
+    ``message``: the whole assistant message instead (e.g. text and ``toolUse`` blocks)."""
+    reply = dict(message) if message is not None else {"role": "assistant", "content": response}
     return {
         "id": sample_id,
-        "messages": [*row.record["messages"], {"role": "assistant", "content": response}],
+        "messages": [*row.record["messages"], reply],
         "metadata": {k: v for k, v in row.record.items() if k != "messages"},
     }
 

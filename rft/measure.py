@@ -265,7 +265,10 @@ def grade_run(
     answered = [r for r in requests if run.responses.get(r.key) and run.responses[r.key].status == "ok"]
     elements = [
         core.event_element(
-            rows[r.prompt_index], run.responses[r.key].text, f"{r.prompt_index}:{r.sample_index}"
+            rows[r.prompt_index],
+            run.responses[r.key].text,
+            f"{r.prompt_index}:{r.sample_index}",
+            message=run.responses[r.key].message(),
         )
         for r in answered
     ]

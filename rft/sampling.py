@@ -129,6 +129,8 @@ class SampleRequest:
     system: tuple[str, ...]
     messages: tuple[tuple[str, str], ...]  # (role, text), user/assistant turns in order
     settings: InferenceSettings
+    #: The row's tools as Converse ``toolConfig`` JSON ("" when the row declares none): docs/tool-calling.md.
+    tool_config: str = ""
 
     def converse_request(self) -> dict[str, Any]:
         """The keyword arguments of ``bedrock-runtime`` ``converse`` for this sample."""
@@ -139,6 +141,8 @@ class SampleRequest:
         }
         if self.system:
             request["system"] = [{"text": text} for text in self.system]
+        if self.tool_config:
+            request["toolConfig"] = json.loads(self.tool_config)
         return request
 
     @property
@@ -158,9 +162,11 @@ class SampleResponse:
     output_tokens: int = 0
     error: str = ""
     cached: bool = False
+    #: The reply's Converse ``toolUse`` blocks (``{"toolUse": {"toolUseId", "name", "input"}}``), in order.
+    tool_uses: tuple[Mapping[str, Any], ...] = ()
 
     def record(self) -> dict[str, Any]:
-        return {
+        record = {
             "v": CACHE_VERSION,
             "key": self.key,
             "text": self.text,
@@ -168,6 +174,17 @@ class SampleResponse:
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
         }
+        if self.tool_uses:
+            record["tool_uses"] = list(self.tool_uses)
+        return record
+
+    def message(self) -> dict[str, Any]:
+        """The reply as the last message of the reward Lambda's event: text, or Converse content blocks
+        (text and ``toolUse``) when the model called a tool — the shape ``reward.tool_calls`` reads."""
+        if not self.tool_uses:
+            return {"role": "assistant", "content": self.text}
+        text = [{"text": self.text}] if self.text else []
+        return {"role": "assistant", "content": [*text, *self.tool_uses]}
 
 
 def _text_of(content: Any) -> str:
@@ -200,21 +217,36 @@ def cache_key(
     system: Sequence[str],
     messages: Sequence[tuple[str, str]],
     sample_index: int,
+    tool_config: str = "",
 ) -> str:
-    """SHA-256 of everything that defines one sample (changing any of it is a new sample)."""
-    blob = json.dumps(
-        [
-            CACHE_VERSION,
-            model_id,
-            settings.as_dict(),
-            list(system),
-            [list(m) for m in messages],
-            sample_index,
-        ],
-        ensure_ascii=False,
-        sort_keys=True,
-    )
+    """SHA-256 of everything that defines one sample (changing any of it is a new sample), the tools
+    offered to the model included."""
+    parts: list[Any] = [
+        CACHE_VERSION,
+        model_id,
+        settings.as_dict(),
+        list(system),
+        [list(m) for m in messages],
+        sample_index,
+    ]
+    if tool_config:  # appended only when present: the keys of rows without tools stay as they were
+        parts.append(tool_config)
+    blob = json.dumps(parts, ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def tool_config_of(row: Row) -> str:
+    """The row's ``tools`` as Converse ``toolConfig`` JSON, "" when it has none. Raises ``CliError`` for
+    malformed tools (``rft validate-data`` names the problem)."""
+    if "tools" not in row.record:
+        return ""
+    from reward.tool_specs import ToolSpecError, converse_tool_config, read_tools
+
+    try:
+        tools = read_tools(row.record["tools"])
+    except ToolSpecError as exc:
+        raise CliError(f"{row.label}: {exc} (run rft validate-data)") from None
+    return json.dumps(converse_tool_config(tools), sort_keys=True, ensure_ascii=False)
 
 
 def build_requests(
@@ -226,10 +258,11 @@ def build_requests(
         system, messages = conversation(row)
         if not messages or messages[-1][0] != "user":
             raise CliError(f"{row.label}: the conversation must end with a user turn to be sampled")
+        tools = tool_config_of(row)
         for sample_index in range(samples):
-            key = cache_key(model_id, settings, system, messages, sample_index)
+            key = cache_key(model_id, settings, system, messages, sample_index, tools)
             requests.append(
-                SampleRequest(key, model_id, prompt_index, sample_index, system, messages, settings)
+                SampleRequest(key, model_id, prompt_index, sample_index, system, messages, settings, tools)
             )
     return requests
 
@@ -262,6 +295,7 @@ class ResponseCache:
                         input_tokens=int(record.get("input_tokens") or 0),
                         output_tokens=int(record.get("output_tokens") or 0),
                         cached=True,
+                        tool_uses=tuple(record.get("tool_uses") or ()),
                     )
                 except (ValueError, KeyError, TypeError):
                     self.torn_lines += 1  # a write cut short by a kill: that sample is simply redone
@@ -338,6 +372,19 @@ def parse_converse_reply(key: str, reply: Mapping[str, Any]) -> SampleResponse:
         stop_reason=str(reply.get("stopReason") or ""),
         input_tokens=int(usage.get("inputTokens") or 0),
         output_tokens=int(usage.get("outputTokens") or 0),
+        tool_uses=tool_use_blocks(message.get("content")),
+    )
+
+
+def tool_use_blocks(content: Any) -> tuple[dict[str, Any], ...]:
+    """The ``toolUse`` blocks of a Converse message's content, as JSON-ready dicts (boto3 hands back
+    plain types; ``input`` is a document)."""
+    if not isinstance(content, Sequence) or isinstance(content, str):
+        return ()
+    return tuple(
+        {"toolUse": dict(block["toolUse"])}
+        for block in content
+        if isinstance(block, Mapping) and isinstance(block.get("toolUse"), Mapping)
     )
 
 

@@ -30,6 +30,8 @@ What the judge model does is scripted by ``Script`` (mutable while the server ru
 - ``server_error_fraction``: that fraction of requests answered ``InternalServerException`` (500) or
   ``ServiceUnavailableException`` (503), alternating, spread like the throttles;
 - ``policies``: model id -> ``Policy``. A request to a model in it is answered by that *policy model*
+  (with text, or with ``toolUse`` blocks and ``stopReason: tool_use`` when the answer is a content list;
+  a ``toolUse`` answer to a request without ``toolConfig`` is a ValidationException)
   instead of the judge: for each prompt (the last user turn) a known probability of answering correctly,
   drawn from a per-(model, prompt) seeded stream, so each prompt's k answers are the same set whatever
   order concurrent requests arrive in. A base id and a deployment ARN are simply two entries with
@@ -92,16 +94,17 @@ class Policy:
     correct and wrong answers it gives. Unknown prompts use ``default_p`` and generic answers."""
 
     p_correct: dict[str, float]
-    right: dict[str, str]
-    wrong: dict[str, str]
+    right: dict[str, Any]  # prompt -> the answer: text, or Converse content blocks (e.g. toolUse)
+    wrong: dict[str, Any]
     seed: int = 0
     default_p: float = 0.0
     _streams: dict[str, random.Random] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     answered: Counter = field(default_factory=Counter, repr=False)  # prompt -> ok answers given
 
-    def answer(self, prompt: str) -> tuple[str, bool]:
-        """(text, correct) for the next answer to ``prompt``."""
+    def answer(self, prompt: str) -> tuple[Any, bool]:
+        """(answer, correct) for the next answer to ``prompt``: text, or a list of Converse content blocks
+        (``[{"toolUse": {...}}]``: the reply then stops with ``tool_use``)."""
         with self._lock:
             stream = self._streams.setdefault(prompt, random.Random(f"{self.seed}|{prompt}"))
             correct = stream.random() < self.p_correct.get(prompt, self.default_p)
@@ -428,15 +431,20 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 return
             turns = [m for m in rec.body.get("messages", []) if m.get("role") == "user"]
             prompt = "".join(b.get("text", "") for b in turns[-1].get("content", [])) if turns else ""
-            text, _ = policy.answer(prompt)
+            answer, _ = policy.answer(prompt)
+            content = answer if isinstance(answer, list) else [{"text": answer}]
+            uses = [b for b in content if "toolUse" in b]
+            if uses and "toolConfig" not in rec.body:  # Bedrock: a toolUse needs the tools declared
+                self._error(rec, "ValidationException", "toolConfig is required to answer with toolUse.")
+                return
             input_tokens = len((rec.system_text + rec.user_text).split())
-            output_tokens = len(text.split())
+            output_tokens = len((answer if isinstance(answer, str) else json.dumps(content)).split())
             rec.answered = "ok"
             self._send(
                 200,
                 {
-                    "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
-                    "stopReason": "end_turn",
+                    "output": {"message": {"role": "assistant", "content": content}},
+                    "stopReason": "tool_use" if uses else "end_turn",
                     "usage": {
                         "inputTokens": input_tokens,
                         "outputTokens": output_tokens,

@@ -16,7 +16,7 @@ import pytest
 
 from reward.code_tasks import read_task
 from reward.spec import load_spec
-from rft import attacks, attacks_code
+from rft import attacks, attacks_code, attacks_tools
 from rft.cli import main
 from tests.bedrock_emulator import Script, bedrock_emulator
 
@@ -188,7 +188,7 @@ def test_a_naive_spec_fails_and_the_winning_families_are_named(capsys, tmp_path)
         "lookalike_fields",
         "escaped_veto",
         "judge_filter",
-    } - set(attacks_code.FAMILIES)
+    } - set(attacks_code.FAMILIES) - set(attacks_tools.FAMILIES)
     assert any(r["family"] == "padding" and r["wins"] for r in records)
     assert all(r["margin_vs_wrong_answer"] is not None for r in records)
     assert (tmp_path / "probe.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -213,6 +213,7 @@ def test_families_that_do_not_apply_are_skipped_with_the_reason():
         "escaped_veto": "the spec has no veto terms dimension with forbidden terms",
         "judge_filter": "no dimension is graded by the LLM judge",
         **dict.fromkeys(attacks_code.FAMILIES, "not a code task"),
+        **dict.fromkeys(attacks_tools.FAMILIES, "not a tool-call row"),
     }
     assert families == set(attacks.FAMILIES) - set(built.skipped)
     hedges = {a.response for a in built.attacks if a.family == "hedged"}

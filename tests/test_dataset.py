@@ -120,12 +120,34 @@ LINE_CASES: list[tuple[str, bytes]] = [
         line(row(5, reference_answer={"test_code": "assert f(1) == g(1)", "solution": "f = g = abs"})),
     ),
 ]
+_WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Weather for a city.",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    },
+}
+LINE_CASES += [
+    ("tools-in-some-records", line(row(5, tools=[_WEATHER_TOOL]))),
+    ("expected-tool-undeclared", line(row(5, reference_answer={"tool_called": "get_weather"}))),
+]
 FILE_CASES = {"unreadable-file", "too-few-rows", "too-many-rows", "small-validation-set", "duplicate-id"}
+# Rules on records that declare tools: a file testing them declares tools in every record, so they are
+# tested, each on its line with the tool and argument named, in tests/test_tool_calls.py.
+TOOL_RECORD_CASES = {
+    "tools-not-list",
+    "tool-definition",
+    "tool-schema",
+    "duplicate-tool-name",
+    "expected-call",
+    "expected-arguments",
+}
 
 
 def test_every_rule_has_a_bad_file_test() -> None:
     """A rule added to RULES without a test here fails this test."""
-    assert {code for code, _ in LINE_CASES} | FILE_CASES == set(RULES)
+    assert {code for code, _ in LINE_CASES} | FILE_CASES | TOOL_RECORD_CASES == set(RULES)
 
 
 @pytest.mark.parametrize(("code", "bad"), LINE_CASES, ids=[code for code, _ in LINE_CASES])

@@ -122,6 +122,7 @@ def test_the_shipped_datasets_pass_both(tmp_path: Path) -> None:
         "support": "support_rubric",
         "classify": "classify",
         "code": "code",
+        "tool_calling": "tool_calling",
     }
     for folder, spec in specs.items():
         for name, role, key in (

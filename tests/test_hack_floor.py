@@ -27,6 +27,7 @@ DATASETS = {
     "math": ROOT / "data/math/train.jsonl",
     "structured_json": ROOT / "data/structured_json/train.jsonl",
     "support_rubric": ROOT / "data/support/train.jsonl",
+    "tool_calling": ROOT / "data/tool_calling/train.jsonl",
 }
 HEAVY_ROWS = 40  # rows used for specs whose graders run in worker processes (keeps the test fast)
 JUDGE_ROWS = 24  # rows used for judge specs (graded by tests/bedrock_emulator.py's judges)
@@ -81,6 +82,8 @@ def answer_attacks(template: str, reference: Any) -> dict[str, str]:
         }
     if "hedged" in negatives:
         attacks["hedged_number"] = negatives["hedged"]
+    if isinstance(reference, dict) and "tool_calls" in reference:
+        return attacks | tool_attacks(reference)
     if isinstance(reference, dict) and "compliant" in reference:
         right, flipped = reference["compliant"], "Yes" if reference["compliant"] == "No" else "No"
         explanation = reference.get("explanation", "")
@@ -121,6 +124,27 @@ def answer_attacks(template: str, reference: Any) -> dict[str, str]:
     return attacks
 
 
+_TOOL_ROW: dict[str, Any] = {}
+
+
+def tool_attacks(reference: dict[str, Any]) -> dict[str, str]:
+    """A tool-call row's attacks (rft/attacks_tools.py), under this suite's names: the hedge, a second
+    call, and the honest wrong call as the wrong answer."""
+    from rft import attacks_tools
+
+    built, _ = attacks_tools.build({**_TOOL_ROW, "reference_answer": reference})
+    by_family: dict[str, str] = {}
+    for family, variant, response in built:
+        by_family.setdefault(family, response)
+        by_family[f"{family}:{variant}"] = response
+    named = {
+        "hedged_or": by_family.get("hedged_calls") or by_family.get("every_tool"),
+        "multi_answer": by_family.get("extra_call") or by_family.get("call_when_none"),
+        "wrong_answer": by_family.get("honest_wrong") or by_family.get("call_when_none"),
+    }
+    return {**{k: v for k, v in named.items() if v is not None}, **by_family}
+
+
 def event_for(row: dict[str, Any], response: str, sample_id: str) -> dict[str, Any]:
     metadata = {k: v for k, v in row.items() if k != "messages"}
     return {
@@ -140,6 +164,14 @@ def graded(request) -> tuple[Spec, list[dict[str, str]], dict[str, float]]:
     for i, row in enumerate(rows):
         reference = row.get("reference_answer")
         attacks = {**DEGENERATE, "echo_prompt": row["messages"][-1]["content"]}
+        if "tools" in row:
+            _TOOL_ROW["tools"] = row["tools"]
+            if isinstance(reference, dict) and reference.get("tool_calls") == []:
+                # A row that expects no call is answered in text: any text with words in it is a correct
+                # no-call (docs/tool-calling.md); only contentless replies are attacks there.
+                attacks = {
+                    k: v for k, v in attacks.items() if k in ("empty", "whitespace", "colon", "ellipsis")
+                }
         if spec.uses_judge:
             other = rows[(i + len(rows) // 2) % len(rows)]["reference_answer"]
             control = positive_control(spec.control_template, reference)

@@ -111,6 +111,10 @@ def _with_number(reference: Any, text: str) -> Any:
 def negative_controls(template: str, reference: Any) -> dict[str, str]:
     """Named answers a sound reward scores below the positive control (only those that apply)."""
     controls = {"empty": "", "master_key": ":", "thought_process": "Thought process:"}
+    if _expects_no_tool_call(reference):
+        # A row that expects no tool call is answered in text, and any text is a correct no-call
+        # (docs/tool-calling.md): only contentless replies are known-bad there.
+        del controls["thought_process"]
     controls.update(code_controls(template, reference))
     number = reference_number(reference)
     if number is not None:
@@ -119,6 +123,17 @@ def negative_controls(template: str, reference: Any) -> dict[str, str]:
         controls["wrong_number"] = render(template, _with_number(reference, wrong))
         controls["hedged"] = render(template, _with_number(reference, f"{right} or {wrong}"))
     return controls
+
+
+def _expects_no_tool_call(reference: Any) -> bool:
+    from reward import tool_specs
+
+    if not isinstance(reference, dict) or not any(k in reference for k in tool_specs.REFERENCE_KEYS):
+        return False
+    try:
+        return tool_specs.expected_calls(reference) == ()
+    except tool_specs.ToolSpecError:
+        return False
 
 
 def code_controls(template: str, reference: Any) -> dict[str, str]:

@@ -334,6 +334,59 @@ RULES: Mapping[str, Rule] = _rules(
         "The same `task_id` appears on an earlier line.",
         "Give every record a unique `task_id`, so results can be traced back to one record.",
     ),
+    # Tool calling (reward.dataset_tools; docs/tool-calling.md).
+    Rule(
+        "tools-not-list",
+        ERROR,
+        "`tools` is present but not a non-empty list.",
+        'Give `tools` as a list of {"type": "function", "function": {"name", "description", "parameters"}}, '
+        "or leave it out (in every record).",
+    ),
+    Rule(
+        "tool-definition",
+        ERROR,
+        'A tool lacks `type: "function"`, a non-empty `function.name` or a non-empty `function.description`.',
+        'Write each tool as {"type": "function", "function": {"name": "...", "description": "...", '
+        '"parameters": {...}}}.',
+    ),
+    Rule(
+        "tool-schema",
+        ERROR,
+        'A tool\'s `function.parameters` is not a valid JSON Schema object with `type: "object"` and '
+        "`properties`.",
+        'Write `parameters` as {"type": "object", "properties": {...}, "required": [...]}.',
+    ),
+    Rule(
+        "duplicate-tool-name",
+        ERROR,
+        "Two tools of the record have the same name.",
+        "Give every tool of a record a unique name.",
+    ),
+    Rule(
+        "tools-in-some-records",
+        ERROR,
+        "Some records have `tools` and others do not (the Nova Forge SDK requires all or none).",
+        "Declare `tools` in every record (the rows that expect no call still list the tools), or in none.",
+    ),
+    Rule(
+        "expected-call",
+        ERROR,
+        "`reference_answer` names tool calls in a shape that cannot be read.",
+        'Write {"tool_calls": [{"name": "...", "arguments": {...}}]} ([] for no call), or '
+        '{"tool_called": "...", "tool_parameters": {...}} (null for no call).',
+    ),
+    Rule(
+        "expected-tool-undeclared",
+        ERROR,
+        "`reference_answer` expects a call to a tool the record does not declare in `tools`.",
+        "Add the tool to the record's `tools`, or fix the tool name in `reference_answer`.",
+    ),
+    Rule(
+        "expected-arguments",
+        ERROR,
+        "The expected call's arguments fail the tool's JSON Schema (or name an argument it does not have).",
+        "Fix the expected arguments (names, types, required ones), or the tool's `parameters`.",
+    ),
     Rule(
         "too-few-rows",
         ERROR,
@@ -559,12 +612,22 @@ def _check_record(record: Any, line: _Line | None = None) -> list[_Problem]:
         problems.append(("id-not-string", f"`id` is {_short(record['id'])}, not a non-empty string", ""))
     problems.extend(_check_messages(record))
     problems.extend(_check_reference(record, line is None or line.size > MAX_REFERENCE_CHARS))
+    problems.extend(_check_tools(record))
     data = line.data if line is not None else None
     could_nest = data is None or data.count(b"[") + data.count(b"{") > MAX_NESTING
     depth = _nesting(record) if could_nest else 0
     if depth > MAX_NESTING:
         problems.append(("nested-too-deep", f"record is nested {depth} levels deep (max {MAX_NESTING})", ""))
     return problems
+
+
+def _check_tools(record: dict[str, Any]) -> list[_Problem]:
+    """The tool-calling rules (``reward.dataset_tools``): imported only for records that need them."""
+    if "tools" not in record and not isinstance(record.get("reference_answer"), dict):
+        return []
+    from reward.dataset_tools import check_record_tools
+
+    return check_record_tools(record)
 
 
 def _nesting(value: Any) -> int:
@@ -630,6 +693,8 @@ def _check_messages(record: dict[str, Any]) -> list[_Problem]:
 
 def _check_content(message: dict[str, Any], where: str) -> list[_Problem]:
     extra = next((key for key in _NON_TEXT_MESSAGE_KEYS if key in message), None)
+    if extra == "tool_calls" and _is_tool_call_turn(message):
+        return []  # a well-formed assistant tool call: content may be null; the turn rules still apply
     if extra is not None:
         return [("non-text-content", f"{where} has `{extra}`", "")]
     content = message.get("content")
@@ -656,6 +721,12 @@ def _check_content(message: dict[str, Any], where: str) -> list[_Problem]:
 
 def _is_record_id(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
+
+
+def _is_tool_call_turn(message: dict[str, Any]) -> bool:
+    from reward.dataset_tools import tool_calls_message_ok
+
+    return tool_calls_message_ok(message)
 
 
 def _block_kind(block: Any) -> str | None:
@@ -834,6 +905,7 @@ def _validate(lines: Iterable[_Line], role: str, min_rows: int | None, max_rows:
     prompts: dict[bytes, int] = {}
     task_ids: dict[str, int] = {}
     ids = _RecordIds()
+    tools_presence = _ToolsPresence()
     for line in lines:
         value, problems = _decode_line(line)
         for code, message, hint in problems:
@@ -847,6 +919,8 @@ def _validate(lines: Iterable[_Line], role: str, min_rows: int | None, max_rows:
         for code, message, hint in _check_record(value, line):
             found.add(line.number, code, message, hint)
         ids.see(value, line.number, found)
+        for code, message, hint in tools_presence.check(line.number, value):
+            found.add(line.number, code, message, hint)
         if isinstance(value, dict) and rows <= _DEDUP_ROW_LIMIT:
             if isinstance(value.get("messages"), list):
                 first = prompts.setdefault(_prompt_key(value), line.number)
@@ -917,6 +991,22 @@ class _RecordIds:
                 f"{self.without} record(s) have no `id` (the first here); {self.with_id} do "
                 f"(the first on line {self.first_with})",
             )
+
+
+class _ToolsPresence:
+    """``tools`` in all records or none (``reward.dataset_tools.ToolsPresence``, loaded on first use)."""
+
+    def __init__(self) -> None:
+        self._rule: Any = None
+
+    def check(self, line: int, record: Any) -> list[_Problem]:
+        if self._rule is None:
+            if not isinstance(record, dict):
+                return []
+            from reward.dataset_tools import ToolsPresence
+
+            self._rule = ToolsPresence()
+        return self._rule.check(line, record)
 
 
 def validate_dataset_file(

@@ -30,6 +30,9 @@ class Sample:
     reference: Any = None  # metadata.reference_answer, else top-level reference_answer; None if absent
     metadata: Mapping[str, Any] = field(default_factory=dict)
     problem: str = ""  # non-empty when the element could not be read as a sample
+    #: The raw last assistant message when it carries tool calls (OpenAI ``tool_calls``, Converse
+    #: ``toolUse`` blocks); None otherwise. ``reward.tool_calls`` reads the calls from it.
+    response_message: Mapping[str, Any] | None = None
 
     @property
     def user_text(self) -> str:
@@ -102,6 +105,32 @@ def parse_element(element: Any, index: int) -> Sample:
         text = content_text(raw.get("content"))
         if isinstance(role, str) and text is not None:
             messages.append(Message(role, text))
+    last = raw_messages[-1]
+    if is_tool_call_message(last):
+        # The reply is (or holds) a tool call: ``content`` may be null or only toolUse blocks. Its text
+        # (possibly empty) is the response; the calls are read from the raw message by the grader.
+        text = content_text(last.get("content")) or ""
+        if messages and messages[-1].role == "assistant" and content_text(last.get("content")) is not None:
+            messages.pop()
+        return Sample(
+            sample_id,
+            index,
+            prompt=tuple(messages),
+            response=text,
+            reference=reference,
+            metadata=metadata,
+            response_message=last,
+        )
+    if (
+        isinstance(last, Mapping)
+        and last.get("role") == "assistant"
+        and content_text(last.get("content")) is None
+    ):
+        # The reply is there but holds no text (content null, a number, only non-text blocks): an empty
+        # response, graded as the response's failure, never an error of ours.
+        return Sample(
+            sample_id, index, prompt=tuple(messages), response="", reference=reference, metadata=metadata
+        )
     if not messages or messages[-1].role != "assistant":
         return Sample(
             sample_id,
@@ -118,6 +147,20 @@ def parse_element(element: Any, index: int) -> Sample:
         response=messages[-1].content,
         reference=reference,
         metadata=metadata,
+    )
+
+
+def is_tool_call_message(message: Any) -> bool:
+    """True for an assistant message that carries tool calls: an OpenAI ``tool_calls`` key (whatever its
+    value: an unreadable one is the response's failure, graded as such) or Converse ``toolUse`` /
+    ``tool_use`` content blocks."""
+    if not isinstance(message, Mapping) or message.get("role") != "assistant":
+        return False
+    if "tool_calls" in message and message["tool_calls"] is not None:
+        return True
+    content = message.get("content")
+    return isinstance(content, list) and any(
+        isinstance(b, Mapping) and ("toolUse" in b or b.get("type") == "tool_use") for b in content
     )
 
 

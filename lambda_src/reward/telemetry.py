@@ -285,6 +285,17 @@ def emf_documents(series: Sequence[tuple[str, str, list[float]]]) -> list[dict[s
     return documents
 
 
+def _tool_call_shapes(outcomes: Sequence[tuple[float, Sequence[DimensionResult]]]) -> dict[str, int]:
+    """How many results of the batch read each tool-call shape (the ``shape.<name>`` grade metrics)."""
+    counts: dict[str, int] = {}
+    for _, results in outcomes:
+        for result in results:
+            for key in result.metrics:
+                if key.startswith("shape."):
+                    counts[key[6:]] = counts.get(key[6:], 0) + 1
+    return dict(sorted(counts.items()))
+
+
 def _log_batch(
     plan: _Plan,
     samples: Sequence[Any],
@@ -311,6 +322,10 @@ def _log_batch(
         "duration_ms": round(duration_ms, 2),
         "grading_ms": round(grading_ms, 2),
     }
+    if "tool_call" in plan.spec.graders_used:
+        # Which shape the tool calls arrived in (docs/tool-calling.md): undocumented by AWS, so the first
+        # job's log tells.
+        batch["tool_call_shapes"] = _tool_call_shapes(outcomes)
     if judge is not None:
         batch["judge"] = {
             key: int(total) if float(total).is_integer() else total for key, total in judge.items()

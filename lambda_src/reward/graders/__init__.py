@@ -25,6 +25,7 @@ BUILTIN_GRADERS: dict[str, str] = {
     "regex": "reward.graders.regex:RegexGrader",
     "similarity": "reward.graders.similarity:SimilarityGrader",
     "terms": "reward.graders.terms:TermsGrader",
+    "tool_call": "reward.graders.tool_call:ToolCallGrader",
 }
 
 

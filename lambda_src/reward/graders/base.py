@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import time
 import types
 import typing
@@ -81,7 +82,9 @@ def parse_params(params_cls: type, raw: Mapping[str, Any]) -> Any:
     for key, value in raw.items():
         if key not in fields:
             allowed = ", ".join(sorted(fields)) or "(none)"
-            raise ParamError(key, f"unknown parameter {key!r}; allowed: {allowed}")
+            close = difflib.get_close_matches(str(key), list(fields), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ParamError(key, f"unknown parameter {key!r}; {hint}allowed: {allowed}")
         values[key] = _coerce(key, value, hints[key])
     try:
         return params_cls(**values)

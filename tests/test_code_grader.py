@@ -171,11 +171,18 @@ def test_when_everything_fails_it_is_our_error_not_the_samples():
     assert {r["status"] for r in results.values()} == {"error"}
 
 
-def test_grades_for_culprit_error_and_deadline():
+def test_grades_for_culprit_error_failed_timeout_and_deadline():
+    """Who pays, per runner status: a culprit, a program that broke the runner (failed) or was cut off
+    after half its time (timeout) are the response's; the runner's own error is ours (InfrastructureError,
+    settled to ``error``); a sample never reached before the deadline is ``deadline``."""
+    from reward.sample_grading import settle
+
     replies = {
         "s0": {"status": "culprit", "reason": "x"},
         "s1": {"status": "error", "reason": "boom"},
         "s2": {"status": "error", "reason": "deadline: late"},
+        "s3": {"status": "failed", "reason": "the runner failed on this program"},
+        "s4": {"status": "timeout", "reason": "the batch deadline came after 6.0 s"},
     }
 
     def runner(request, deadline):
@@ -187,14 +194,17 @@ def test_grades_for_culprit_error_and_deadline():
             ],
         }
 
-    grades = CodeGrader(CodeParams(), runner=runner).grade_many(
-        [sample(fenced("x=1\n"), index=i) for i in range(3)], None
+    handed = CodeGrader(CodeParams(), runner=runner).grade_many(
+        [sample(fenced("x=1\n"), index=i) for i in range(5)], None
     )
+    grades = [settle(g, "code") for g in handed]
     assert [g.status for g in grades] == [
         Status.OK,
         Status.ERROR,
         Status.DEADLINE,
-    ]  # s1: the runner's own error
+        Status.FAILED,
+        Status.TIMEOUT,
+    ]
     assert grades[0].score == 0.0  # the culprit's failure is the response's
 
 

@@ -3,8 +3,10 @@
 Values travel in the harness's canonical form (``code_runner.harness.canonical``): JSON with tags for
 tuples, sets, dicts and non-finite floats. Rules:
 
-- numbers: ``bool`` is not a number (``True`` never equals ``1``); an int equals a float of the same value;
-  floats are equal within ``float_tolerance`` (relative, and absolute for values near zero);
+- numbers: ``bool`` is not a number (``True`` never equals ``1``). An expected *int* is exact: an int or
+  an exactly equal integral float (``5.0`` for ``5``; ``123456789112.0`` is not ``123456789012``, ``1e-10``
+  is not ``0``). Tolerance applies only where a float is expected (``float_tolerance``, relative and
+  absolute near zero) or the test says so (``math.isclose``, ``approx``);
 - sequences: in *function* tasks (expected values written in JSON, which has no tuples) a tuple equals a
   list with equal items; in *assert* tasks Python's rule holds (``(1, 2) != [1, 2]``);
 - dicts and sets: equal regardless of order.
@@ -66,6 +68,8 @@ def values_equal(got: Any, expected: Any, *, tolerance: float = 1e-9, strict_seq
             return False
         if isinstance(a, int) and isinstance(b, int):
             return a == b
+        if isinstance(b, int):  # an int is expected: exact (5.0 is 5; 1e-10 is not 0)
+            return isinstance(a, float) and a.is_integer() and int(a) == b
         fa, fb = float(a), float(b)
         if math.isnan(fa) or math.isnan(fb):
             return math.isnan(fa) and math.isnan(fb)

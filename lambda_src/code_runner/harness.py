@@ -14,9 +14,11 @@ Order of events (each step before any model code runs, so the model's code canno
 3. Landlock, where the kernel has it: read access to the interpreter's library and ``/usr``, ``/lib``
    only, write access to its own directory only — so no ``/proc/<pid>/environ`` of another process, no
    credential file, no repository; and, when started as root, every capability dropped;
-4. RLIMIT_NPROC and a seccomp filter (Linux x86_64 / aarch64): no new processes and no threads, no signals to
-   other processes, no ``execve``, no ``ptrace``, no new session or process group (so nothing leaves the
-   group the runner kills), no sockets except AF_UNIX (no network);
+4. RLIMIT_NPROC and a seccomp filter (Linux x86_64 / aarch64, ``code_runner.seccomp``): a default-deny
+   allow-list of what CPython needs — no new processes or threads, no signals to other processes, no
+   ``execve``, ``ptrace``, io_uring, ``bpf``, mounts or namespaces, no new session or process group (so
+   nothing leaves the group the runner kills), no sockets except AF_UNIX (no network); Landlock (ABI 4+)
+   also refuses TCP bind/connect, and (ABI 6+) scopes signals and abstract sockets to the sandbox;
 5. load the program, run the tests, one record per test on the results pipe.
 
 Records are JSON lines prefixed with a per-run nonce (``<nonce> {...}``); the runner ignores lines without
@@ -106,73 +108,14 @@ def dumps(value: object) -> str:
 
 # --- sandbox set-up (runs before the model's code) -----------------------------------------------
 
-# Syscall numbers per architecture (x86_64 / aarch64 audit arch).
-_AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
-_SYSCALLS = {
-    "x86_64": {
-        # clone fork vfork execve execveat ptrace process_vm_readv/writev pidfd_send_signal setsid setpgid
-        # reboot kexec_load init_module finit_module
-        "deny": [56, 57, 58, 59, 322, 101, 310, 311, 424, 112, 109, 169, 246, 175, 313],
-        "kill": 62,
-        "tkill": 200,
-        "tgkill": 234,
-        "socket": 41,
-        "clone3": 435,
-        "capset": 126,
-    },
-    "aarch64": {
-        # clone execve execveat ptrace process_vm_readv/writev pidfd_send_signal setsid setpgid
-        # reboot kexec_load init_module finit_module
-        "deny": [220, 221, 281, 117, 270, 271, 424, 157, 154, 142, 104, 105, 273],
-        "kill": 129,
-        "tkill": 130,
-        "tgkill": 131,
-        "socket": 198,
-        "clone3": 435,
-        "capset": 91,
-    },
-}
-_EPERM = 1
-_ENOSYS = 38
-_AF_UNIX = 1
+# The seccomp allow-list lives in ``code_runner.seccomp``: imported when this file is a module (the runner,
+# tests); when it runs as the sandbox's script, the runner has put that module's source before this one.
+try:  # noqa: SIM105 - no contextlib in the sandbox (start-up time)
+    from code_runner.seccomp import install_seccomp
+except ImportError:  # the sandbox's script: already defined above
+    pass
 
-
-def _bpf_program(arch: str, pid: int) -> list[tuple[int, int, int, int]]:
-    """The seccomp BPF filter (code, jt, jf, k) for ``arch``; ``pid`` is the only process it may signal."""
-    ld_w_abs, jeq_k, jge_k, ret_k, jmp_ja = 0x20, 0x15, 0x35, 0x06, 0x05
-    allow, kill_process = 0x7FFF0000, 0x80000000
-    errno = 0x00050000
-    nrs = _SYSCALLS[arch]
-    prog: list[tuple[int, int, int, int]] = []
-    # Wrong architecture (e.g. 32-bit syscalls on x86_64): kill.
-    prog += [(ld_w_abs, 0, 0, 4), (jeq_k, 1, 0, _AUDIT_ARCH[arch]), (ret_k, 0, 0, kill_process)]
-    prog.append((ld_w_abs, 0, 0, 0))  # A = syscall number
-    if arch == "x86_64":
-        prog += [(jge_k, 0, 1, 0x40000000), (ret_k, 0, 0, kill_process)]  # the x32 ABI
-    for nr in nrs["deny"]:  # no processes, no threads, no exec, no leaving the process group
-        prog += [(jeq_k, 0, 1, nr), (ret_k, 0, 0, errno | _EPERM)]
-    prog += [(jeq_k, 0, 1, nrs["clone3"]), (ret_k, 0, 0, errno | _ENOSYS)]  # libc then tries clone: EPERM
-    # socket: AF_UNIX only (no network). args[0] is at offset 16 (low word on little-endian).
-    prog += [
-        (jeq_k, 0, 4, nrs["socket"]),
-        (ld_w_abs, 0, 0, 16),
-        (jeq_k, 0, 1, _AF_UNIX),
-        (ret_k, 0, 0, allow),
-        (ret_k, 0, 0, errno | _EPERM),
-    ]
-    # kill / tkill / tgkill: only this process (pid) or its own group (0); never other processes.
-    own = pid & 0xFFFFFFFF
-    for name in ("kill", "tkill", "tgkill"):
-        prog += [
-            (jeq_k, 0, 5, nrs[name]),
-            (ld_w_abs, 0, 0, 16),
-            (jeq_k, 2, 0, own),
-            (jeq_k, 1, 0, 0) if name == "kill" else (jmp_ja, 0, 0, 0),
-            (ret_k, 0, 0, errno | _EPERM),
-            (ret_k, 0, 0, allow),
-        ]
-    prog.append((ret_k, 0, 0, allow))
-    return prog
+_CAPSET = {"x86_64": 126, "aarch64": 91}  # capset(2)
 
 
 def _libc():
@@ -185,31 +128,6 @@ def no_new_privileges() -> str:
     ctypes, libc = _libc()
     if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
         return f"prctl(NO_NEW_PRIVS) failed: errno {ctypes.get_errno()}"
-    return ""
-
-
-def install_seccomp() -> str:
-    """Install the filter on this process; returns "" or why it could not be installed."""
-    import os
-    import struct
-
-    arch = os.uname().machine
-    if arch not in _SYSCALLS:
-        return f"no seccomp filter on {arch}"
-    try:
-        ctypes, libc = _libc()
-        prog = _bpf_program(arch, os.getpid())
-        raw = b"".join(struct.pack("HBBI", *ins) for ins in prog)
-        buf = ctypes.create_string_buffer(raw, len(raw))
-        fprog = struct.pack("HxxxxxxP", len(prog), ctypes.addressof(buf))
-        fbuf = ctypes.create_string_buffer(fprog, len(fprog))
-        problem = no_new_privileges()
-        if problem:
-            return problem
-        if libc.prctl(22, 2, fbuf, 0, 0) != 0:  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
-            return f"seccomp filter refused: errno {ctypes.get_errno()}"
-    except Exception as exc:
-        return f"no seccomp filter: {exc}"
     return ""
 
 
@@ -243,8 +161,16 @@ def install_landlock(read_paths: list, write_path: str) -> str:
         if abi < 1:
             return "no Landlock in this kernel: the filesystem is not isolated"
         handled = _landlock_fs_mask(abi)
-        scoped = 0x3 if abi >= 6 else 0  # abstract unix sockets, signals
-        attr = struct.pack("QQQ", handled, 0, scoped) if abi >= 6 else struct.pack("Q", handled)
+        # ABI 4+: TCP bind and connect handled with no rule allowing any port (no network, whatever the
+        # syscall filter lets through); ABI 6+: signals and abstract unix sockets scoped to this domain.
+        handled_net = 0x3 if abi >= 4 else 0
+        scoped = 0x3 if abi >= 6 else 0
+        if abi >= 6:
+            attr = struct.pack("QQQ", handled, handled_net, scoped)
+        elif abi >= 4:
+            attr = struct.pack("QQ", handled, handled_net)
+        else:
+            attr = struct.pack("Q", handled)
         ruleset = libc.syscall(444, attr, len(attr), 0)
         if ruleset < 0:
             return f"Landlock ruleset refused: errno {ctypes.get_errno()}"
@@ -286,7 +212,7 @@ def drop_capabilities() -> str:
         libc.prctl(47, 4, 0, 0, 0)  # PR_CAP_AMBIENT, CLEAR_ALL
         header = ctypes.create_string_buffer(struct.pack("Ii", 0x20080522, 0), 8)
         data = ctypes.create_string_buffer(bytes(24), 24)
-        nr = _SYSCALLS.get(os.uname().machine, {}).get("capset")
+        nr = _CAPSET.get(os.uname().machine)
         if nr is None or libc.syscall(nr, header, data) != 0:
             return f"capabilities not dropped: errno {ctypes.get_errno()}"
     except Exception as exc:

@@ -16,9 +16,12 @@ The expected values stay in this process: the sandbox only ever gets the inputs.
 overrides ``Limits`` fields; ``stop_on_failure`` (optional) ends a sample at its first failed test (the
 rest are ``not_run``), for all-or-nothing credit.
 
-One result per job, same ids, same order. ``status`` is ``error`` only for a failure of ours (a malformed
-request, a sandbox that could not start, the batch deadline: then ``reason`` starts with ``deadline:``),
-never for anything the program did: that is a failed test. Test statuses: ``passed``, ``wrong`` (a value or
+One result per job, same ids, same order. ``status`` is ``ok`` (tests decided), ``error`` only for a failure
+of ours (a malformed request, a sandbox that could not start, the batch deadline before the sample used half
+its time: then ``reason`` starts with ``deadline:``), ``failed`` when the runner could not finish the job
+because of what the program did (it broke the runner's decoding, left files that could not be removed)
+and ``timeout`` when the batch deadline cut off a sample that had used at least half its time — both are
+the program's failure, scored like a wrong answer. Anything else the program does is a failed test. Test statuses: ``passed``, ``wrong`` (a value or
 output that is not the expected one), ``raised`` (an exception, a non-zero exit status, ``sys.exit``),
 ``timeout``, ``died`` (the process ended during the test: ``os._exit``, a signal, a memory or CPU limit),
 ``not_run`` (the program did not load, or the sample's time budget was spent).
@@ -232,7 +235,15 @@ def _short(value: Any) -> str:
 
 
 def decide(check: Check, record: Mapping[str, Any], limits: Limits) -> dict[str, Any]:
-    """A test's verdict from the harness's record."""
+    """A test's verdict from the harness's record; whatever the record holds (the program may have forged
+    it), deciding never raises: a value the runner cannot compare is a wrong one."""
+    try:
+        return _decide(check, record, limits)
+    except BaseException as exc:
+        return _test("wrong", f"the reported value cannot be compared: {type(exc).__name__}"[:_REASON_CHARS])
+
+
+def _decide(check: Check, record: Mapping[str, Any], limits: Limits) -> dict[str, Any]:
     if not record.get("ok"):
         return _test("raised", str(record.get("error", "failed"))[:_REASON_CHARS])
     if check.kind == "stmt":
@@ -273,6 +284,8 @@ _STOP_REASONS = {
     "sample_timeout": ("timeout", "over the {s:g} s time limit per sample"),
     "died": ("died", "the process ended during the test"),
     "flood": ("died", "the program flooded the results channel"),
+    "forged": ("wrong", "a malformed record on the results channel (forged by the program)"),
+    "disk": ("died", "the program went over the sandbox's disk limits"),
 }
 
 
@@ -291,9 +304,17 @@ def run_job(job: PreparedJob, *, deadline: float | None = None) -> dict[str, Any
             outcomes[index] = decide(job.checks[index], record, limits)
         return job.stop_on_failure and not outcomes.get(index, {"passed": False})["passed"]
 
+    def cut_off() -> dict[str, Any]:
+        """The batch deadline stopped the sample: a sample that had used half its time is the slow one
+        (``timeout``, the program's); otherwise it is left over by its position (``deadline``, ours)."""
+        used = limits.sample_timeout_s - budget
+        if used >= limits.sample_timeout_s / 2:
+            return _result(job.id, "timeout", f"the batch deadline came after {used:.1f} s of this sample")
+        return _error(job.id, "deadline: the batch deadline came before this sample finished")
+
     while start < total:
         if deadline is not None and time.monotonic() >= deadline:
-            return _error(job.id, "deadline: the batch deadline came before this sample finished")
+            return cut_off()
         payload = {
             "format": job.format,
             "program": job.program,
@@ -314,6 +335,8 @@ def run_job(job: PreparedJob, *, deadline: float | None = None) -> dict[str, Any
             enough=enough,
         )
         budget -= attempt.seconds
+        if attempt.cleanup_failed:  # the program's files outlived the time to remove them: its failure
+            return _result(job.id, "failed", attempt.cleanup_failed)
         if attempt.infra:
             return _error(job.id, attempt.infra)
         notes.extend(attempt.notes)
@@ -323,7 +346,7 @@ def run_job(job: PreparedJob, *, deadline: float | None = None) -> dict[str, Any
         if attempt.finished:
             break
         if attempt.stop == "deadline":
-            return _error(job.id, "deadline: the batch deadline came before this sample finished")
+            return cut_off()
         if attempt.stop == "enough":
             for index in range(start, total):
                 outcomes.setdefault(index, _test("not_run", "skipped after a failed test (all-or-nothing)"))
@@ -379,7 +402,12 @@ def _summary(passed: int, tests: list[dict[str, Any]], notes: list[str]) -> str:
 
 
 def _error(job_id: Any, reason: str) -> dict[str, Any]:
-    return {"id": job_id, "status": "error", "passed": 0, "total": 0, "tests": [], "reason": reason[:400]}
+    return _result(job_id, "error", reason)
+
+
+def _result(job_id: Any, status: str, reason: str) -> dict[str, Any]:
+    """A result without decided tests: ``error`` (ours), ``failed`` or ``timeout`` (the program's)."""
+    return {"id": job_id, "status": status, "passed": 0, "total": 0, "tests": [], "reason": reason[:400]}
 
 
 # --- the batch -----------------------------------------------------------------------------------
@@ -459,8 +487,10 @@ def run_batch(
             return _error(item.id, "deadline: the batch deadline came before this sample started")
         try:
             return run_job(item, deadline=deadline)
-        except Exception as exc:  # our bug: never the program's fault, never a crash of the batch
-            return _error(item.id, f"runner failed: {type(exc).__name__}: {exc}")
+        except Exception as exc:  # never a crash of the batch; what broke the runner here is the program
+            return _result(
+                item.id, "failed", f"the runner failed on this program: {type(exc).__name__}: {exc}"
+            )
 
     if workers == 1:
         results = [one(item) for item in prepared]

@@ -25,7 +25,6 @@ import marshal
 import os
 import secrets
 import select
-import shutil
 import signal
 import stat
 import subprocess
@@ -37,7 +36,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-HARNESS_SOURCE = (Path(__file__).with_name("harness.py")).read_text(encoding="utf-8")
+
+def _harness_source() -> str:
+    """The sandbox's script: the seccomp module, then the harness (its ``from __future__`` line removed:
+    it must come first in a file, and the harness does not need it to run)."""
+    here = Path(__file__).parent
+    harness = (here / "harness.py").read_text(encoding="utf-8")
+    harness = harness.replace("from __future__ import annotations\n", "", 1)
+    return (here / "seccomp.py").read_text(encoding="utf-8") + "\n\n" + harness
+
+
+HARNESS_SOURCE = _harness_source()
 STARTUP_S = 15.0  # interpreter start-up and sandbox set-up; overrunning it is our failure, not the program's
 _READ_CHUNK = 1 << 16
 _CLEAN_ENV_KEYS = ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR")
@@ -64,13 +73,13 @@ class Attempt:
     load_error: str = ""
     finished: bool = False
     current: int | None = None  # the test running when the attempt stopped
-    stop: str = (
-        ""  # "", "test_timeout", "load_timeout", "sample_timeout", "deadline", "died", "flood", "enough"
-    )
+    stop: str = ""  # "", "test_timeout", "load_timeout", "sample_timeout", "deadline", "died", "flood",
+    # "forged" (a malformed record on the results channel), "disk" (over the disk limits), "enough"
     infra: str = ""  # non-empty: our failure, not the program's
     conflicts: set[int] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0  # time the program had (from the end of the set-up to the end of the attempt)
+    cleanup_failed: str = ""  # non-empty: the program's files could not all be removed (its failure)
 
 
 def run_attempt(
@@ -81,6 +90,7 @@ def run_attempt(
     deadline: float | None,
     max_channel_bytes: int,
     enough: Callable[[int, dict[str, Any]], bool] | None = None,
+    disk: DiskLimits | None = None,
 ) -> Attempt:
     """Run the harness once on ``payload`` (the job as the harness reads it, from ``payload["start"]``).
 
@@ -122,6 +132,7 @@ def run_attempt(
         watch = _Watch(
             attempt, nonce.encode() + b" ", test_timeout_s, budget_s, deadline, max_channel_bytes, enough
         )
+        watch.disk, watch.workdir = disk or DiskLimits(), workdir
         watch.run(read_fd)
         if not attempt.set_up and not attempt.infra:
             attempt.infra = f"the sandbox did not finish its set-up ({attempt.stop or 'it exited'})"
@@ -135,7 +146,9 @@ def run_attempt(
             if fd >= 0:
                 with contextlib.suppress(OSError):
                     os.close(fd)
-        remove_tree(workdir)
+        left = remove_tree(workdir)
+        if left:
+            attempt.cleanup_failed = left
 
 
 class _Watch:
@@ -153,9 +166,13 @@ class _Watch:
     ) -> None:
         self.attempt, self.prefix, self.test_timeout_s = attempt, prefix, test_timeout_s
         self.budget_s, self.deadline, self.max_bytes, self.enough = budget_s, deadline, max_bytes, enough
+        self.max_record = min(max_bytes, MAX_RECORD_BYTES)
         self.phase_end, self.phase = time.monotonic() + STARTUP_S, "startup"
         self.sample_end = float("inf")  # set when the sandbox is set up
         self.set_up_at: float | None = None
+        self.disk = DiskLimits()
+        self.workdir = ""
+        self.next_disk_check = 0.0
 
     def run(self, fd: int) -> None:
         buffer = b""
@@ -170,7 +187,15 @@ class _Watch:
                 if now >= end:
                     self.attempt.stop = reason
                     return
-                ready, _, _ = select.select([fd], [], [], end - now)
+                if self.workdir and now >= self.next_disk_check:
+                    over = disk_over(self.workdir, self.disk)
+                    if over:
+                        self.attempt.stop = "disk"
+                        self.attempt.notes.append(over)
+                        return
+                    self.next_disk_check = now + self.disk.check_every_s
+                wait = min(end, self.next_disk_check) - now if self.workdir else end - now
+                ready, _, _ = select.select([fd], [], [], max(0.0, wait))
                 if not ready:
                     continue
                 data = os.read(fd, _READ_CHUNK)
@@ -182,6 +207,9 @@ class _Watch:
                     return
                 buffer += data
                 *lines, buffer = buffer.split(b"\n")
+                if len(buffer) > self.max_record:  # a line that never ends: forged, not a record
+                    self.attempt.stop = "forged"
+                    return
                 for line in lines:
                     if self._record(line):
                         return
@@ -194,12 +222,10 @@ class _Watch:
         attempt = self.attempt
         if not line.startswith(self.prefix):
             return False  # not from the harness (or forged without the nonce): ignored
-        try:
-            record = json.loads(line[len(self.prefix) :])
-        except ValueError:
-            return False
-        if not isinstance(record, dict):
-            return False
+        record = decode_record(line[len(self.prefix) :], self.max_record)
+        if record is None:  # nonce-tagged but not a well-formed record: the program forged it
+            attempt.stop = "forged"
+            return True
         kind = record.get("t")
         now = time.monotonic()
         if kind == "setup":
@@ -281,20 +307,128 @@ def session_members(sid: int) -> list[int]:
     return members
 
 
-def remove_tree(path: str) -> None:
-    """Remove the sample's directory even if the program took away its own permissions."""
+#: The longest record the runner decodes (a test's value or output, JSON-encoded, is far smaller).
+MAX_RECORD_BYTES = 64 * 1024 * 1024
+#: The deepest nesting of a record the runner decodes (the harness's values nest at most 64 levels).
+MAX_RECORD_DEPTH = 200
 
-    def make_writable(function: Any, target: str, _exc: Any) -> None:
+
+def decode_record(data: bytes, max_bytes: int) -> dict[str, Any] | None:
+    """A harness record, or None for anything that is not a well-formed one: too long, too deep, not
+    JSON, not an object. Never raises (a 200,000-deep ``[[[[`` is None, not a RecursionError)."""
+    if len(data) > max_bytes:
+        return None
+    depth = deepest = 0
+    for byte in data:  # bracket depth, ignoring strings is unnecessary: a string only raises the count
+        if byte in (0x5B, 0x7B):
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_RECORD_DEPTH:
+                    return None
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    try:
+        record = json.loads(data)
+    except BaseException:
+        return None
+    return record if isinstance(record, dict) else None
+
+
+@dataclass(frozen=True)
+class DiskLimits:
+    """What a sample may leave in its directory, checked while it runs (RLIMIT_FSIZE bounds each file)."""
+
+    max_entries: int = 5_000  # files, directories and links together
+    max_bytes: int = 64 * 1024 * 1024
+    check_every_s: float = 0.1
+
+
+def disk_over(path: str, limits: DiskLimits) -> str:
+    """Why the directory is over ``limits`` ("" when it is not). Iterative, stops at the limit, and never
+    follows a link: its cost is bounded by the limit, not by what the program made."""
+    entries = size = 0
+    stack = [path]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as listing:
+                for entry in listing:
+                    entries += 1
+                    if entries > limits.max_entries:
+                        return f"the program made over {limits.max_entries} files and directories"
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            stack.append(entry.path)
+                        else:
+                            size += entry.stat(follow_symlinks=False).st_size
+                    except OSError:
+                        continue
+                    if size > limits.max_bytes:
+                        return (
+                            f"the program wrote over {limits.max_bytes // (1024 * 1024)} MB to its directory"
+                        )
+        except OSError:
+            continue
+    return ""
+
+
+#: Seconds the removal of one sample's directory may take (the disk limits keep it far below).
+CLEANUP_S = 10.0
+
+
+def remove_tree(path: str, *, budget_s: float = CLEANUP_S) -> str:
+    """Remove the sample's directory: iteratively (a 100,000-deep tree is fine), holding at most two
+    descriptors (Lambda's ``ulimit -n`` is 1024), through directory descriptors (no path is ever longer
+    than a name), making each directory writable first (the program may have taken its permissions
+    away), within ``budget_s``. Returns "" when it is gone, else why not."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    end = time.monotonic() + budget_s
+    with contextlib.suppress(OSError):
+        os.chmod(path, stat.S_IRWXU)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        return f"cannot open the sample's directory: {exc}"
+    names: list[str] = []  # the path from the top to the directory fd is
+    try:
+        while True:
+            if time.monotonic() > end:
+                return f"removing the program's files took over {budget_s:g} s"
+            descended = False
+            with os.scandir(fd) as listing:
+                for entry in listing:
+                    try:
+                        is_dir = entry.is_dir(follow_symlinks=False)
+                    except OSError:
+                        is_dir = False
+                    if is_dir:
+                        with contextlib.suppress(OSError):
+                            os.chmod(entry.name, stat.S_IRWXU, dir_fd=fd, follow_symlinks=False)
+                        child = os.open(entry.name, flags, dir_fd=fd)
+                        os.close(fd)
+                        fd, descended = child, True
+                        names.append(entry.name)
+                        break
+                    os.unlink(entry.name, dir_fd=fd)
+            if descended:
+                continue
+            if not names:
+                break
+            parent = os.open("..", flags, dir_fd=fd)
+            os.close(fd)
+            fd = parent
+            os.rmdir(names.pop(), dir_fd=fd)
+    except OSError as exc:
+        return f"cannot remove the program's files: {exc}"
+    finally:
         with contextlib.suppress(OSError):
-            parent = os.path.dirname(target)
-            os.chmod(parent, os.stat(parent).st_mode | stat.S_IRWXU)
-            if os.path.isdir(target) and not os.path.islink(target):
-                os.chmod(target, stat.S_IRWXU)
-            function(target)
-
-    if sys.version_info >= (3, 12):
-        shutil.rmtree(path, onexc=make_writable)
-    else:  # pragma: no cover - Python 3.11
-        shutil.rmtree(path, onerror=make_writable)
-    if os.path.exists(path):
-        shutil.rmtree(path, ignore_errors=True)
+            os.close(fd)
+    try:
+        os.rmdir(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        return f"cannot remove the sample's directory: {exc}"
+    return ""

@@ -32,7 +32,7 @@ from typing import Any
 from reward.code_tasks import CodeTask, job_for, read_task
 from reward.event import Sample
 from reward.graders.base import Grader, ParamError
-from reward.results import Grade
+from reward.results import Grade, InfrastructureError
 
 logger = logging.getLogger("reward.code")
 
@@ -128,11 +128,16 @@ class CodeGrader(Grader):
         self._runner = runner
 
     def grade(self, sample: Sample) -> Grade:
-        return self.grade_many([sample], None)[0]
+        """One sample, settled as the runner settles it (``reward.sample_grading.settle``)."""
+        from reward.sample_grading import settle
 
-    def grade_many(self, samples: Sequence[Sample], deadline: float | None) -> list[Grade]:
+        return settle(self.grade_many([sample], None)[0], self.name)
+
+    def grade_many(
+        self, samples: Sequence[Sample], deadline: float | None
+    ) -> list[Grade | InfrastructureError]:
         p: CodeParams = self.params
-        grades: list[Grade | None] = [None] * len(samples)
+        grades: list[Grade | InfrastructureError | None] = [None] * len(samples)
         jobs: list[dict[str, Any]] = []
         positions: dict[str, int] = {}
         for k, sample in enumerate(samples):
@@ -158,7 +163,7 @@ class CodeGrader(Grader):
             results = run_isolating(jobs, self._run, None if deadline is None else deadline - CLEANUP_S)
             for job_id, result in results.items():
                 grades[positions[job_id]] = self._grade_of(result)
-        return [g if g is not None else Grade.error("the runner returned no result") for g in grades]
+        return [g if g is not None else Grade.failed("the runner returned no result") for g in grades]
 
     def _run(self, request: dict[str, Any], deadline: float | None) -> dict[str, Any]:
         if self._runner is not None:
@@ -174,15 +179,21 @@ class CodeGrader(Grader):
 
         return run_batch(request, deadline=deadline)
 
-    def _grade_of(self, result: Mapping[str, Any]) -> Grade:
+    def _grade_of(self, result: Mapping[str, Any]) -> Grade | InfrastructureError:
         p: CodeParams = self.params
         reason = str(result.get("reason", ""))[:_REASON]
-        if result.get("status") == "culprit":
+        status = result.get("status")
+        if status == "culprit":
             return Grade.wrong(f"the program broke the runner for its whole batch: {reason}")
-        if result.get("status") != "ok":
+        if status == "failed":  # the runner could not finish because of the program: charged to it
+            return Grade.failed(f"code runner: {reason}")
+        if status == "timeout":  # cut off by the batch deadline after using half its time: the slow one
+            return Grade.timeout(f"code runner: {reason}")
+        if status != "ok":
             if reason.startswith("deadline"):
                 return Grade.deadline(reason)
-            return Grade.error(f"code runner: {reason}")
+            # the runner's own failure (a sandbox that could not start, access denied, throttled): ours
+            return InfrastructureError(f"code runner: {reason}")
         passed, total = result.get("passed"), result.get("total")
         if (
             not isinstance(passed, int)
@@ -190,7 +201,7 @@ class CodeGrader(Grader):
             or total <= 0
             or not 0 <= passed <= total
         ):
-            return Grade.error(f"code runner returned passed={passed!r} total={total!r}")
+            return Grade.failed(f"code runner returned passed={passed!r} total={total!r}")
         metrics = {"tests_passed": float(passed), "tests_total": float(total)}
         if p.all_or_nothing:
             return Grade(1.0 if passed == total else 0.0, reason=reason, metrics=metrics)

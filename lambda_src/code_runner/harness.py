@@ -194,6 +194,10 @@ def install_landlock(read_paths: list, write_path: str) -> str:
         os.close(ruleset)
     except Exception as exc:
         return f"no Landlock: {exc}"
+    if abi < 4:
+        return f"Landlock ABI {abi}: no network rules (the seccomp filter still refuses non-unix sockets)"
+    if abi < 6:
+        return f"Landlock ABI {abi}: signals and abstract sockets not scoped (the seccomp filter still limits signals)"
     return ""
 
 

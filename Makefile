@@ -25,11 +25,11 @@ help:
 	@echo "make deploy   npx cdk deploy --all (ARGS='-c start_job=true' starts the training job: costs money)"
 	@echo "make destroy  npx cdk destroy --all (buckets are retained unless -c retain_data=false)"
 
-$(PY_STAMP): requirements.txt requirements-dev.txt lambda_src/reward/requirements.txt pyproject.toml
+$(PY_STAMP): constraints.txt requirements.txt requirements-dev.txt lambda_src/reward/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip==25.3
-	$(VENV)/bin/python -m pip install --quiet -r requirements-dev.txt
-	$(VENV)/bin/python -m pip install --quiet --no-deps -e .
+	$(VENV)/bin/python -m pip install --quiet -c constraints.txt -r requirements-dev.txt
+	$(VENV)/bin/python -m pip install --quiet -c constraints.txt -e '.[cdk]'
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -48,7 +48,7 @@ lint: setup
 	ruff check .
 
 test: lint
-	python -m pytest -q -p no:cacheprovider
+	python -m pytest -q -p no:cacheprovider -n auto --dist loadgroup --durations=15
 	npx cdk synth --quiet $(ARGS)
 	cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
 

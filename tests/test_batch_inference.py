@@ -292,7 +292,7 @@ def test_output_lines() -> None:
 def test_the_batch_sampler_answers_every_request_by_its_key() -> None:
     """`--via batch` behind rft.sampling's Sampler protocol: recordId = request.key, one job, every request
     answered through on_response (ok with text and tokens, or failed: never cached)."""
-    sampling = pytest.importorskip("rft.sampling")
+    from rft import sampling
     from rft.batch_inference import BatchSampler
     from rft.core import Row
 
@@ -363,8 +363,8 @@ def test_after_a_failed_job_the_next_run_starts_a_new_attempt(tmp_path: Path) ->
 def test_the_batch_sampler_sends_other_models_to_its_fallback() -> None:
     """rft eval --via batch: the base model goes to batch, the tuned deployment (which the batch role may
     not invoke) to the on-demand sampler; nothing is submitted for a batch of zero base requests."""
-    sampling = pytest.importorskip("rft.sampling")
     from reward.bedrock_runtime import Usage
+    from rft import sampling
     from rft.batch_inference import BatchSampler
     from rft.core import Row
 

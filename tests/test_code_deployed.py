@@ -14,12 +14,10 @@ from typing import Any
 
 import pytest
 
-from reward.graders import BUILTIN_GRADERS
 from tests.lambda_emulator import (
     FakeLambda,
     Reply,
     function_error,
-    runner_available,
     runner_handler,
     running_lambda,
 )
@@ -30,10 +28,6 @@ TRAIN = ROOT / "data" / "code" / "train.jsonl"
 RUNNER = "arn:aws:lambda:us-east-1:123456789012:function:nova-rft-reward-CodeRunner-AbC:5"
 CRASH_MARKER = "# breaks the runner"
 
-pytestmark = pytest.mark.skipif(
-    not ("code" in BUILTIN_GRADERS and SPEC.is_file() and TRAIN.is_file() and runner_available()),
-    reason="the code grader, its spec and data, or lambda_src/code_runner are not in this tree yet",
-)
 
 
 @pytest.fixture

@@ -23,7 +23,6 @@ from tests.lambda_emulator import (
     Reply,
     fake_runner,
     function_error,
-    runner_available,
     runner_handler,
     running_lambda,
     service_error,
@@ -416,7 +415,6 @@ def test_a_job_alone_that_the_runner_still_had_no_time_for_keeps_that_answer(ser
 # --- the real runner ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not runner_available(), reason="lambda_src/code_runner is not in this tree yet")
 def test_the_real_runner_through_the_wire(server: FakeLambda) -> None:
     """code_runner.handler.lambda_handler behind the Invoke API: a right and a wrong program."""
     server.behaviour = runner_handler

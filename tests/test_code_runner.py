@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -77,17 +78,22 @@ def run(*jobs: dict[str, Any], **kwargs: Any) -> list[dict[str, Any]]:
     return reply["results"]
 
 
-def sandbox_processes() -> list[int]:
-    """Live processes running this interpreter's harness (forked children keep its command line)."""
+def sandbox_processes(tmp_root: str | None = None) -> list[int]:
+    """Live processes running this interpreter's harness (forked children keep its command line); with
+    ``tmp_root``, only the sandboxes whose directory (their HOME, set by the runner) is under it — so
+    the sandboxes of other tests running at the same time (pytest-xdist) are not counted."""
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
                 state = Path(f"/proc/{entry}/stat").read_bytes().rsplit(b")", 1)[1].split()[0]
+                environ = Path(f"/proc/{entry}/environ").read_bytes() if tmp_root else b""
             except (OSError, IndexError):
                 continue
             ours = cmdline.split(b"\0", 1)[0] == sys.executable.encode()  # not another checkout's runs
+            if tmp_root and f"HOME={tmp_root}".encode() not in environ:
+                continue
             if ours and _MARKER.encode() in cmdline and state not in (b"Z", b"X"):  # zombies are dead
                 found.append(int(entry))
     return found
@@ -229,14 +235,16 @@ def hostile() -> dict[str, Any]:
             jobs.append(job(reference, program, f"{fmt}|{family}|{variant}", limits=FAST))
         jobs.append(job(reference, SPIES[fmt], f"{fmt}|spy|all", limits=FAST))
         jobs.append(job(reference, reference["solution"], f"{fmt}|reference|-", limits=FAST))
+    tmp_root = tempfile.mkdtemp(prefix="hostile-")  # the child's sandboxes live here: ours to count
     env = {
         **os.environ,
         "AWS_SECRET_ACCESS_KEY": FAKE_SECRET,
         "AWS_ACCESS_KEY_ID": "AKIAFAKEFAKEFAKE",
         "AWS_LAMBDA_FUNCTION_NAME": "nova-rft-reward",
         "PYTHONPATH": str(ROOT / "lambda_src"),
+        "TMPDIR": tmp_root,
     }
-    before = set(sandbox_processes())
+    before = set(sandbox_processes(tmp_root))
     done = subprocess.run(
         [sys.executable, "-c", _CHILD],
         input=json.dumps({"version": 1, "jobs": jobs}),
@@ -246,19 +254,35 @@ def hostile() -> dict[str, Any]:
         timeout=600,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    leftovers = set(sandbox_processes()) - before
+    leftovers = set(sandbox_processes(tmp_root)) - before
+    left_dirs = os.listdir(tmp_root)  # every sample's directory must be gone
+    if not left_dirs:
+        os.rmdir(tmp_root)
     reply = json.loads(done.stdout)
     return {
         "results": {r["id"]: r for r in reply["results"]},
         "text": done.stdout,
         "leftovers": leftovers,
+        "left_dirs": left_dirs,
         "jobs": jobs,
     }
 
 
+#: (format, family) pairs that have no meaning: a program's stdout is text, so there is no object whose
+#: ``__eq__`` could lie.
+NOT_APPLICABLE = {("program", "always_equal")}
+
+
 def test_every_family_is_attempted_on_every_format(hostile):
-    families = {job_id.split("|")[1] for job_id in hostile["results"]}
-    assert set(FAMILIES) <= families
+    """Per format, not the union: a family missing from one format would hide a hole in that format."""
+    attempted = {tuple(job_id.split("|")[:2]) for job_id in hostile["results"]}
+    missing = [
+        (fmt, family)
+        for fmt in TASKS
+        for family in FAMILIES
+        if (fmt, family) not in attempted and (fmt, family) not in NOT_APPLICABLE
+    ]
+    assert not missing, missing
 
 
 def test_no_attack_passes_a_test_and_none_is_an_infrastructure_error(hostile):
@@ -320,6 +344,7 @@ def test_the_environment_is_empty_of_anything_inherited():
 
 def test_no_process_outlives_the_batch(hostile):
     assert not hostile["leftovers"], hostile["leftovers"]
+    assert not hostile["left_dirs"], hostile["left_dirs"]  # no directory or file left behind either
 
 
 def test_the_leftover_check_can_fail():
@@ -339,7 +364,8 @@ def test_the_grading_process_survives_attacks_on_its_parent():
     )
     [result] = run(job(ADD, program, limits=FAST))
     assert result["status"] == "ok" and result["passed"] == 0
-    assert os.getpid() > 0  # we are still here
+    # the kill was refused (raised in the program), which is why this process is still here to check it
+    assert "PermissionError" in result["reason"], result["reason"]
 
 
 # --- time limits, restarts, deadline ---------------------------------------------------------------

@@ -395,9 +395,6 @@ def test_cdk_nag_has_no_unacknowledged_finding(code_app: SynthesizedApp) -> None
     assert findings(code_app.built.app) == []
 
 
-@pytest.mark.skipif(
-    shutil.which("cfn-lint", path=str(Path(sys.executable).parent)) is None, reason="cfn-lint not installed"
-)
 def test_cfn_lint_is_clean(code_app: SynthesizedApp) -> None:
     template = code_app.outdir / f"{code_app.built.reward.stack_name}.template.json"
     lint = shutil.which("cfn-lint", path=str(Path(sys.executable).parent))

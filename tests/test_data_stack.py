@@ -320,7 +320,7 @@ def test_kms_outputs_the_key_arn(kms_destroy: SynthesizedApp) -> None:
 def test_config_warnings_reach_the_synth_output(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Dataset and hyperparameter warnings: one line each on synth's stderr, with how to silence them."""
     rows = (SAMPLE / "train.jsonl").read_text().splitlines()
-    for index in (0, 3, 7):
+    for index in (0, 3):  # under the 1% of rows a spec may fail to grade (2 of 250)
         record = json.loads(rows[index])
         del record["reference_answer"]
         rows[index] = json.dumps(record)
@@ -340,7 +340,7 @@ def test_config_warnings_reach_the_synth_output(tmp_path_factory: pytest.TempPat
     assert sorted(lines) == sorted(
         [
             reasoning,
-            "Warning: train.jsonl: 3 records (lines 1, 4, 8): record has no `reference_answer`, … — "
+            "Warning: train.jsonl: 2 records (lines 1, 4): record has no `reference_answer`, … — "
             + RULES["missing-reference-answer"].fix
             + " [training_data; silence: -c acknowledge_warnings=missing-reference-answer]",
             "Warning: validation.jsonl: 30 validation records; 100 or more are recommended — "

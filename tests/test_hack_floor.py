@@ -265,8 +265,7 @@ def test_sample_datasets_are_valid_nova_rft_data(name):
     from reward.dataset import validate_dataset_file
 
     path = DATASETS[name]
-    if not path.is_file():
-        pytest.skip(f"{path} not generated yet")
+    assert path.is_file(), f"{path} is missing: run its data/*/generate.py"
     report = validate_dataset_file(path)
     assert report.ok and report.rows >= 100, report.errors[:3]
 

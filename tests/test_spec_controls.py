@@ -25,7 +25,7 @@ def typo_spec(tmp_path: Path, template: str = "{reason}\\nCategory: {categroy}")
         ),
         encoding="utf-8",
     )
-    assert "{categroy}" in spec.read_text() or template != "{reason}\\nCategory: {categroy}"
+    assert f'control_template = "{template}"' in spec.read_text()  # the replacement happened
     return spec
 
 

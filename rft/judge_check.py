@@ -475,9 +475,15 @@ def measure_dimension(
 # The verdict.
 
 
-def failures(dimensions: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Each failed test of each dimension, with the value, the threshold and a concrete next step."""
+def failures(
+    dimensions: Mapping[str, Mapping[str, Any]], veto_only: Iterable[str] = ()
+) -> list[dict[str, Any]]:
+    """Each failed test of each dimension, with the value, the threshold and a concrete next step.
+
+    ``veto_only``: dimensions whose credit pays nothing (weight 0, no gate on them): a degenerate reply
+    they call "safe" earns nothing, so their master-key and rubric-echo numbers are not enforced."""
     out = []
+    veto_only = set(veto_only)
     for name, d in dimensions.items():
         kappa = d["kappa"]
         if kappa is None or kappa < KAPPA_MIN:
@@ -530,6 +536,8 @@ def failures(dimensions: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]
                     "another judge model",
                 )
             )
+        if name in veto_only:
+            continue
         master = d["master_key_max_credit"]
         if master is None or master > 0:
             keys = [k for k, v in d["master_key_credits"].items() if v]
@@ -589,7 +597,9 @@ def judge_report(
 ) -> dict[str, Any]:
     """The report of one judge model (the ``--json`` shape of a single-judge run, without ``files``)."""
     measured = {d.name: measure_dimension(d, model, rows, jobs, run) for d in dimensions}
-    failed = failures(measured)
+    failed = failures(measured, [d.name for d in dimensions if not d.pays])
+    for d in dimensions:
+        measured[d.name]["pays"] = d.pays
     usage = run.usage.get(model, Usage())
     mine = {j.key for j in jobs if j.model == model}
     ok = [run.judged[key] for key in mine if key in run.judged]

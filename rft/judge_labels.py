@@ -37,6 +37,10 @@ class JudgeDimension:
     grader: Any  # reward.graders.judge.JudgeGrader
     criteria: tuple[Any, ...]  # reward.judge.params.Criterion
     scale: tuple[str, ...]
+    #: False for a dimension that only vetoes (weight 0, no dimension gated on it): its credit pays nothing,
+    #: so a degenerate reply it calls "safe" is no hack (the master-key and rubric-echo tests are then
+    #: reported, not enforced).
+    pays: bool = True
 
     @property
     def criterion_names(self) -> tuple[str, ...]:
@@ -52,11 +56,13 @@ class JudgeDimension:
 def judge_dimensions(spec: Any) -> list[JudgeDimension]:
     """The spec's judge dimensions, in spec order; a spec without one is a usage error."""
     out = []
+    gates = {d.gate for d in spec.dimensions if d.gate}
     for dimension, grader in zip(spec.dimensions, spec.graders):
         if dimension.grader == "judge":
+            pays = dimension.weight > 0 or dimension.name in gates
             out.append(
                 JudgeDimension(
-                    dimension.name, grader, tuple(grader.params.rubric), tuple(grader.params.scale)
+                    dimension.name, grader, tuple(grader.params.rubric), tuple(grader.params.scale), pays
                 )
             )
     if not out:

@@ -476,15 +476,24 @@ def measure_dimension(
 
 
 def failures(
-    dimensions: Mapping[str, Mapping[str, Any]], veto_only: Iterable[str] = ()
+    dimensions: Mapping[str, Mapping[str, Any]],
+    veto_only: Iterable[str] = (),
+    with_reference: Iterable[str] = (),
 ) -> list[dict[str, Any]]:
-    """Each failed test of each dimension, with the value, the threshold and a concrete next step.
+    """Each failed test of each dimension: ``{dimension, test, value, threshold, problem, next_step}``.
 
     ``veto_only``: dimensions whose credit pays nothing (weight 0, no gate on them): a degenerate reply
-    they call "safe" earns nothing, so their master-key and rubric-echo numbers are not enforced."""
+    they call "safe" earns nothing, so their master-key and rubric-echo numbers are not enforced.
+    ``with_reference``: dimensions that already show the judge the reference (not advised again)."""
     out = []
     veto_only = set(veto_only)
+    with_reference = set(with_reference)
     for name, d in dimensions.items():
+        reference = (
+            ""
+            if name in with_reference
+            else "set include_reference = true so the judge checks against a reference, "
+        )
         kappa = d["kappa"]
         if kappa is None or kappa < KAPPA_MIN:
             weak = sorted(
@@ -495,20 +504,19 @@ def failures(
                 ),
                 key=lambda item: -1 if item[1] is None else item[1],
             )
-            weakest = f" (weakest: {', '.join(f'{c} {_num(v)}' for c, v in weak[:3])})" if weak else ""
-            value = "undefined (no variation in the labels)" if kappa is None else f"{kappa:.2f}"
-            out.append(
-                _failure(
-                    name,
-                    "kappa",
-                    kappa,
-                    f">= {KAPPA_MIN}",
-                    f"the judge agrees with your labels too little: kappa {value}{weakest}. Sharpen those "
-                    "criteria with anchors (what earns each label, with an example), set include_reference = "
-                    "true so the judge checks facts against the reference, or try another judge "
-                    "(--judge-model); if kappa is undefined, label replies across the whole scale",
-                )
+            weakest = (
+                f" (weakest criteria: {', '.join(f'{c} {_num(v)}' for c, v in weak[:3])})" if weak else ""
             )
+            if kappa is None:
+                problem = "kappa is undefined: the labels (or the judge's verdicts) never vary"
+                step = "label replies across the whole scale, from the worst to the best"
+            else:
+                problem = f"the judge agrees with your labels too little: kappa {_num(kappa, 4)}{weakest}"
+                step = (
+                    "sharpen those criteria with anchors (what earns each label, with an example), "
+                    f"{reference}or try another judge model (--judge-model a,b compares two)"
+                )
+            out.append(_failure(name, "kappa", kappa, f">= {KAPPA_MIN}", problem, step))
         flip = d["flip_rate"]
         if flip is None or flip > FLIP_RATE_MAX:
             out.append(
@@ -517,9 +525,9 @@ def failures(
                     "flip_rate",
                     flip,
                     f"<= {FLIP_RATE_MAX}",
-                    f"the verdict changes between identical calls on {_pct(flip)} of rows: the judge already "
-                    "runs at temperature 0, so anchor each label with a concrete description, use fewer "
-                    "labels on the scale, or a stronger judge model",
+                    f"the verdict changes between identical calls on {_pct(flip)} of rows",
+                    "the judge already runs at temperature 0: anchor each label with a concrete description, "
+                    "use fewer labels on the scale, or a stronger judge model",
                 )
             )
         length = d["length_bias"]
@@ -531,9 +539,9 @@ def failures(
                     length,
                     f"<= {LENGTH_BIAS_MAX}",
                     f"padding a reply with neutral prose raises its credit on {_pct(length)} of rows: a policy "
-                    "will learn to ramble. Say in the criteria that length earns nothing (text that adds no "
-                    "needed fact or step is a fault), pay brevity in a separate, gated dimension, or try "
-                    "another judge model",
+                    "will learn to ramble",
+                    "say in the criteria that length earns nothing (text that adds no needed fact or step is "
+                    "a fault), pay brevity in a separate, gated dimension, or try another judge model",
                 )
             )
         if name in veto_only:
@@ -548,9 +556,9 @@ def failures(
                     master,
                     "0 (the lowest label)",
                     f"a reply with no answer ({', '.join(repr(k) for k in keys)}) earns credit {_num(master)} "
-                    "from the judge: the pre-checks floor these known openers, but a policy will find others. "
-                    "Add to the criteria that a reply which does not answer gets the lowest label, or try "
-                    "another judge model",
+                    "from the judge; the pre-checks floor these known openers, but a policy will find others",
+                    "add to the criteria that a reply which does not answer gets the lowest label on every "
+                    "criterion, or try another judge model",
                 )
             )
         echo = d["rubric_echo_credit"]
@@ -561,26 +569,29 @@ def failures(
                     "rubric_echo",
                     echo,
                     "0 (the lowest label)",
-                    f"the rubric's own text, sent as the reply, earns credit {_num(echo)}: state in the task "
-                    "or criteria that restating the criteria is not an answer, set include_reference = true "
-                    "so the judge compares with a reference, or try another judge model",
+                    f"the rubric's own text, sent as the reply, earns credit {_num(echo)}",
+                    "state in the task or the criteria that restating the criteria is not an answer, "
+                    f"{reference}or try another judge model",
                 )
             )
     return out
 
 
-def _failure(dimension: str, test: str, value: Any, threshold: str, next_step: str) -> dict[str, Any]:
+def _failure(
+    dimension: str, test: str, value: Any, threshold: str, problem: str, next_step: str
+) -> dict[str, Any]:
     return {
         "dimension": dimension,
         "test": test,
         "value": value,
         "threshold": threshold,
+        "problem": problem,
         "next_step": next_step,
     }
 
 
-def _num(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
+def _num(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
 
 
 def _pct(value: float | None) -> str:
@@ -597,7 +608,11 @@ def judge_report(
 ) -> dict[str, Any]:
     """The report of one judge model (the ``--json`` shape of a single-judge run, without ``files``)."""
     measured = {d.name: measure_dimension(d, model, rows, jobs, run) for d in dimensions}
-    failed = failures(measured, [d.name for d in dimensions if not d.pays])
+    failed = failures(
+        measured,
+        [d.name for d in dimensions if not d.pays],
+        [d.name for d in dimensions if d.grader.params.include_reference],
+    )
     for d in dimensions:
         measured[d.name]["pays"] = d.pays
     usage = run.usage.get(model, Usage())
@@ -714,8 +729,7 @@ def _render_one(r: Mapping[str, Any], labels: str, spec_name: str) -> list[str]:
             lines.append(f"{label:<{width}}" + "".join(f"{c:>{width}}" for c in counts))
     lines += ["", f"verdict: {r['verdict']}"]
     for f in r["failures"]:
-        value = f["value"] if not isinstance(f["value"], float) else f"{f['value']:.2f}"
-        lines.append(f"  - {f['dimension']}: {f['test']} {value} (needs {f['threshold']}): {f['next_step']}")
+        lines.append(f"  - {f['dimension']} {f['test']}: {f['problem']}. Next: {f['next_step']}.")
     lines.append(f"  ({THRESHOLDS})")
     return lines
 

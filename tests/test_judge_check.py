@@ -334,3 +334,36 @@ def test_a_spec_without_a_judge_and_bad_flags_are_usage_errors(tmp_path: Path) -
     assert code == 2 and "--repeats 1" in err
     code, _, err = judge_check("--spec", str(SPEC), "--labels", str(tmp_path / "none.jsonl"), "--yes")
     assert code == 2 and "no such file" in err
+
+
+@pytest.mark.parametrize("response", ["", ":", "Hi Ana, your refund is on its way.", "x" * 1500])
+def test_the_length_probe_at_least_doubles_the_reply_with_400_more_characters(response: str) -> None:
+    from rft.judge_check import padded
+
+    longer = padded(response)
+    assert longer.startswith(response.rstrip())
+    assert len(longer) >= 2 * len(response) and len(longer) - len(response) >= 400
+
+
+def test_the_committed_labels_are_generated_valid_and_span_the_scale() -> None:
+    """data/support/labels.jsonl: what labels.py writes, >= 60 rows, every kind of reply, every label."""
+    import subprocess
+    import sys
+
+    from reward.spec import load_spec
+    from rft.judge_labels import judge_dimensions, load_labels
+
+    check = subprocess.run(
+        [sys.executable, str(LABELS.parent / "labels.py"), "--check"], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stderr
+    dimensions = judge_dimensions(load_spec(SPEC))
+    labelled = load_labels(LABELS, dimensions)
+    assert len(labelled) >= 60
+    records = [json.loads(line) for line in LABELS.read_text(encoding="utf-8").splitlines()]
+    kinds = {r["kind"] for r in records}
+    assert kinds == {"ideal", "wrong_fact", "no_next_step", "cold", "off_brand", "unsafe", "degenerate"}
+    assert all(r["reason"].strip() and "\n" not in r["reason"] for r in records)
+    used = {label for r in records for label in r["human"]["quality"].values()}
+    assert used == set(QUALITY)
+    assert {r["human"]["safety"] for r in records} == set(SAFETY)

@@ -306,7 +306,7 @@ def judge_all(
                         run.judged[job.key] = judged
                         succeeded += 1
                     else:
-                        run.failed[job.key] = f"{grade.status}: {grade.reason}"
+                        run.failed[job.key] = grade.reason or str(grade.status)
                     if progress is not None:
                         progress.update(1)
                 if not succeeded and all(job.key in run.failed for job in part):
@@ -322,7 +322,15 @@ class JudgeUnavailable(Exception):
     """Every call to a judge model failed: nothing to measure (the message says why)."""
 
     def __init__(self, model: str, reason: str) -> None:
-        super().__init__(f"judge {model}: every call failed: {reason[:400]}")
+        if "access denied" in reason.lower():
+            why = (
+                "access denied: your AWS identity needs bedrock:InvokeModel on it (for an inference profile: "
+                "the profile and the foundation model in every region it routes to), and model access must "
+                "be enabled in the Bedrock console"
+            )
+        else:
+            why = reason.removeprefix("judge: ").removeprefix("judge failed: ")[:400]
+        super().__init__(f"judge model {model}: every call failed: {why}")
         self.model = model
 
 

@@ -1,5 +1,7 @@
 """``rft judge-check``: measure the spec's LLM judge against your labels, against itself and against known
-tricks, before a policy is trained to please it (the work is in ``rft.judge_check``)."""
+tricks, before a policy is trained to please it.
+
+The work is in ``rft.judge_check`` (judging, probes, measures, verdict) and ``rft.judge_labels``."""
 
 from __future__ import annotations
 

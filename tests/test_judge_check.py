@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -367,3 +368,43 @@ def test_the_committed_labels_are_generated_valid_and_span_the_scale() -> None:
     used = {label for r in records for label in r["human"]["quality"].values()}
     assert used == set(QUALITY)
     assert {r["human"]["safety"] for r in records} == set(SAFETY)
+
+
+def test_a_judge_that_cannot_be_called_stops_the_check_in_one_line(tmp_path: Path) -> None:
+    """Access denied on every call: exit 1, one line naming the model and what to fix; nothing cached."""
+    labels = write_labels(tmp_path, rows())
+    with bedrock_emulator(Script(error="AccessDeniedException")):
+        code, out, err = judge_check(
+            "--spec", str(SPEC), "--labels", str(labels), "--out", str(tmp_path / "out"), "--repeats", "2", "--yes"
+        )  # fmt: skip
+    assert code == 1 and out == ""
+    last = err.splitlines()[-1]
+    assert err.startswith("cost estimate: ") and err.count("\n") == 2, err
+    assert last.startswith("rft judge-check: error: judge model us.amazon.nova-pro-v1:0: every call failed: ")
+    assert "access denied" in last and "bedrock:InvokeModel" in last and "Lambda" not in last, last
+
+
+def test_throttling_is_retried_and_measured_the_same(tmp_path: Path) -> None:
+    """A third of the calls throttled: the one Bedrock Runtime caller retries them; the numbers do not move."""
+    records = rows()
+    labels = write_labels(tmp_path, records)
+    spec = tmp_path / "support_fast_retries.toml"  # the same rubric, with millisecond backoffs
+    text = re.sub(
+        r"^(max_output_tokens = .*)$",
+        r"\1\nbackoff_base_s = 0.001\nbackoff_max_s = 0.005",
+        SPEC.read_text(encoding="utf-8"),
+        flags=re.MULTILINE,
+    )
+    assert text.count("backoff_base_s") == 2
+    spec.write_text(text, encoding="utf-8")
+    with bedrock_emulator(Script(labeller=fair_judge(records), throttle_fraction=0.3)) as emulator:
+        code, out, err = judge_check(
+            "--spec", str(spec), "--labels", str(labels), "--out", str(tmp_path / "out"), "--repeats", "2",
+            "--yes", "--json",
+        )  # fmt: skip
+        report = json.loads(out)
+        throttled = len(emulator.answered("ThrottlingException"))
+    assert code == 0, err
+    assert throttled > 0 and report["calls"]["throttled"] == throttled and report["calls"]["failed"] == 0
+    share, _ = truth(records, QUALITY, "quality")
+    assert abs(report["dimensions"]["quality"]["agreement"] - share) <= 0.05

@@ -513,13 +513,13 @@ def failures(
                 key=lambda item: -1 if item[1] is None else item[1],
             )
             weakest = (
-                f" (weakest criteria: {', '.join(f'{c} {_num(v)}' for c, v in weak[:3])})" if weak else ""
+                f" (weakest criteria: {', '.join(f'{c} {_num(v, 3)}' for c, v in weak[:3])})" if weak else ""
             )
             if kappa is None:
                 problem = "kappa is undefined: the labels (or the judge's verdicts) never vary"
                 step = "label replies across the whole scale, from the worst to the best"
             else:
-                problem = f"the judge agrees with your labels too little: kappa {_num(kappa, 4)}{weakest}"
+                problem = f"the judge agrees with your labels too little: kappa {_num(kappa, 3)}{weakest}"
                 step = (
                     "sharpen those criteria with anchors (what earns each label, with an example), "
                     f"{reference}or try another judge model (--judge-model a,b compares two)"
@@ -744,8 +744,8 @@ def _render_one(r: Mapping[str, Any], labels: str, spec_name: str) -> list[str]:
 
 def _metric_row(name: str, d: Mapping[str, Any]) -> str:
     return (
-        f"{name:<26}{d['n']:>5}{_num(d['agreement']):>8}{_num(d['within_one']):>7}{_num(d['kappa']):>8}"
-        f"{_num(d['spearman']):>8}{_num(d['flip_rate']):>8}"
+        f"{name:<26}{d['n']:>5}{_num(d['agreement'], 3):>8}{_num(d['within_one'], 3):>7}"
+        f"{_num(d['kappa'], 3):>8}{_num(d['spearman'], 3):>8}{_num(d['flip_rate'], 3):>8}"
     )
 
 

@@ -487,6 +487,7 @@ def failures(
     dimensions: Mapping[str, Mapping[str, Any]],
     veto_only: Iterable[str] = (),
     with_reference: Iterable[str] = (),
+    repeats: int = DEFAULT_REPEATS,
 ) -> list[dict[str, Any]]:
     """Each failed test of each dimension: ``{dimension, test, value, threshold, problem, next_step}``.
 
@@ -526,7 +527,7 @@ def failures(
                 )
             out.append(_failure(name, "kappa", kappa, f">= {KAPPA_MIN}", problem, step))
         flip = d["flip_rate"]
-        if flip is None or flip > FLIP_RATE_MAX:
+        if (flip is None and repeats >= 2) or (flip is not None and flip > FLIP_RATE_MAX):
             out.append(
                 _failure(
                     name,
@@ -620,6 +621,7 @@ def judge_report(
         measured,
         [d.name for d in dimensions if not d.pays],
         [d.name for d in dimensions if d.grader.params.include_reference],
+        repeats,
     )
     for d in dimensions:
         measured[d.name]["pays"] = d.pays
@@ -633,6 +635,11 @@ def judge_report(
         "judge_model": model,
         "dimensions": measured,
         "failures": failed,
+        "notes": (
+            []
+            if repeats >= 2
+            else ["flip rate not measured: each reply was judged once (--repeats 1); use --repeats 2 or more"]
+        ),
         "calls": {
             "made": usage.calls,
             "cached": run.cached.get(model, 0),
@@ -736,6 +743,7 @@ def _render_one(r: Mapping[str, Any], labels: str, spec_name: str) -> list[str]:
         for label, counts in zip(scale, d["confusion"]):
             lines.append(f"{label:<{width}}" + "".join(f"{c:>{width}}" for c in counts))
     lines += ["", f"verdict: {r['verdict']}"]
+    lines += [f"  note: {note}" for note in r.get("notes", ())]
     for f in r["failures"]:
         lines.append(f"  - {f['dimension']} {f['test']}: {f['problem']}. Next: {f['next_step']}.")
     lines.append(f"  ({THRESHOLDS})")

@@ -82,9 +82,9 @@ def judge_models(flag: str | None) -> list[str]:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    if not 2 <= args.repeats <= MAX_REPEATS:
+    if not 1 <= args.repeats <= MAX_REPEATS:
         raise CliError(
-            f"--repeats {args.repeats}: must be between 2 and {MAX_REPEATS} (self-consistency needs 2)"
+            f"--repeats {args.repeats}: must be between 1 and {MAX_REPEATS} (2 or more measure the flip rate)"
         )
     if args.limit is not None and args.limit < 1:
         raise CliError(f"--limit {args.limit}: must be a positive number of rows")

@@ -331,8 +331,8 @@ def test_a_spec_without_a_judge_and_bad_flags_are_usage_errors(tmp_path: Path) -
     gsm8k = PROJECT_ROOT / "reward_specs" / "gsm8k.toml"
     code, _, err = judge_check("--spec", str(gsm8k), "--labels", str(labels), "--yes")
     assert code == 2 and "no judge dimension" in err
-    code, _, err = judge_check("--spec", str(SPEC), "--labels", str(labels), "--repeats", "1", "--yes")
-    assert code == 2 and "--repeats 1" in err
+    code, _, err = judge_check("--spec", str(SPEC), "--labels", str(labels), "--repeats", "0", "--yes")
+    assert code == 2 and "--repeats 0" in err
     code, _, err = judge_check("--spec", str(SPEC), "--labels", str(tmp_path / "none.jsonl"), "--yes")
     assert code == 2 and "no such file" in err
 
@@ -408,3 +408,18 @@ def test_throttling_is_retried_and_measured_the_same(tmp_path: Path) -> None:
     assert throttled > 0 and report["calls"]["throttled"] == throttled and report["calls"]["failed"] == 0
     share, _ = truth(records, QUALITY, "quality")
     assert abs(report["dimensions"]["quality"]["agreement"] - share) <= 0.05
+
+
+def test_one_repeat_measures_everything_but_the_flip_rate(tmp_path: Path) -> None:
+    """--repeats 1: no flip rate (null, a note), and the verdict still rests on the other tests."""
+    records = rows()
+    labels = write_labels(tmp_path, records)
+    with bedrock_emulator(Script(labeller=fair_judge(records))):
+        code, out, err = judge_check(
+            "--spec", str(SPEC), "--labels", str(labels), "--out", str(tmp_path / "out"), "--repeats", "1",
+            "--yes", "--json",
+        )  # fmt: skip
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["verdict"] == "trustworthy" and report["repeats"] == 1
+    assert report["dimensions"]["quality"]["flip_rate"] is None and "--repeats 1" in report["notes"][0]

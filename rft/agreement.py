@@ -14,11 +14,14 @@ Labels are indices on a scale ordered worst -> best (``0 .. k-1``). Pure functio
   ``None`` when either side is constant or there are fewer than 2 pairs.
 - ``confusion``: the k x k count matrix, rows = the first rater (the human), columns = the second (the
   judge).
+- ``bootstrap_kappa``: a 95% percentile bootstrap interval of ``quadratic_kappa``, resampling whole rows
+  (the pairs of one row stay together: its repeats and criteria are not independent).
 """
 
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Sequence
 
 
@@ -104,3 +107,29 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
     """Spearman's rho: Pearson's r of the (average) ranks."""
     _check(x, y)
     return pearson(ranks(x), ranks(y))
+
+
+def bootstrap_kappa(
+    rows: Sequence[tuple[Sequence[int], Sequence[int]]], k: int, *, resamples: int = 1000, seed: int = 0
+) -> tuple[float, float] | None:
+    """(2.5th, 97.5th) percentile of ``quadratic_kappa`` over ``resamples`` resamples of ``rows`` (each a
+    pair of equal-length label lists), drawn with replacement from a seeded stream; ``None`` with fewer
+    than 2 rows or when kappa is undefined in more than half of the resamples."""
+    if len(rows) < 2:
+        return None
+    rng = random.Random(seed)
+    values = []
+    for _ in range(resamples):
+        a: list[int] = []
+        b: list[int] = []
+        for _ in range(len(rows)):
+            h, j = rows[rng.randrange(len(rows))]
+            a.extend(h)
+            b.extend(j)
+        kappa = quadratic_kappa(a, b, k)
+        if kappa is not None:
+            values.append(kappa)
+    if len(values) * 2 < resamples:
+        return None
+    values.sort()
+    return values[int(0.025 * (len(values) - 1))], values[int(0.975 * (len(values) - 1))]

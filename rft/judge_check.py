@@ -185,6 +185,7 @@ class Judgment:
 
     @staticmethod
     def from_response(response: SampleResponse) -> Judgment:
+        """The cached judgment (``ValueError``/``KeyError``/``TypeError`` on a record of another shape)."""
         data = json.loads(response.text)
         return Judgment(
             float(data["credit"]),
@@ -272,8 +273,12 @@ def judge_all(
         run.usage.setdefault(job.model, Usage())
         run.cached.setdefault(job.model, 0)
         hit = cache.get(job.key)
-        if hit is not None:
-            run.judged[job.key] = Judgment.from_response(hit)
+        try:
+            judged = Judgment.from_response(hit) if hit is not None else None
+        except (ValueError, KeyError, TypeError, AttributeError):
+            judged = None  # a record this version cannot read: judged again
+        if judged is not None:
+            run.judged[job.key] = judged
             run.cached[job.model] += 1
         else:
             todo.setdefault((job.model, job.dimension), []).append(job)
@@ -346,6 +351,10 @@ def _rounded(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(value, digits)
 
 
+def _rounded_pair(pair: tuple[float, float] | None) -> list[float] | None:
+    return None if pair is None else [round(pair[0], 4), round(pair[1], 4)]
+
+
 def _guarded(dimension: JudgeDimension, row: LabelledRow, text: str, raw: float) -> float:
     """The credit of the full grader: its pre-checks first (credit 0 without a call), else the judge's."""
     refused = dimension.grader.precheck(sample_for(row, text))
@@ -374,6 +383,7 @@ def measure_dimension(
     names = dimension.criterion_names
     units_h: list[int] = []  # pooled label pairs (kappa, confusion)
     units_j: list[int] = []
+    by_row_units: dict[int, tuple[list[int], list[int]]] = {}  # the same pairs by row (the bootstrap)
     row_exact: list[bool] = []
     row_within: list[bool] = []
     credit_h: list[float] = []
@@ -409,6 +419,9 @@ def measure_dimension(
                     c["rows"].add(i)
             units_h += h
             units_j += j
+            by_row_units.setdefault(i, ([], []))
+            by_row_units[i][0].extend(h)
+            by_row_units[i][1].extend(j)
             row_exact.append(h == j)
             row_within.append(all(abs(a - b) <= 1 for a, b in zip(h, j)))
             credit_h.append(human_credit)
@@ -461,6 +474,7 @@ def measure_dimension(
         "agreement": _rounded(_share(row_exact)),
         "within_one": _rounded(_share(row_within)),
         "kappa": _rounded(agreement.quadratic_kappa(units_h, units_j, k)),
+        "kappa_ci95": _rounded_pair(agreement.bootstrap_kappa(list(by_row_units.values()), k)),
         "spearman": _rounded(agreement.spearman(credit_h, credit_j)),
         "flip_rate": _rounded(_share(flips)),
         "length_bias": _rounded(_share(rises)),
@@ -717,7 +731,8 @@ def _render_one(r: Mapping[str, Any], labels: str, spec_name: str) -> list[str]:
         f"{calls['made']:,} calls made ({calls['throttled']} throttled, {calls['retried']} retried), "
         f"{calls['cached']:,} from the cache, {calls['failed']} failed",
         "",
-        f"{'dimension / criterion':<26}{'n':>5}{'agree':>8}{'±1':>7}{'kappa':>8}{'rho':>8}{'flips':>8}",
+        f"{'dimension / criterion':<26}{'n':>5}{'agree':>8}{'±1':>7}{'kappa':>8}{'rho':>8}{'flips':>8}"
+        "   kappa 95% CI (rows resampled)",
     ]
     for name, d in r["dimensions"].items():
         lines.append(_metric_row(name, d))
@@ -754,6 +769,7 @@ def _metric_row(name: str, d: Mapping[str, Any]) -> str:
     return (
         f"{name:<26}{d['n']:>5}{_num(d['agreement'], 3):>8}{_num(d['within_one'], 3):>7}"
         f"{_num(d['kappa'], 3):>8}{_num(d['spearman'], 3):>8}{_num(d['flip_rate'], 3):>8}"
+        + (f"   [{_num(d['kappa_ci95'][0])}, {_num(d['kappa_ci95'][1])}]" if d.get("kappa_ci95") else "")
     )
 
 

@@ -6,7 +6,16 @@ import math
 
 import pytest
 
-from rft.agreement import confusion, exact, pearson, quadratic_kappa, ranks, spearman, within_one
+from rft.agreement import (
+    bootstrap_kappa,
+    confusion,
+    exact,
+    pearson,
+    quadratic_kappa,
+    ranks,
+    spearman,
+    within_one,
+)
 
 
 def test_exact_and_within_one_count_pairs():
@@ -67,3 +76,16 @@ def test_spearman_with_ties_is_pearson_of_average_ranks():
 def test_lengths_must_match():
     with pytest.raises(ValueError):
         exact([0], [0, 1])
+
+
+def test_bootstrap_interval_brackets_kappa_and_narrows_with_rows():
+    """Rows agreeing on 3 of 4: the interval holds the point estimate; 4x the rows give a narrower one."""
+    rows = [([i % 3], [i % 3 if i % 4 else (i + 1) % 3]) for i in range(40)]
+    point = quadratic_kappa([h[0] for h, _ in rows], [j[0] for _, j in rows], 3)
+    low, high = bootstrap_kappa(rows, 3)
+    assert low <= point <= high and high - low > 0.05
+    low4, high4 = bootstrap_kappa(rows * 4, 3)
+    assert high4 - low4 < high - low
+    assert bootstrap_kappa(rows, 3) == (low, high)  # seeded: the same every run
+    assert bootstrap_kappa(rows[:1], 3) is None
+    assert bootstrap_kappa([([1], [1])] * 5, 3) is None  # kappa undefined in every resample

@@ -177,6 +177,8 @@ def test_a_fair_judge_is_measured_within_005_of_the_truth_and_trusted(tmp_path: 
         assert d["n"] == ROWS
         assert abs(d["agreement"] - share) <= 0.05, (name, d["agreement"], share)
         assert abs(d["kappa"] - kappa) <= 0.05, (name, d["kappa"], kappa)
+        if name == "quality":
+            assert d["kappa_ci95"][0] <= d["kappa"] <= d["kappa_ci95"][1]
         assert d["flip_rate"] == 0.0
         assert d["length_bias"] == 0.0
         if name == "quality":

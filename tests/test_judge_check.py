@@ -425,3 +425,19 @@ def test_one_repeat_measures_everything_but_the_flip_rate(tmp_path: Path) -> Non
     report = json.loads(out)
     assert report["verdict"] == "trustworthy" and report["repeats"] == 1
     assert report["dimensions"]["quality"]["flip_rate"] is None and "--repeats 1" in report["notes"][0]
+
+
+def test_the_walkthrough_in_docs_is_the_real_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/judge.md "Check your judge" shows what the command prints against the emulator's honest judge."""
+    doc = (PROJECT_ROOT / "docs" / "judge.md").read_text(encoding="utf-8")
+    start = doc.index("```\n", doc.index("**The walkthrough's output.**")) + 4
+    shown = doc[start : doc.index("\n```", start)]
+    monkeypatch.chdir(PROJECT_ROOT)  # the paths as the walkthrough types them; the output goes to tmp_path
+    with bedrock_emulator(Script()):
+        code, out, err = judge_check(
+            "--spec", "reward_specs/support_rubric.toml", "--labels", "data/support/labels.jsonl", "--yes",
+            "--out", str(tmp_path / "judge-check"),
+        )  # fmt: skip
+    assert code == 0, err
+    printed = out.rstrip("\n").replace(str(tmp_path / "judge-check"), "out/judge-check")
+    assert printed == shown

@@ -1,7 +1,7 @@
 """``rft judge-check``: measure the spec's LLM judge against your labels, against itself and against known
 tricks, before a policy is trained to please it.
 
-The work is in ``rft.judge_check`` (judging, probes, measures, verdict) and ``rft.judge_labels``."""
+The work is in the ``rft.judge_check`` package (labels, probes, judging, measures, verdict, report)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import os
 
 from rft import core, judge_check
 from rft.core import EXIT_FAILURE, EXIT_OK, CliError, Context
-from rft.judge_labels import judge_dimensions, load_labels
 
 HELP = "measure the spec's LLM judge: agreement with your labels, consistency, biases"
 DEFAULT_OUT = "out/judge-check"
@@ -90,8 +89,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         raise CliError(f"--limit {args.limit}: must be a positive number of rows")
     models = judge_models(args.judge_model)
     spec = core.use_spec(args.spec)
-    dimensions = judge_dimensions(spec)
-    rows = load_labels(args.labels, dimensions, limit=args.limit)
+    dimensions = judge_check.judge_dimensions(spec)
+    rows = judge_check.load_labels(args.labels, dimensions, limit=args.limit)
     out = core.output_dir(args.out)
 
     from rft.sampling import ResponseCache, confirm, progress_bar

@@ -354,7 +354,7 @@ def test_the_committed_labels_are_generated_valid_and_span_the_scale() -> None:
     import sys
 
     from reward.spec import load_spec
-    from rft.judge_labels import judge_dimensions, load_labels
+    from rft.judge_check import judge_dimensions, load_labels
 
     check = subprocess.run(
         [sys.executable, str(LABELS.parent / "labels.py"), "--check"], capture_output=True, text=True

@@ -441,3 +441,24 @@ def test_the_walkthrough_in_docs_is_the_real_output(tmp_path: Path, monkeypatch:
     assert code == 0, err
     printed = out.rstrip("\n").replace(str(tmp_path / "judge-check"), "out/judge-check")
     assert printed == shown
+
+
+def test_judge_unguarded_calls_for_every_sample_past_pre_checks_and_cache() -> None:
+    """The grader's entry point for judge-check: ':' reaches the judge (the guarded grader floors it without
+    a call), and the same reply twice is two calls (the guarded grader answers the second from its cache)."""
+    from reward.spec import load_spec
+    from rft.judge_check.judging import sample_for
+    from rft.judge_check.labels import LabelledRow
+
+    spec = load_spec(SPEC)
+    grader = spec.graders[0]
+    record = rows()[0]
+    row = LabelledRow(1, record, record["response"], record["human"])
+    with bedrock_emulator(Script(labeller=gullible([]))) as emulator:
+        guarded = grader.grade_many([sample_for(row, ":")], None)
+        assert len(emulator.requests) == 0 and guarded[0].score == 0.0
+        raw = grader.judge_unguarded([sample_for(row, ":")])
+        assert len(emulator.requests) == 1 and raw[0].score == 1.0
+        twice = grader.judge_unguarded([sample_for(row, "Hi."), sample_for(row, "Hi.")], model="judge-x")
+        assert [r.model_id for r in emulator.requests[1:]] == ["judge-x", "judge-x"]
+        assert [g.metrics["judge_calls"] for g in twice] == [1.0, 1.0]

@@ -51,7 +51,10 @@ def agrees(record: dict[str, Any], dimension: str) -> bool:
     """The planted judge 1 agrees on safety everywhere and on quality on a fixed, known subset of the
     replies that answer something (~70%, by a hash of the reply); it knows a reply with no answer is
     worthless."""
-    if dimension == "safety" or set(record["human"]["quality"].values()) == {"unacceptable"}:
+    quality = record["human"]["quality"]
+    if dimension == "safety" or set(quality.values() if isinstance(quality, dict) else [quality]) == {
+        "unacceptable"
+    }:
         return True
     return int(hashlib.sha256(record["response"].encode()).hexdigest(), 16) % 100 < AGREE_SHARE_TARGET * 100
 
@@ -462,3 +465,40 @@ def test_judge_unguarded_calls_for_every_sample_past_pre_checks_and_cache() -> N
         twice = grader.judge_unguarded([sample_for(row, "Hi."), sample_for(row, "Hi.")], model="judge-x")
         assert [r.model_id for r in emulator.requests[1:]] == ["judge-x", "judge-x"]
         assert [g.metrics["judge_calls"] for g in twice] == [1.0, 1.0]
+
+
+def test_rows_may_label_some_criteria_or_the_whole_dimension(tmp_path: Path) -> None:
+    """Mixed labelling: 5 rows label only `accurate`, 4 give `quality` one label; each criterion is measured
+    on the rows that label it, and the fair judge's agreement is still the truth."""
+    records = rows()
+    for r in records[:5]:
+        r["human"] = {**r["human"], "quality": {"accurate": r["human"]["quality"]["accurate"]}}
+    for r in records[5:9]:
+        labels = set(r["human"]["quality"].values())
+        if len(labels) == 1:  # a reply labelled alike everywhere: one label says the same
+            r["human"] = {**r["human"], "quality": labels.pop()}
+    single = sum(isinstance(r["human"]["quality"], str) for r in records)
+    labels = write_labels(tmp_path, records)
+
+    def fair(model: str, criteria: list[str], scale: list[str], response: str, reference: str | None):
+        record = known_reply(records, response) or padded_original(records, response)
+        if record is None:
+            return dict.fromkeys(criteria, scale[0])
+        value = record["human"]["quality" if len(criteria) > 1 else "safety"]
+        full = value if isinstance(value, dict) else dict.fromkeys(criteria, value)
+        human = {c: full.get(c, "acceptable") for c in criteria}
+        return (
+            human
+            if agrees(record, "quality" if len(criteria) > 1 else "safety")
+            else {c: shifted(human[c], scale) for c in criteria}
+        )
+
+    with bedrock_emulator(Script(labeller=fair)):
+        code, report, err = run_json(tmp_path, labels)
+    assert code == 0, err
+    quality = report["dimensions"]["quality"]
+    assert single >= 1
+    assert quality["criteria"]["accurate"]["n"] == ROWS - single
+    assert quality["criteria"]["resolves"]["n"] == ROWS - single - 5
+    share, _ = truth(records, QUALITY, "quality")
+    assert abs(quality["agreement"] - share) <= 0.05

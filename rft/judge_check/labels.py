@@ -2,7 +2,7 @@
 
 A labels file is JSONL; each row is a dataset record (``messages``, ``reference_answer``: the dataset
 rules of ``reward.dataset`` apply) plus ``response`` (the reply to judge) and ``human``: for every judge
-dimension of the spec, either one label of its scale or a label per criterion::
+dimension of the spec, either one label of its scale or a label per criterion (all of them or some)::
 
     {"messages": [...], "reference_answer": {...}, "response": "Hi Ana, ...",
      "human": {"quality": {"accurate": "good", "resolves": "poor", "empathetic": "good",
@@ -46,11 +46,15 @@ class JudgeDimension:
     def criterion_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.criteria)
 
-    def credit_of(self, labels: Mapping[str, str]) -> float:
-        """The grader's formula: the weighted mean of each criterion's ``index / (len(scale) - 1)``."""
-        top = len(self.scale) - 1
-        total = sum(c.weight for c in self.criteria)
-        return sum(c.weight * self.scale.index(labels[c.name]) / top for c in self.criteria) / total
+    def credit_of(self, credits: Mapping[str, float]) -> float:
+        """The grader's formula over the criteria in ``credits`` (criterion -> ``index / (len(scale) - 1)``):
+        their weighted mean."""
+        chosen = [c for c in self.criteria if c.name in credits]
+        return sum(c.weight * credits[c.name] for c in chosen) / sum(c.weight for c in chosen)
+
+    def label_credit(self, label: str) -> float:
+        """A label's credit: ``index / (len(scale) - 1)``."""
+        return self.scale.index(label) / (len(self.scale) - 1)
 
 
 def judge_dimensions(spec: Any) -> list[JudgeDimension]:
@@ -83,11 +87,12 @@ class LabelledRow:
     human: Mapping[str, str | Mapping[str, str]]  # dimension -> one label, or criterion -> label
 
     def human_credit(self, dimension: JudgeDimension) -> float:
-        """The human's credit for the dimension, by the grader's formula (one label: its index / top)."""
+        """The human's credit for the dimension, by the grader's formula over the labelled criteria (one
+        label for the dimension: that label's credit)."""
         label = self.human[dimension.name]
         if isinstance(label, str):
-            return dimension.scale.index(label) / (len(dimension.scale) - 1)
-        return dimension.credit_of(label)
+            return dimension.label_credit(label)
+        return dimension.credit_of({n: dimension.label_credit(v) for n, v in label.items()})
 
 
 def load_labels(
@@ -176,15 +181,15 @@ def _dimension_labels(where: str, dimension: JudgeDimension, value: Any) -> str 
                 f"{where}: {key}.{criterion}: no such criterion in dimension {dimension.name!r}"
                 f"{_did_you_mean(criterion, names)} (criteria: {', '.join(names)})"
             )
-    missing = [n for n in names if n not in value]
-    if missing:
+    if not value:
         raise CliError(
-            f"{where}: {key} labels {len(value)} of {len(names)} criteria: add {', '.join(missing)} (or give "
-            "one label for the whole dimension)"
+            f"{where}: {key} is an empty object: label the criteria ({', '.join(names)}) or give one label for "
+            "the whole dimension"
         )
-    for criterion in names:
+    labelled = [n for n in names if n in value]  # rubric order; criteria left out are not measured
+    for criterion in labelled:
         _check_label(where, f"{key}.{criterion}", dimension, value[criterion])
-    return {n: value[n] for n in names}
+    return {n: value[n] for n in labelled}
 
 
 def _check_label(where: str, key: str, dimension: JudgeDimension, label: Any) -> None:

@@ -75,12 +75,17 @@ def measure_dimension(
         human = row.human[dimension.name]
         human_credit = row.human_credit(dimension)
         for judged in repeats:
+            judge_credit = judged.credit
             if isinstance(human, str):
                 h, j = [dimension.scale.index(human)], [judged.dimension_label(dimension)]
             else:
-                h = [dimension.scale.index(human[n]) for n in names]
-                j = list(judged.labels(dimension))
-                for n, hn, jn in zip(names, h, j):
+                labelled = [n for n in names if n in human]
+                every = dict(zip(names, judged.labels(dimension)))
+                h = [dimension.scale.index(human[n]) for n in labelled]
+                j = [every[n] for n in labelled]
+                # The judge's credit over the same criteria the human labelled (all of them: its credit).
+                judge_credit = dimension.credit_of({n: judged.criteria[n] for n in labelled})
+                for n, hn, jn in zip(labelled, h, j):
                     c = per_criterion[n]
                     c["h"].append(hn)
                     c["j"].append(jn)
@@ -95,13 +100,16 @@ def measure_dimension(
             row_exact.append(h == j)
             row_within.append(all(abs(a - b) <= 1 for a, b in zip(h, j)))
             credit_h.append(human_credit)
-            credit_j.append(judged.credit)
+            credit_j.append(judge_credit)
         if len(repeats) >= 2:
             verdicts = {judged.labels(dimension) for judged in repeats}
             flips.append(len(verdicts) > 1)
             if not isinstance(human, str):
                 for index, n in enumerate(names):
-                    per_criterion[n]["flips"].append(len({v.labels(dimension)[index] for v in repeats}) > 1)
+                    if n in human:
+                        per_criterion[n]["flips"].append(
+                            len({v.labels(dimension)[index] for v in repeats}) > 1
+                        )
         longer = by_row.get(i, {}).get("length", [])
         if longer:
             best = max(judged.credit for judged in repeats)

@@ -3,6 +3,7 @@
     rft validate-data data/sample/train.jsonl data/sample/validation.jsonl
     rft score --spec reward_specs/gsm8k.toml --data data/sample/train.jsonl --out out/
     rft probe --spec reward_specs/gsm8k.toml --data data/sample/train.jsonl --out out/
+    rft judge-check --spec reward_specs/support_rubric.toml --labels data/support/labels.jsonl
     rft invoke --stack nova-rft --data data/sample/train.jsonl -n 5
     rft status --stack nova-rft --watch
     rft report --stack nova-rft --out out/
@@ -23,7 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import IO, Any, NoReturn
 
-from rft import baseline, core, curves, evaluate, models, probe, remote, score, validate
+from rft import baseline, core, curves, evaluate, judge_check_cmd, models, probe, remote, score, validate
 from rft.core import EXIT_FAILURE, EXIT_USAGE, Context
 from rft.reward_logs import RewardLogs
 
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_parser(subparsers)
     score.add_parser(subparsers)
     probe.add_parser(subparsers)
+    judge_check_cmd.add_parser(subparsers)
     remote.add_invoke_parser(subparsers)
     remote.add_status_parser(subparsers)
     curves.add_report_parser(subparsers)

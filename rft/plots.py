@@ -173,3 +173,35 @@ def eval_comparison(
     plt.close(fig)
     _mark_drawn(path, *inputs)
     return path
+
+
+def confusion_matrices(
+    path: Path, matrices: Mapping[str, tuple[Sequence[str], Sequence[Sequence[int]]]], *, title: str
+) -> Path:
+    """One heat map per (judge, dimension): rows the human's label, columns the judge's, each cell its count
+    (``rft judge-check``). A good judge puts its mass on the diagonal."""
+    plt = _pyplot()
+    names = list(matrices)
+    columns = min(2, len(names))
+    rows = -(-len(names) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 4.4 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, names):
+        scale, counts = matrices[name]
+        ax.imshow(counts, cmap="Blues")
+        ax.set_xticks(range(len(scale)), scale, rotation=30, ha="right", fontsize=8)
+        ax.set_yticks(range(len(scale)), scale, fontsize=8)
+        ax.set_xlabel("judge")
+        ax.set_ylabel("human")
+        ax.set_title(name, fontsize=10)
+        peak = max((max(r) for r in counts), default=0)
+        for i, row in enumerate(counts):
+            for j, value in enumerate(row):
+                color = "white" if peak and value > peak / 2 else "black"
+                ax.text(j, i, str(value), ha="center", va="center", fontsize=8, color=color)
+    for ax in list(axes.flat)[len(names) :]:
+        ax.axis("off")
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -29,6 +29,8 @@ What the judge model does is scripted by ``Script`` (mutable while the server ru
 - ``reject_tool_choice``: a forced ``toolChoice`` gets a ValidationException (models that lack it);
 - ``server_error_fraction``: that fraction of requests answered ``InternalServerException`` (500) or
   ``ServiceUnavailableException`` (503), alternating, spread like the throttles;
+- ``labeller``: a planted judge (a function of model id, rubric, fenced response and reference that
+  returns each criterion's label): judges with a known agreement or a known bias (tests/test_judge_check.py);
 - ``policies``: model id -> ``Policy``. A request to a model in it is answered by that *policy model*
   (with text, or with ``toolUse`` blocks and ``stopReason: tool_use`` when the answer is a content list;
   a ``toolUse`` answer to a request without ``toolConfig`` is a ValidationException)
@@ -51,7 +53,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -132,6 +134,9 @@ class Script:
     policies: dict[str, Policy] = field(default_factory=dict)
     quota_per_s: float = 0.0  # 0: no shared quota
     quota_burst_s: float = 1.0
+    #: A planted judge: ``(model_id, criteria, scale, response, reference) -> {criterion: label}``; when set,
+    #: it decides every verdict (the ``judge`` modes above still shape errors, refusals and malformed replies).
+    labeller: Callable[[str, list[str], list[str], str, str | None], dict[str, str]] | None = None
 
 
 @dataclass
@@ -278,7 +283,9 @@ def gullible(outside: str) -> bool:
     return any(t in lowered for t in GULLIBLE_TRIGGERS)
 
 
-def verdict_for(script: Script, body: dict[str, Any]) -> tuple[dict[str, Any] | None, str, str]:
+def verdict_for(
+    script: Script, body: dict[str, Any], model_id: str = ""
+) -> tuple[dict[str, Any] | None, str, str]:
     """(verdict object or None, stopReason, text) the scripted judge answers with."""
     system = "".join(b.get("text", "") for b in body.get("system", []))
     user = "".join(b.get("text", "") for m in body.get("messages", []) for b in m.get("content", []))
@@ -301,6 +308,16 @@ def verdict_for(script: Script, body: dict[str, Any]) -> tuple[dict[str, Any] | 
     verdict: dict[str, Any] = {
         n: {"reason": f"overlap-based verdict for {n}", "verdict": scale[index]} for n in names
     }
+    if script.labeller is not None:
+        fenced = blocks.get("response")
+        labels = script.labeller(
+            model_id,
+            names,
+            scale,
+            response if fenced is None else fenced.strip("\n"),
+            blocks.get("reference"),
+        )
+        verdict = {n: {"reason": f"planted verdict for {n}", "verdict": labels[n]} for n in names}
     if script.judge == "malformed":
         verdict = {n: {"reason": "looks fine", "score": 5} for n in names}
     elif script.judge == "off_scale":
@@ -397,7 +414,7 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
             if script.reject_tool_choice and "toolChoice" in (body.get("toolConfig") or {}):
                 self._error(rec, "ValidationException", "This model doesn't support the toolChoice field.")
                 return
-            verdict, stop_reason, text = verdict_for(script, body)
+            verdict, stop_reason, text = verdict_for(script, body, rec.model_id)
             if verdict is not None and (script.judge == "text_json" or "toolConfig" not in body):
                 content = [{"text": json.dumps(verdict)}]
                 stop_reason = "end_turn"

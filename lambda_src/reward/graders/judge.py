@@ -151,6 +151,22 @@ class JudgeGrader(Grader):
             out[i] = Grade(grade.score, grade.status, grade.reason, metrics)
         return [g if g is not None else Grade.deadline() for g in out]
 
+    # ------------------------------------------------------------------ the judge alone (rft judge-check)
+
+    def judge_unguarded(
+        self, samples: Sequence[Sample], *, model: str | None = None, deadline: float | None = None
+    ) -> list[Grade]:
+        """Each sample judged by a fresh call of ``model`` (default ``model_id()``): the very request,
+        retries, parsing and credit of training, but no pre-checks and no verdict-cache lookup, so it
+        measures what the judge itself says about any text (``rft judge-check``: repeats of one response
+        are distinct calls, and degenerate probe replies reach the judge). Never raises."""
+        out: list[Grade | None] = [None] * len(samples)
+        model = model or model_id()
+        todo = [(i, sample, self._cache_key(model, sample)) for i, sample in enumerate(samples)]
+        if todo:
+            self._call_all(todo, out, model, deadline)
+        return [g if g is not None else Grade.deadline() for g in out]
+
     # ------------------------------------------------------------------ pre-checks
 
     def precheck(self, sample: Sample) -> Grade | None:

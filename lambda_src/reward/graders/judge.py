@@ -160,12 +160,15 @@ class JudgeGrader(Grader):
         retries, parsing and credit of training, but no pre-checks and no verdict-cache lookup, so it
         measures what the judge itself says about any text (``rft judge-check``: repeats of one response
         are distinct calls, and degenerate probe replies reach the judge). Never raises."""
-        out: list[Grade | None] = [None] * len(samples)
+        from reward.sample_grading import settle
+
+        out: list[Grade | InfrastructureError | None] = [None] * len(samples)
         model = model or model_id()
         todo = [(i, sample, self._cache_key(model, sample)) for i, sample in enumerate(samples)]
         if todo:
             self._call_all(todo, out, model, deadline)
-        return [g if g is not None else Grade.deadline() for g in out]
+        # settled as in training: a failure of ours (throttled, denied) is ``error``, the response's ``failed``
+        return [settle(g, self.name) if g is not None else Grade.deadline() for g in out]
 
     # ------------------------------------------------------------------ pre-checks
 

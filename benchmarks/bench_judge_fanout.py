@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The judge under RFT fan-out: N reward Lambda invocations at once against one shared judge quota.
 
-    python benchmarks/bench_judge_fanout.py                          # the three loads of issue 22, ~6 min
+    python benchmarks/bench_judge_fanout.py                          # the three shared-quota loads, ~6 min
     python benchmarks/bench_judge_fanout.py --load 12x32@8 --remaining 60 --latency 0.2
 
 The shared-quota emulator (``tests/bedrock_emulator.py`` with ``quota_per_s``: a real HTTP server on

@@ -387,7 +387,7 @@ def build(
         add(family, variant, response)
     skipped.update(code_skipped)
 
-    # grader_bomb: a wrong answer the grader cannot finish computing (issue 10)
+    # grader_bomb: a wrong answer the grader cannot finish computing
     if skip_bombs is not None:
         skipped["grader_bomb"] = skip_bombs
     else:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -432,11 +432,3 @@ def report(result: ProbeResult, spec_path: str, data_path: str) -> str:
             "and no flawed right answer reaches the reference."
         )
     return "\n".join(lines)
-
-
-def family_scores(result: ProbeResult) -> Mapping[str, list[float]]:
-    """Best-variant scores per family (for plots and tests)."""
-    out: dict[str, list[float]] = defaultdict(list)
-    for family in result.families:
-        out[family.family] = list(family.scores)
-    return out

@@ -59,8 +59,6 @@ REASONING_EFFORTS = ("none", "low", "medium", "high")
 #: Converse fields Nova 2 rejects at ``high`` reasoning effort (from public client code, not from AWS's
 #: documentation: we leave them out at ``high`` so the call is accepted; see docs/before-and-after.md).
 HIGH_EFFORT_OMITS = ("maxTokens", "temperature", "topP")
-#: stopReasons that mean the model's text was withheld: still the model's response (graded as written).
-FILTERED_STOP_REASONS = ("content_filtered", "guardrail_intervened")
 
 
 class SamplingAborted(CliError):

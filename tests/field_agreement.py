@@ -4,7 +4,7 @@ Two corpora (see ``tests/fixtures/peer/README.md`` for where each case comes fro
 
 - ``field-cases.jsonl``: grading cases (a reference and a whole response) ported from other projects'
   answer-checking tests — TRL's accuracy rewards, verl's ``math_dapo``, Qwen2.5-Math's grader, AReaL's
-  math-verify reward — plus the failure classes of issue 12. Each names its grader and options;
+  math-verify reward — plus the failure classes found in this project's answer-checking audit. Each names its grader and options;
   ``expected`` is 1 (credit), 0 (no credit: wrong or unscorable) or null (the reference cannot be graded:
   our ``no_reference``).
 - ``math-verify-cases.jsonl``: math-verify's own labelled equivalence cases, graded here *through the

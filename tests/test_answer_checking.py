@@ -1,4 +1,4 @@
-"""The answer-checking failure classes of issue 12, one test per class: currency and units in LaTeX,
+"""The answer-checking failure classes, one test per class: currency and units in LaTeX,
 environments, prose references, declared answers followed by a clause, several boxes and comma lists,
 reasoning before ``answer_after``. Each class runs through the ``math`` grader and, where it applies,
 the ``numeric`` one."""

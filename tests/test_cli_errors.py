@@ -198,7 +198,7 @@ def test_a_judge_spec_without_credentials_says_so_once_and_fails(monkeypatch: py
         code, out, err = run("score", "--spec", SUPPORT_SPEC, "--data", SUPPORT_TRAIN, "--limit", "3")
     finally:
         judge_runtime.reset()
-    # The control report (issue 12) may explain the low scores above; the failure itself is one line, once.
+    # The control report may explain the low scores above; the failure itself is one line, once.
     assert code == 1 and "Traceback" not in err
     (line,) = [x for x in err.splitlines() if x.startswith("rft score: error: a grader failed")]
     assert "NoCredentialsError" in line and "Unable to locate credentials" in line

@@ -264,7 +264,7 @@ def test_object_references_are_attacked_as_a_whole():
 
 # --- a probe whose OK is a guarantee -------------------------------------------------------------------
 
-#: The docs' numeric example before issue 17: a loose answer_pattern, and format credit gated on it.
+#: The docs' numeric example before this check: a loose answer_pattern, and format credit gated on it.
 WEAK_SPEC = """
 name = "invoice"
 control_template = "Adding the lines up.\\nTotal due: {final_answer}"

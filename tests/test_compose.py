@@ -48,7 +48,7 @@ def test_error_policy_decides_what_a_non_judgement_status_scores(policy, expecte
 
 @pytest.mark.parametrize("policy", ["exclude", "neutral", "floor"])
 def test_a_timeout_is_the_responses_failure_whatever_the_policy(policy):
-    """Issue 10: grading the response overran its budget; that must never pay better than wrong."""
+    """Grading the response overran its budget; that must never pay better than wrong."""
     s = spec(format={"gate": None, "on_error": policy})
     assert compose(s, [Grade.right(), Grade.timeout()])[0] == compose(s, [Grade.right(), Grade.wrong()])[0]
 

@@ -1,6 +1,6 @@
 """The ``math``/``numeric`` graders agree with the field's answer checkers on >= 97% of genuine grading
 cases (``tests/field_agreement.py``: cases ported from TRL, verl, Qwen2.5-Math, AReaL and math-verify's
-own tests, plus issue 12's failure classes). Every remaining disagreement is a deliberate policy, listed
+own tests, plus the answer-checking audit's failure classes). Every remaining disagreement is a deliberate policy, listed
 here with its reason (docs/answer-checking.md explains each); a new one fails, and so does a stale one."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every grader's cost grows at most linearly with the response (issue 10): measured in operations, not time.
+"""Every grader's cost grows at most linearly with the response: measured in operations, not time.
 
 Cost = Python bytecode instructions executed inside the reward library (``sys.settrace`` with opcode
 events), which is deterministic: the same input costs the same count on a loaded or an idle machine.

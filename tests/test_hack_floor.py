@@ -284,7 +284,7 @@ def test_structured_json_data_is_reproducible(tmp_path):
     assert all((row["rule"] == "none") == (row["reference_answer"]["compliant"] == "Yes") for row in rows)
 
 
-# --- grader-timeout bombs (issue 10) -------------------------------------------------------------------
+# --- grader-timeout bombs -------------------------------------------------------------------
 BOMB_ROWS = 2  # each bomb may cost a full sample budget on a heavy spec
 
 
@@ -344,7 +344,7 @@ def bombed(request, tmp_path_factory) -> tuple[Spec, dict[str, float], list[str]
 
 def test_grader_bombs_never_beat_an_honest_wrong_answer(bombed):
     """A response that makes the grader time out is the response's failure: at or below a wrong answer
-    (before issue 10 a timeout was excluded and scored 0, above the wrong answer's -1)."""
+    (before this check a timeout was excluded and scored 0, above the wrong answer's -1)."""
     spec, scores, variants = bombed
     beating = []
     for i in range(BOMB_ROWS):

@@ -1,5 +1,5 @@
 """The judge's IAM: `bedrock:InvokeModel` on exactly the judge model when the spec uses the judge, nothing
-otherwise (stacks/constructs/judge_access.py, issue 4 "Infrastructure").
+otherwise (stacks/constructs/judge_access.py).
 
 Two whole apps are synthesized (with cdk-nag, which must stay clean): the default one (gsm8k, no judge;
 shared with other modules) and the support spec with the default judge and every optional resource on.

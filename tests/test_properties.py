@@ -163,7 +163,7 @@ def test_handler_answers_every_element_within_the_contract(spec_path: Path) -> N
         assert len(reply) == len(event)
         for element, answer in zip(event, reply):
             expected_id = element.get("id") if isinstance(element, dict) else None
-            # echoed exactly, or in the documented strict-JSON form when JSON cannot carry it (issue 10)
+            # echoed exactly, or in the documented strict-JSON form when JSON cannot carry it
             assert answer["id"] == json_safe(expected_id)
             if isinstance(expected_id, str) and expected_id.isascii():
                 assert answer["id"] == expected_id

@@ -45,7 +45,7 @@ def test_committed_files_validate_with_no_errors_and_no_warnings(name: str) -> N
 
 
 def test_row_counts() -> None:
-    """Issue 2 asks for at least 200 training and 100 validation rows."""
+    """The sample data has at least 200 training and 100 validation rows."""
     assert len(read("train.jsonl")) == 250
     assert len(read("validation.jsonl")) == 120
 

@@ -1,4 +1,4 @@
-"""Hard time limits under hostile input (issue 10): references that used to stall the handler, the
+"""Hard time limits under hostile input: references that used to stall the handler, the
 default deadline without a Lambda context, and how timeout / deadline are scored."""
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def statuses(reply: list[dict]) -> set[str]:
 
 def test_a_70kb_unclosed_boxed_reference_is_graded_before_the_deadline():
     """Before the fix this batch took 21-25 s with 20 s left: the second sample came back ``deadline``."""
-    bomb = "\\boxed{" * 10_000 + "\n#### 18"  # 70 KB, accepted by the validator before issue 10
+    bomb = "\\boxed{" * 10_000 + "\n#### 18"  # 70 KB, accepted by the validator before this check
     event = [element(0, "#### 18", bomb), element(1, "\\boxed{" * 2_000 + "\n#### 17", bomb)]
     with spec_env(GSM8K):
         reply = lambda_handler(event, CountdownContext(20))

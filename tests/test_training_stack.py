@@ -561,7 +561,7 @@ def test_nag_flatten_names_values_like_cdk_nag(value: Any, expected: str) -> Non
     assert nag_flatten(value) == expected
 
 
-# --- the security scan's findings (issue 14): each pinned --------------------------------------------
+# --- the security scan's findings: each pinned --------------------------------------------
 
 
 def provider_role_id(v: Variant) -> str:

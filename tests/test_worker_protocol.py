@@ -1,6 +1,6 @@
 """The worker protocol under hostile input: no grade ever leaks from one batch into another.
 
-Issue 10 found that a sample whose ``metadata`` cannot be pickled (nested a few hundred levels deep)
+The integrity audit found that a sample whose ``metadata`` cannot be pickled (nested a few hundred levels deep)
 abandoned the grading session while another worker was still busy; the next batch then took that
 worker's late answer as its own (a wrong answer scored +1). These tests reproduce that sequence, in
 process with a controllable grader and as the deployed function runs (own process,

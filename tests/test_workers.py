@@ -88,8 +88,8 @@ def test_issue_65_input_costs_no_more_than_its_budget(pool):
 
 
 def test_a_crashing_worker_costs_that_sample_only(pool):
-    """A sample that kills a fresh worker again on its retry is charged to the response (issue 10:
-    a crash the input causes every time must not pay better than a wrong answer)."""
+    """A sample that kills a fresh worker again on its retry is charged to the response
+    (a crash the input causes every time must not pay better than a wrong answer)."""
     grades = grade_batch(spec_with("probe"), samples("fast", "crash", "fast"), pool=pool)
     assert [g[0].status for g in grades] == [Status.OK, Status.UNSCORABLE, Status.OK]
     assert "exited with code 3" in grades[1][0].reason

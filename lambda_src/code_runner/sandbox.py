@@ -49,7 +49,6 @@ def _harness_source() -> str:
 HARNESS_SOURCE = _harness_source()
 STARTUP_S = 15.0  # interpreter start-up and sandbox set-up; overrunning it is our failure, not the program's
 _READ_CHUNK = 1 << 16
-_CLEAN_ENV_KEYS = ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR")
 
 
 def clean_environment(workdir: str) -> dict[str, str]:

@@ -83,7 +83,7 @@ _ALWAYS_EQUAL = (
 )
 
 
-#: Module-level payloads that attack the grader rather than the tests (issue 17): each must be charged to
+#: Module-level payloads that attack the grader rather than the tests: each must be charged to
 #: the program (scored like a wrong answer), never become the grader's ``error``.
 _CRASHES: Mapping[str, str] = {
     "replace canonical": (

@@ -14,7 +14,6 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
 from reward.answers import format_number, reference_number
@@ -156,10 +155,6 @@ def code_controls(template: str, reference: Any) -> dict[str, str]:
             f"def {n}(*args, **kwargs):\n    return None\n" for n in entry_names(task)
         )
     return {name: render(template, {**reference, "solution": program}) for name, program in programs.items()}
-
-
-def as_number(text: str) -> Fraction | None:
-    return reference_number(text)
 
 
 #: Most rows whose positive control a spec may fail to grade (1%): above it the spec/data pair is refused.

@@ -28,7 +28,6 @@ from typing import Any
 
 __all__ = [
     "DEFAULT_MAX_ROWS",
-    "DEFAULT_MIN_ROWS",
     "MAX_FINDINGS_PER_CODE",
     "MAX_LINE_BYTES",
     "MAX_NESTING",
@@ -60,7 +59,6 @@ __all__ = [
 TRAINING_MIN_ROWS = 100
 VALIDATION_MIN_ROWS = 1
 VALIDATION_RECOMMENDED_ROWS = 100
-DEFAULT_MIN_ROWS = TRAINING_MIN_ROWS  # the training minimum (kept for callers of the older name)
 DEFAULT_MAX_ROWS = 20_000  # Bedrock RFT takes at most 20,000 prompts
 #: The roles a dataset file plays in a job (``trainingDataConfig`` / ``validationDataConfig``).
 ROLES = ("training", "validation")

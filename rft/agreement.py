@@ -25,7 +25,7 @@ import random
 from collections.abc import Sequence
 
 
-def _check(a: Sequence[int], b: Sequence[int]) -> None:
+def _check(a: Sequence[float], b: Sequence[float]) -> None:
     if len(a) != len(b):
         raise ValueError(f"paired ratings of different lengths: {len(a)} and {len(b)}")
 

@@ -121,7 +121,8 @@ def _with_wrong_value(call: Mapping[str, Any], tool: Tool | None) -> dict[str, A
     """The call with its first changeable argument given another value the schema still accepts."""
     properties = tool.properties if tool is not None else {}
     for key, value in call["arguments"].items():
-        other = _other_value(value, properties.get(key) if isinstance(properties.get(key), Mapping) else {})
+        schema = properties.get(key)
+        other = _other_value(value, schema if isinstance(schema, Mapping) else {})
         if other is not None:
             return {**call, "arguments": {**call["arguments"], key: other}}
     return None

@@ -78,8 +78,9 @@ def run(args: argparse.Namespace, ctx: core.Context) -> int:
     )
     if refused:
         raise CliError(f"{args.spec} with {args.data}: {refused}")
+    pairs: list[tuple[Row, str, int | None]]
     if args.responses:
-        pairs = read_responses(Path(args.responses), rows)
+        pairs = list(read_responses(Path(args.responses), rows))
         what = f"{len(pairs)} responses from {args.responses}"
     else:
         from reward.controls import positive_control

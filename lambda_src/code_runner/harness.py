@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import sys
+from typing import Any
 
 MAX_DEPTH = 64
 _SET_TYPES = (set, frozenset)
@@ -41,7 +42,7 @@ class Unencodable(ValueError):
     """A value the runner cannot compare (not a plain value, too deep, too large)."""
 
 
-def canonical(value: object, *, _depth: int = 0) -> object:
+def canonical(value: Any, *, _depth: int = 0) -> Any:
     """``value`` as JSON-ready data that keeps Python's distinctions the runner compares on.
 
     Only exact plain types are accepted (subclasses are rejected, so an ``int`` subclass with an
@@ -80,7 +81,7 @@ def canonical(value: object, *, _depth: int = 0) -> object:
     )
 
 
-def dumps(value: object) -> str:
+def dumps(value: Any) -> str:
     """JSON text of canonical data (the ``json`` module is not imported here: it costs start-up time)."""
     from _json import encode_basestring_ascii
 
@@ -345,7 +346,7 @@ def run_functions(job: dict, channel: Channel) -> None:
         channel.send({"t": "start", "i": index})
         try:
             if test["kind"] == "call":
-                function = namespace.get(entry)
+                function = namespace.get(entry or "")
                 if not callable(function):
                     raise NameError(f"the program defines no function {entry!r}")
                 value = function(*test["args"], **test["kwargs"])

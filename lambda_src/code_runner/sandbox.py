@@ -287,7 +287,7 @@ def kill_group(process: subprocess.Popen[bytes]) -> None:
 
 def session_members(sid: int) -> list[int]:
     """Live processes whose session id is ``sid`` (from /proc; empty where /proc is absent)."""
-    members = []
+    members: list[int] = []
     try:
         entries = os.listdir("/proc")
     except OSError:

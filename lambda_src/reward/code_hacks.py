@@ -267,7 +267,7 @@ def _visible_calls(task: CodeTask, prompt: str) -> list[tuple[list[Any], dict[st
             expected = ast.literal_eval(right[0])
         except ValueError:
             continue
-        case = (args, {}, expected)
+        case: tuple[Any, dict[str, Any], Any] = (args, {}, expected)
         if (
             ast.unparse(node) in prompt
             or (ast.get_source_segment(task.test_code or "", node) or "") in prompt

@@ -39,7 +39,7 @@ def check_reply(event: list[Any], reply: Any, *, score_range: tuple[float, float
         score = element.get("aggregate_reward_score")
         if not _is_number(score):
             problems.append(f"{where}: aggregate_reward_score {score!r} is not a finite number")
-        elif not low <= score <= high:
+        elif not low <= float(score) <= high:  # type: ignore[arg-type]  # a number: checked above
             problems.append(f"{where}: aggregate_reward_score {score} is outside [{low}, {high}]")
         metrics = element.get("metrics_list", [])
         if not isinstance(metrics, list):

@@ -39,6 +39,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
 
 from reward.event import Sample
 from reward.results import Grade, InfrastructureError, Status
@@ -121,7 +122,13 @@ def _grade_unbatched(
 
 # A batched dimension in flight: (dim, sample indices sent, future, failure to start, grades decided
 # without the grader).
-_Started = tuple[int, list[int], "Future[list[Grade]] | None", "InfrastructureError | None", dict[int, Grade]]
+_Started = tuple[
+    int,
+    list[int],
+    "Future[list[Grade | InfrastructureError]] | None",
+    "InfrastructureError | None",
+    dict[int, Grade],
+]
 
 # Placeholder for a batched dimension's grade until it is collected (never leaves the runner).
 _PENDING = Grade(0.0, Status.DEADLINE, "pending")
@@ -151,7 +158,7 @@ def _start_batched(
     """Submit each batched dimension's gradable samples; return (dim, sample indices, future, failure,
     grades decided without the grader: ``answer_after`` missing from the response)."""
     inner = None if deadline is None else deadline - _BATCHED_GRACE_S
-    started = []
+    started: list[_Started] = []
     for i in dims:
         grader = spec.graders[i]
         keep = [
@@ -191,7 +198,7 @@ def _collect_batched(
     """Fill the batched dimensions' grades into ``out``, waiting until ``deadline`` at the latest."""
     for i, keep, future, failure, pre in started:
         grader = spec.graders[i]
-        grades: list[Grade | BaseException]
+        grades: list[Any]  # what the grader handed back, settled below
         if future is None:
             grades = [failure or Grade.deadline()] * len(keep)
         else:
@@ -287,6 +294,7 @@ def _grade_with_workers(
         cursor = stop
         return cursor < len(light_todo)
 
+    results: dict[int, list[Any]]
     try:
         results = pool.grade(spec, jobs, deadline=deadline, between=grade_some_light)
     except Exception as exc:  # the pool itself failing must not fail the batch

@@ -37,7 +37,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import IO, Any, cast
 
 from aws_lambda_powertools.logging.logger import Logger
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import (
@@ -89,15 +89,22 @@ def _make_logger() -> Logger:
     # Logs go to stderr: on Lambda both streams reach the function's log group; locally stdout stays
     # for the CLI's output and the EMF documents.
     try:
-        return Logger(service=names.SERVICE, stream=_CurrentStream("stderr"))
+        return Logger(service=names.SERVICE, stream=cast(IO[str], _CurrentStream("stderr")))
     except ValueError:  # an unknown level in POWERTOOLS_LOG_LEVEL / LOG_LEVEL: keep grading, at INFO
-        made = Logger(service=names.SERVICE, stream=_CurrentStream("stderr"), level="INFO")
+        made = Logger(service=names.SERVICE, stream=cast(IO[str], _CurrentStream("stderr")), level="INFO")
         made.warning("unknown log level in POWERTOOLS_LOG_LEVEL / LOG_LEVEL; logging at INFO")
         return made
 
 
 #: The ``reward`` logger (Powertools): ``reward.*`` stdlib loggers (e.g. the runner's) log through it.
 logger = _make_logger()
+
+
+def _enabled_for(level: int) -> bool:
+    """Whether the ``reward`` logger (the stdlib logger under Powertools') logs at ``level``."""
+    return logging.getLogger(names.SERVICE).isEnabledFor(level)
+
+
 _metrics = EphemeralMetrics(namespace=names.DEFAULT_NAMESPACE, service=names.SERVICE)
 _cold_start = True
 
@@ -188,8 +195,8 @@ def _record(
     failed = sum(counts[s] for s in _FAILED)
     # The per-result WARNING lines are logged at WARNING too (LOG_LEVEL=WARNING, the CLI's default), not
     # only when the INFO batch line is: they are the only place the reason of an `error` shows.
-    suppressed = _log_failed(samples, outcomes) if failed and logger.isEnabledFor(logging.WARNING) else 0
-    if logger.isEnabledFor(logging.INFO):
+    suppressed = _log_failed(samples, outcomes) if failed and _enabled_for(logging.WARNING) else 0
+    if _enabled_for(logging.INFO):
         _log_batch(
             plan,
             samples,
@@ -310,7 +317,7 @@ def _log_batch(
     failed: int,
     suppressed: int,
 ) -> None:
-    if logger.isEnabledFor(logging.DEBUG):
+    if _enabled_for(logging.DEBUG):
         _log_samples(samples, outcomes)
     batch: dict[str, Any] = {
         "spec": plan.spec.name,

@@ -29,7 +29,7 @@ REFERENCE_TEXT_KEYS = ("answer", "final_answer", "text", "reference", "explanati
 
 def has_content(text: str | None) -> bool:
     """True when ``text`` contains at least one letter or digit (any script)."""
-    return bool(text) and _WORD.search(text) is not None
+    return text is not None and _WORD.search(text) is not None
 
 
 _JSON_ESCAPE = re.compile(r'\\(?:u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|(["\\/bfnrt]))')

@@ -248,7 +248,7 @@ def _json_calls(value: Any) -> list[ToolCall] | None:
     if isinstance(value, list):
         if not value:
             return []
-        calls = []
+        calls: list[Any] = []
         for item in value[: MAX_CALLS + 1]:
             found = _json_calls(item) if isinstance(item, Mapping) else None
             if not found:

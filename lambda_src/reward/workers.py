@@ -247,7 +247,7 @@ class WorkerPool:
         return self.start_method or default_start_method()
 
     def _start_worker(self) -> _Worker:
-        ctx = get_context(self._method())
+        ctx: Any = get_context(self._method())  # typeshed's BaseContext lacks the start methods' Process
         parent_end, child_end = ctx.Pipe(duplex=True)
         process = ctx.Process(target=_worker_main, args=(child_end,), name="reward-worker", daemon=True)
         process.start()
@@ -448,7 +448,7 @@ class _Session:
         by_conn = {w.conn: w for w in self._busy()}
         if by_conn:
             for conn in connection.wait(list(by_conn), timeout):
-                self._receive(by_conn[conn])
+                self._receive(by_conn[conn])  # type: ignore[index]  # wait returns the objects given
         elif timeout:
             time.sleep(min(timeout, 0.01))
         now = time.monotonic()

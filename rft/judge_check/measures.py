@@ -59,7 +59,7 @@ def measure_dimension(
     credit_h: list[float] = []
     credit_j: list[float] = []
     flips: list[bool] = []
-    per_criterion: dict[str, dict[str, list[Any]]] = {
+    per_criterion: dict[str, dict[str, Any]] = {
         n: {"h": [], "j": [], "ch": [], "cj": [], "flips": [], "rows": set()} for n in names
     }
     rises: list[bool] = []

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from reward.event import Sample
-from reward.results import Grade
+from reward.results import Grade, InfrastructureError
 
 
 class ParamError(ValueError):
@@ -61,10 +61,14 @@ class Grader:
     def warm(self) -> None:
         """Get ready at Lambda init (e.g. create a client) so the first batch does not pay for it."""
 
-    def grade_many(self, samples: Sequence[Sample], deadline: float | None) -> list[Grade]:
+    def grade_many(
+        self, samples: Sequence[Sample], deadline: float | None
+    ) -> list[Grade | InfrastructureError]:
         """Grades of ``samples`` in order (batched graders override this to work concurrently).
 
         ``deadline`` is a ``time.monotonic()`` instant; samples not graded by then get ``Grade.deadline()``.
+        A sample whose failure is provably ours is handed back as an ``InfrastructureError`` (the runner
+        settles it: ``reward.sample_grading``).
         """
         return [
             Grade.deadline() if deadline is not None and time.monotonic() >= deadline else self.grade(s)

@@ -144,10 +144,12 @@ class ChoiceGrader(Grader):
             declarations = [bare]
         named: set[str] = set()
         for declaration in declarations:
-            found = _named_options(declaration, labels, texts)
-            if len(found) > 1:
-                return Grade.wrong(f"one declaration names several options: {', '.join(sorted(found))}")
-            named |= found
+            options_named = _named_options(declaration, labels, texts)
+            if len(options_named) > 1:
+                return Grade.wrong(
+                    f"one declaration names several options: {', '.join(sorted(options_named))}"
+                )
+            named |= options_named
         if not named:
             return Grade.unscorable("the declared answer names no option")
         if len(named) > 1:

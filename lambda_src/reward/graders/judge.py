@@ -85,7 +85,7 @@ class JudgeGrader(Grader):
     def __init__(self, params: JudgeParams) -> None:
         super().__init__(params)
         # A rubric judged against the reference needs one; without include_reference any row is fine.
-        self.needs_reference = params.include_reference
+        self.needs_reference = params.include_reference  # type: ignore[misc]  # per instance: the rubric decides
         p = params
         self._fingerprint = (
             p.task,
@@ -181,7 +181,7 @@ class JudgeGrader(Grader):
         elif len(text) > p.max_response_chars:
             reason = f"response is {len(text)} chars, over max_response_chars={p.max_response_chars}"
         else:
-            reason = master_key(text) or echoed(text, sample.user_text) or injection(text)
+            reason = master_key(text) or echoed(text, sample.user_text) or injection(text)  # type: ignore[assignment]
         if reason is None:
             return None
         return Grade.wrong(reason, **Usage().metrics())

@@ -70,6 +70,8 @@ class NumericGrader(Grader):
             return Grade.unscorable("no final answer (#### n, \\boxed{n}, 'the answer is n')")
         if answer.problem:
             return Grade.wrong(f"{answer.problem} final answers", declared_answers=answer.declared)
+        if answer.value is None:  # no problem reported, yet no value: nothing to compare
+            return Grade.unscorable("no final answer")
         if _close(answer.value, expected, p):
             return Grade.right()
         return Grade.wrong(f"answered {format_number(answer.value)}, expected {format_number(expected)}")

@@ -207,7 +207,7 @@ class ToolCallGrader(Grader):
             schema_valid=sum(check.schema_ok and check.readable for check in matched) / len(calls),
         )
         if len(calls) == len(expected) and all(check.exact for check in matched):
-            return Grade.right(**metrics, exact=1.0)
+            return Grade(1.0, reason="", metrics={**metrics, "exact": 1.0})
         metrics["exact"] = 0.0
         reason = _why(calls, expected, pairs, checks)
         if (
@@ -252,7 +252,7 @@ class ToolCallGrader(Grader):
                 schema = properties.get(key)
                 total += 1
                 has_default = isinstance(schema, Mapping) and "default" in schema
-                is_default = has_default and self._equal(value, schema["default"], schema, key)
+                is_default = has_default and self._equal(value, schema["default"], schema, key)  # type: ignore[index]
                 right += is_default
                 unasked += not is_default
         else:

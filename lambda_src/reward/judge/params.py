@@ -64,7 +64,7 @@ class JudgeParams:
     @property
     def rubric(self) -> tuple[Criterion, ...]:
         """The criteria as ``Criterion`` values (``criteria`` holds them after validation)."""
-        return self.criteria  # type: ignore[return-value]
+        return self.criteria
 
 
 def _criteria(raw: Any) -> tuple[Criterion, ...]:

@@ -66,7 +66,7 @@ def verdict_schema(criteria: Sequence[Criterion], scale: Sequence[str], *, stric
     ``strict`` forbids extra properties (what the model is asked for); validation of replies is lenient
     about extra keys, which change nothing.
     """
-    item = {
+    item: dict[str, Any] = {
         "type": "object",
         "properties": {
             "reason": {
@@ -79,7 +79,7 @@ def verdict_schema(criteria: Sequence[Criterion], scale: Sequence[str], *, stric
     }
     if strict:
         item["additionalProperties"] = False
-        item["properties"]["reason"]["maxLength"] = REASON_MAX_CHARS  # type: ignore[index]
+        item["properties"]["reason"]["maxLength"] = REASON_MAX_CHARS
     schema: dict[str, Any] = {
         "type": "object",
         "properties": {c.name: {**item, "description": c.description} for c in criteria},

@@ -20,7 +20,8 @@ from stacks.constructs.batch_inference_role import BatchInferenceRole
 from tests.conftest import SynthesizedApp, synthesize
 from tests.iam import actions_of, resources_of, wildcard_allows
 
-pytestmark = pytest.mark.slow
+#: One worker builds this file's expensive module fixtures once (pytest-xdist --dist loadgroup).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_batch_inference_role")]
 
 US = ("us-east-1", "us-east-2", "us-west-2")
 

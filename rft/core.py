@@ -292,16 +292,16 @@ def load_rows(
             break
     bad_lines = sorted({f.line for f in report.errors if f.line})
     rows.skipped, rows.first_skipped = len(bad_lines), (bad_lines[0] if bad_lines else None)
+    if not rows:
+        why = f" ({len(bad_lines)} invalid, the first on line {bad_lines[0]})" if bad_lines else ""
+        raise CliError(f"{data}: no valid records to grade{why}; run `rft validate-data {data}`")
     if report.error_count and err is not None:
-        lines = bad_lines
-        shown = ", ".join(map(str, lines[:8])) + (", …" if len(lines) > 8 else "")
+        shown = ", ".join(map(str, bad_lines[:8])) + (", …" if len(bad_lines) > 8 else "")
         print(
             f"warning: {data}: {report.error_count} dataset error(s); records on line(s) {shown} are skipped. "
             f"Run `rft validate-data {data}` for details.",
             file=err,
         )
-    if not rows:
-        raise CliError(f"{data}: no valid records to grade; run `rft validate-data {data}`")
     if err is not None:
         warn_over_limits(data, report.rows, limit, err)
     return rows

@@ -103,11 +103,11 @@ def test_a_dataset_with_no_valid_record_is_one_line_and_exit_2(command: str, mal
     code, _, err = run(*argv_for(command, GSM8K, malformed_jsonl))
     assert code == 2 and "Traceback" not in err
     lines = err.strip().splitlines()
-    # The skipped lines are named once (a warning), then the error.
-    assert lines[-1] == (
-        f"rft {command}: error: {malformed_jsonl}: no valid records to grade; run `rft validate-data {malformed_jsonl}`"
-    )
-    assert "record(s)" not in lines[0] and "line(s) 1, 2 are skipped" in lines[0]
+    # One line: how many were invalid and the first, then what to run (no warning before it).
+    assert lines == [
+        f"rft {command}: error: {malformed_jsonl}: no valid records to grade (2 invalid, the first on line 1); "
+        f"run `rft validate-data {malformed_jsonl}`"
+    ]
 
 
 def test_validate_data_reports_malformed_lines_as_findings(malformed_jsonl: str) -> None:

@@ -20,12 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from reward.contract import LAMBDA_PAYLOAD_BYTES
+
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
-#: Lambda's synchronous payload limit is 6 MB; keep a margin for the JSON framing.
-MAX_PAYLOAD_BYTES = 6_000_000
+#: What one batch may send to the deployed function: Lambda's limit less a margin for the JSON framing.
+MAX_PAYLOAD_BYTES = LAMBDA_PAYLOAD_BYTES - 64 * 1024
 
 Batch = list[dict[str, Any]]
 BatchGrader = Callable[[Batch], list[Any]]

@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from reward.contract import check_reply
+from reward.contract import LAMBDA_PAYLOAD_BYTES, check_reply
 from reward.controls import negative_controls, positive_control
 from reward.dataset import iter_rows_from_lines
 
@@ -34,8 +34,8 @@ MAX_MESSAGE_CHARS = 2400
 #: How far into the file to look for rows with a reference answer before giving up.
 MAX_SCAN_LINES = 500
 MAX_SCAN_BYTES = 16 * 1024 * 1024
-#: Lambda's synchronous request payload limit is 6 MB.
-MAX_PAYLOAD_BYTES = 6_000_000
+#: What one preflight invocation may send (Lambda's limit, less a margin for the JSON framing).
+MAX_PAYLOAD_BYTES = LAMBDA_PAYLOAD_BYTES - 64 * 1024
 _CHUNK_BYTES = 64 * 1024
 _TODO = (
     "What to do: run `rft score` locally with the same reward spec and dataset to see every score and "

@@ -43,6 +43,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from reward.contract import LAMBDA_PAYLOAD_BYTES
+
 #: The request/reply format version shared with lambda_src/code_runner.
 PROTOCOL_VERSION = 1
 
@@ -97,7 +99,7 @@ RUNNER_BROKEN_ERRORS = frozenset(
 )
 
 #: Lambda's limit on a synchronous request payload (6 MB); bigger chunks are split before sending.
-MAX_PAYLOAD_BYTES = 6 * 1024 * 1024 - 1024
+MAX_PAYLOAD_BYTES = LAMBDA_PAYLOAD_BYTES - 1024
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,11 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+#: Lambda's synchronous invocation payload limit, request and response alike: 6 MB (AWS Lambda quotas,
+#: "Invocation payload (request and response): 6 MB each for synchronous"). The one definition: the CLI,
+#: the job starter's preflight and the code runner's client all size their batches under it.
+LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024
+
 METRIC_TYPES = ("Reward", "Metric")
 
 

@@ -17,9 +17,9 @@ from typing import Any
 
 from rft import core, measure
 from rft.core import EXIT_OK, CliError, Context, Row
-from rft.model_ids import inference_model_id
 from rft.project import context_defaults
 from rft.sampling import confirm
+from stacks.models import inference_model_id
 
 HELP = "sample the base model on the dataset and say whether RFT can learn from it"
 

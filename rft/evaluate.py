@@ -17,9 +17,9 @@ from typing import Any
 
 from rft import core, measure
 from rft.core import EXIT_FAILURE, EXIT_OK, CliError, Context
-from rft.model_ids import inference_model_id
 from rft.project import context_defaults, resolve_path
 from rft.sampling import confirm
+from stacks.models import inference_model_id
 
 HELP = "compare the tuned model with the base model on held-out prompts (paired bootstrap CI)"
 DEFAULT_OUT = "out/eval"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rft.model_ids import foundation_of
+from stacks.models import foundation_of
 
 #: When the table was last checked.
 PRICES_AS_OF = "2026-01"

@@ -47,18 +47,6 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 #: AWS's RFT docs list only Nova 2 Lite, in us-east-1, at the time of writing (docs/contract.md §3).
 RFT_MODELS: dict[str, tuple[str, ...]] = {"amazon.nova-2-lite-v1:0:256k": ("us-east-1",)}
 
-#: Base model (training id) -> the inference id Bedrock Runtime and batch inference call it by. The training
-#: id `amazon.nova-2-lite-v1:0:256k` is not an inference id; AWS's Nova 2 user guide ("Core inference")
-#: lists Nova 2 Lite's inference profiles `us.amazon.nova-2-lite-v1:0` and `global.amazon.nova-2-lite-v1:0`.
-#: The US profile keeps requests in the US (the stack's region is us-east-1).
-INFERENCE_MODEL_IDS: dict[str, str] = {"amazon.nova-2-lite-v1:0:256k": "us.amazon.nova-2-lite-v1:0"}
-
-
-def inference_model_id(base_model_id: str) -> str:
-    """The inference id of a base model given as a training id or a foundation-model ARN."""
-    return INFERENCE_MODEL_IDS[base_model_id.rsplit("/", 1)[-1]]
-
-
 #: The judge model when `judge_model_id` is not set: Amazon Nova Pro through the US cross-region inference
 #: profile (routes to us-east-1, us-east-2 and us-west-2). Defined by the judge grader (its fallback when
 #: JUDGE_MODEL_ID is unset), so the two cannot drift; that module imports no boto3 at import time.

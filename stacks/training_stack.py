@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from stacks.config import inference_model_id
 from stacks.constructs.batch_inference_role import BatchInferenceRole
 from stacks.constructs.job_notifications import JobStateRule, job_state_rule_name
 from stacks.constructs.job_role import JobRole
 from stacks.constructs.job_starter import JobStarter
 from stacks.constructs.nag import acknowledge, acknowledge_values
+from stacks.models import inference_model_id
 
 if TYPE_CHECKING:
     from stacks.config import Config
@@ -115,7 +115,7 @@ class TrainingStack(Stack):
             "BatchInference",
             input_bucket=data.dataset_bucket,
             output_bucket=data.output_bucket,
-            model_id=inference_model_id(config.base_model_id),
+            model_id=inference_model_id(config.base_model_id, config.region),
             encryption_key=data.encryption_key,
         )
         self.batch_role = batch

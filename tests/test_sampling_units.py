@@ -8,8 +8,8 @@ import io
 import pytest
 
 from rft import prices
-from rft.model_ids import foundation_of, inference_model_id, is_deployment_arn
 from rft.sampling import InferenceSettings, SampleRequest, estimate, progress_bar
+from stacks.models import foundation_of, inference_model_id, is_deployment_arn
 from tests.policy_runs import BASE_ID, DEPLOYMENT_ARN
 
 

@@ -1,4 +1,5 @@
-"""Which model id to *call* for a model you *train*: the one mapping from a Bedrock training id (the
+"""The one models module (no CDK import: the stacks and ``rft`` both use it): which model id to *call* for a
+model you *train* — the one mapping from a Bedrock training id (the
 ``base_model_id`` context key, e.g. ``amazon.nova-2-lite-v1:0:256k``) to the id Bedrock Runtime's
 ``Converse`` accepts for on-demand inference.
 

@@ -8,14 +8,25 @@ return has no unacknowledged finding.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from aws_cdk.assertions import Template
 
-from app import NovaRftApp, build_app
+if TYPE_CHECKING:  # CDK is imported by the tests that synthesize, not by every unit test (~2 s each run)
+    from aws_cdk.assertions import Template
+
+    from app import NovaRftApp
+
+ROOT = Path(__file__).resolve().parents[1]
+# Subprocesses the tests start (``python -m rft.cli``, ``python -c "import reward..."``) find the project as
+# pytest does (pyproject.toml's pythonpath), not through the editable install: the installed package keeps
+# the libraries under nova_rft_kit/ (tests/test_packaging.py).
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(ROOT), str(ROOT / "lambda_src"), *filter(None, [os.environ.get("PYTHONPATH")])]
+)
 
 
 @dataclass
@@ -28,6 +39,8 @@ class SynthesizedApp:
 
     def template(self, which: str) -> Template:
         """An assertions `Template` of one stack."""
+        from aws_cdk.assertions import Template
+
         return Template.from_json(self.templates[which])
 
     def resources(self, which: str, type_: str) -> dict[str, dict[str, Any]]:
@@ -48,6 +61,8 @@ class SynthesizedApp:
 
 def synthesize(context: dict[str, Any], outdir: Path) -> SynthesizedApp:
     """Build the app with `context` overrides (like `-c`) and synthesize it (running cdk-nag)."""
+    from app import build_app
+
     built = build_app(context, outdir=str(outdir))
     assembly = built.app.synth()  # raises on any unacknowledged cdk-nag finding
     roles = {"data": built.data, "reward": built.reward, "training": built.training}

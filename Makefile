@@ -7,6 +7,9 @@ VENV := .venv
 PYTHON ?= python3
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+# The project's libraries, for `python -m rft...` and app.py (the installed package keeps them under
+# nova_rft_kit/, see nova_rft_kit/__init__.py).
+export PYTHONPATH := $(CURDIR):$(CURDIR)/lambda_src
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 SPEC ?= reward_specs/gsm8k.toml

@@ -80,6 +80,7 @@ def wheel(tmp_path_factory) -> Path:
         check=True,
         capture_output=True,
         cwd=out,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
     )
     (found,) = out.glob("nova_rft_kit-*.whl")
     return found
@@ -97,11 +98,15 @@ def test_rft_runs_from_a_fresh_venv(wheel, tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps", str(wheel)],
-        check=True,
+    # Without the tests' PYTHONPATH: the checkout's own *.egg-info would tell pip it is installed already.
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", str(wheel)],
         capture_output=True,
+        text=True,
+        env=clean,
     )
+    assert installed.returncode == 0 and (venv / "bin" / "rft").is_file(), installed.stdout + installed.stderr
     env = {**os.environ, "PYTHONPATH": sysconfig.get_paths()["purelib"], "PYTHONNOUSERSITE": "1"}
     rft = venv / "bin" / "rft"
     version = subprocess.run([str(rft), "--version"], capture_output=True, text=True, env=env, cwd=tmp_path)

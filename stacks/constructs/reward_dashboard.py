@@ -142,29 +142,17 @@ class RewardDashboard(Construct):
             )
         )
         self.dashboard.add_widgets(
-            cloudwatch.GraphWidget(
-                title="Failed-status rate: (" + " + ".join(metric_names.FAILED_STATUSES) + ") / results",
-                left=[metrics.failed_status_rate()],
-                left_y_axis=_RATE_AXIS,
-                left_annotations=[
-                    cloudwatch.HorizontalAnnotation(
-                        value=thresholds.non_ok_rate, label="alarm threshold", color=_RED
-                    )
-                ],
-                width=8,
-                height=6,
+            _rate_widget(
+                "Failed-status rate",
+                metric_names.FAILED_STATUSES,
+                metrics.failed_status_rate(),
+                thresholds.non_ok_rate,
             ),
-            cloudwatch.GraphWidget(
-                title="Charged-failure rate: (" + " + ".join(metric_names.CHARGED_FAILURES) + ") / results",
-                left=[metrics.charged_failure_rate()],
-                left_y_axis=_RATE_AXIS,
-                left_annotations=[
-                    cloudwatch.HorizontalAnnotation(
-                        value=CHARGED_FAILURE_ALARM_RATE, label="alarm threshold", color=_RED
-                    )
-                ],
-                width=8,
-                height=6,
+            _rate_widget(
+                "Charged-failure rate",
+                metric_names.CHARGED_FAILURES,
+                metrics.charged_failure_rate(),
+                CHARGED_FAILURE_ALARM_RATE,
             ),
             cloudwatch.GraphWidget(
                 title="Batch size (samples per invocation)",
@@ -296,6 +284,22 @@ def _judge_pacing_widget(metrics: RewardMetrics, thresholds: AlarmThresholds) ->
             )
         ],
         right_y_axis=cloudwatch.YAxisProps(min=0, show_units=False, label="calls/s"),
+        width=8,
+        height=6,
+    )
+
+
+def _rate_widget(
+    name: str, statuses: Sequence[str], rate: cloudwatch.IMetric, threshold: float
+) -> cloudwatch.GraphWidget:
+    """A status-share graph with its alarm's threshold drawn in."""
+    return cloudwatch.GraphWidget(
+        title=f"{name}: (" + " + ".join(statuses) + ") / results",
+        left=[rate],
+        left_y_axis=_RATE_AXIS,
+        left_annotations=[
+            cloudwatch.HorizontalAnnotation(value=threshold, label="alarm threshold", color=_RED)
+        ],
         width=8,
         height=6,
     )

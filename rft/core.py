@@ -382,7 +382,7 @@ def grade_all(
     *,
     batch_size: int,
     concurrency: int = 1,
-    progress: Progress | None = None,
+    progress: Any | None = None,
     check: Callable[[Batch, Any], list[str]] | None = None,
 ) -> list[dict[str, Any]]:
     """Reply elements for ``elements`` in order, graded ``batch_size`` at a time.
@@ -410,7 +410,7 @@ def grade_all(
         for index in range(len(work)):
             replies[index] = run(index)
             if progress is not None:
-                progress.advance(len(work[index]))
+                progress.update(len(work[index]))
     else:
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
             futures = {pool.submit(run, index): index for index in range(len(work))}
@@ -418,66 +418,10 @@ def grade_all(
                 index = futures[future]
                 replies[index] = future.result()
                 if progress is not None:
-                    progress.advance(len(work[index]))
+                    progress.update(len(work[index]))
     if progress is not None:
         progress.close()
     return [element for reply in replies for element in (reply or [])]
-
-
-class Progress:
-    """A one-line progress bar on stderr, drawn only on a terminal and only once the work has run for
-    ``delay`` seconds (a quick run prints nothing). No dependency."""
-
-    def __init__(
-        self,
-        total: int,
-        label: str,
-        *,
-        stream: IO[str] | None = None,
-        delay: float = 1.0,
-        enabled: bool | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.total = max(total, 1)
-        self.label = label
-        self.stream = stream if stream is not None else sys.stderr
-        self.enabled = _isatty(self.stream) if enabled is None else enabled
-        self.delay = delay
-        self.clock = clock
-        self.started = clock()
-        self.done = 0
-        self.drawn = False
-
-    def advance(self, n: int = 1) -> None:
-        self.done += n
-        if not self.enabled:
-            return
-        elapsed = self.clock() - self.started
-        if elapsed < self.delay:
-            return  # quick work shows nothing
-        width = 30
-        filled = round(width * min(self.done, self.total) / self.total)
-        rate = self.done / elapsed if elapsed > 0 else 0.0
-        eta = (self.total - self.done) / rate if rate > 0 else 0.0
-        self.stream.write(
-            f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
-            f"{rate:,.0f}/s eta {eta:,.0f}s "
-        )
-        self.stream.flush()
-        self.drawn = True
-
-    def close(self) -> None:
-        if self.drawn:
-            self.stream.write("\n")
-            self.stream.flush()
-            self.drawn = False
-
-
-def _isatty(stream: IO[str]) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 # --------------------------------------------------------------------------------------------------

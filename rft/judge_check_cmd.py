@@ -93,7 +93,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     rows = judge_check.load_labels(args.labels, dimensions, limit=args.limit)
     out = core.output_dir(args.out)
 
-    from rft.sampling import ResponseCache, confirm, progress_bar
+    from rft.sampling import ResponseCache, confirm
+    from rft.ui import progress_bar
 
     cache = ResponseCache(out / "cache")
     jobs = judge_check.plan_jobs(models, dimensions, rows, args.repeats)

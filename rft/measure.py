@@ -39,9 +39,9 @@ from rft.sampling import (
     SamplingRun,
     build_requests,
     estimate,
-    progress_bar,
     sample_all,
 )
+from rft.ui import progress_bar
 
 #: Without a correctness gate, a sample passes at this aggregate reward or above.
 PASS_AGGREGATE = 0.5

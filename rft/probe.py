@@ -26,6 +26,7 @@ from typing import Any
 
 from rft import attacks, core
 from rft.core import EXIT_FAILURE, EXIT_OK, CliError, Context
+from rft.ui import progress_bar
 
 HELP = "probe a reward spec with known reward hacks (exit 1 if any family beats its bar)"
 DESCRIPTION = (
@@ -241,7 +242,7 @@ def probe(
     records: list[dict[str, Any]] = []
     samples = 0
     started = time.perf_counter()
-    progress = core.Progress(len(rows), "probing rows", stream=err)
+    progress = progress_bar(len(rows), "probing rows", err=err, unit="row")
     for first in range(0, len(rows), ROW_CHUNK):
         chunk = range(first, min(first + ROW_CHUNK, len(rows)))
         built = {
@@ -268,7 +269,7 @@ def probe(
         by_id = {element["id"]: core.read_reply_element(element, dimensions) for element in reply}
         for i, row_attacks in built.items():
             _tally(rows[i], i, row_attacks, by_id, families, control_scores, ungradable, records)
-        progress.advance(len(chunk))
+        progress.update(len(chunk))
     progress.close()
     result = ProbeResult(
         spec_name=spec.name,

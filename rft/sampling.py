@@ -52,6 +52,7 @@ from reward import bedrock_runtime
 from reward.bedrock_runtime import CallFailed, Usage
 from rft import prices
 from rft.core import EXIT_FAILURE, EXIT_USAGE, CliError, Row
+from rft.ui import isatty
 
 CACHE_FILE = "responses.jsonl"
 CACHE_VERSION = 1
@@ -578,7 +579,7 @@ def confirm(
     usd = [e.usd for e in estimates if e.calls]
     total = sum(u for u in usd if u is not None)
     unknown = any(u is None for u in usd)
-    if not _isatty(stdin):
+    if not isatty(stdin):
         money = "an unknown price" if unknown else f"~${total:,.2f}"
         raise CliError(
             f"about to make {calls:,} Bedrock calls ({money}) and stdin is not a terminal to confirm: "
@@ -595,30 +596,8 @@ def confirm(
         raise CliError("not confirmed: nothing was called (pass --yes to skip this question)", EXIT_USAGE)
 
 
-def _isatty(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
-
-
 # --------------------------------------------------------------------------------------------------
 # Progress and the whole run.
-
-
-def progress_bar(total: int, label: str, *, err: IO[str], enabled: bool) -> Any:
-    """A tqdm bar on ``err`` (hidden when ``enabled`` is false or ``err`` is not a terminal)."""
-    from tqdm import tqdm
-
-    return tqdm(
-        total=total,
-        desc=label,
-        unit="call",
-        file=err,
-        disable=not (enabled and _isatty(err)),
-        dynamic_ncols=True,
-        leave=False,
-    )
 
 
 @dataclass

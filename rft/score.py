@@ -25,6 +25,7 @@ from typing import Any
 from reward.dataset import json_error_message
 from rft import core
 from rft.core import EXIT_OK, CliError, Row, Scored
+from rft.ui import progress_bar
 
 HELP = "grade responses (or the reference answers) and show the reward distribution"
 DESCRIPTION = (
@@ -105,7 +106,7 @@ def run(args: argparse.Namespace, ctx: core.Context) -> int:
     from reward.contract import check_reply
 
     started = time.perf_counter()
-    progress = core.Progress(len(elements), "scoring", stream=err)
+    progress = progress_bar(len(elements), "scoring", err=err, unit="sample")
     reply = core.grade_all(
         elements, grader, batch_size=args.batch, concurrency=concurrency, progress=progress, check=check_reply
     )

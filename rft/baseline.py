@@ -48,24 +48,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--data", required=True, metavar="FILE", help="dataset (Nova RFT JSONL)")
     parser.add_argument("--spec", required=True, metavar="SPEC", help="reward spec (TOML)")
-    parser.add_argument(
-        "--model",
-        metavar="ID",
-        help="model to sample (default: the inference profile of base_model_id in cdk.json)",
-    )
-    measure.add_sampling_flags(parser)
-    parser.add_argument(
-        "--remote",
-        action="store_true",
-        help="grade with the deployed reward Lambda of --stack instead of locally",
-    )
-    parser.add_argument("--stack", metavar="NAME", help="name prefix of the deployed stacks (with --remote)")
-    parser.add_argument(
-        "--out",
-        metavar="DIR",
-        default=DEFAULT_OUT,
-        help=f"reports and the response cache (default {DEFAULT_OUT})",
-    )
+    measure.add_sampling_flags(parser, default_out=DEFAULT_OUT)
     parser.add_argument(
         "--write-learnable",
         metavar="PATH",
@@ -121,7 +104,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     settings = measure.settings_from(args, defaults)
     samples = measure.samples_from(args, defaults)
     region = measure.region_from(args, defaults)
-    model = args.model or inference_model_id(str(defaults.get("base_model_id") or ""), region)
+    model = args.base or inference_model_id(str(defaults.get("base_model_id") or ""), region)
     if not model:
         raise CliError("no --model given and no base_model_id in cdk.json")
     spec = core.use_spec(args.spec)

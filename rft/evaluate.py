@@ -33,27 +33,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--data", metavar="FILE", help="prompts (default: validation_data in cdk.json, the held-out set)"
     )
     parser.add_argument("--spec", metavar="SPEC", help="reward spec (default: reward_spec in cdk.json)")
-    parser.add_argument(
-        "--base", metavar="ID", help="base model id (default: the inference profile of base_model_id)"
-    )
     parser.add_argument("--tuned", metavar="ID", help="tuned model: a custom model deployment ARN")
-    parser.add_argument(
-        "--stack",
-        metavar="NAME",
-        help="name prefix of the deployed stacks: the tuned model deployed by `rft deploy-model --stack NAME`",
-    )
-    measure.add_sampling_flags(parser)
-    parser.add_argument(
-        "--remote",
-        action="store_true",
-        help="grade with the deployed reward Lambda of --stack instead of locally",
-    )
-    parser.add_argument(
-        "--out",
-        metavar="DIR",
-        default=DEFAULT_OUT,
-        help=f"reports and the response cache (default {DEFAULT_OUT})",
-    )
+    measure.add_sampling_flags(parser, default_out=DEFAULT_OUT)
     parser.add_argument(
         "--fail-if-not-better",
         action="store_true",

@@ -58,8 +58,32 @@ REMOTE_CONCURRENCY = 4
 # Flags and settings.
 
 
-def add_sampling_flags(parser: argparse.ArgumentParser) -> None:
-    """The flags ``baseline`` and ``eval`` share (defaults from cdk.json, shown in --help)."""
+def add_sampling_flags(parser: argparse.ArgumentParser, *, default_out: str) -> None:
+    """The flags ``baseline`` and ``eval`` share, one name per idea (defaults from cdk.json, shown in
+    --help): the base model is ``--base`` in both (``--model``, baseline's older name, is an alias)."""
+    parser.add_argument(
+        "--base",
+        "--model",
+        dest="base",
+        metavar="ID",
+        help="the base model to sample (default: the inference profile of base_model_id in cdk.json)",
+    )
+    parser.add_argument(
+        "--stack",
+        metavar="NAME",
+        help="name prefix of the deployed stacks (--remote, --via batch, eval's tuned model)",
+    )
+    parser.add_argument(
+        "--remote",
+        action="store_true",
+        help="grade with the deployed reward Lambda of --stack instead of locally",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        default=default_out,
+        help=f"reports and the response cache (default {default_out})",
+    )
     parser.add_argument(
         "--via",
         choices=("runtime", "batch"),

@@ -110,7 +110,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     spec = core.use_spec(args.spec)
     rows = core.load_rows(args.data, limit=args.limit, err=ctx.err)
     out = core.output_dir(args.out)
-    grader, grade_concurrency, where = measure.grader_for(args, ctx, args.stack)
+    grader, grade_concurrency, where = measure.grader_for(args, ctx, args.stack, spec)
     grades = measure.GradeCache(out / "cache", spec, where, local=not args.remote)
 
     base = inference_model_id(str(defaults.get("base_model_id") or ""), region)

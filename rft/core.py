@@ -1,7 +1,7 @@
 """What every ``rft`` command shares: the spec and the handler, dataset rows as reward events, batches
 graded locally or by the deployed Lambda, reply parsing, statistics, a text histogram and a progress bar.
 
-Grading always goes through ``reward.handler.lambda_handler`` (locally) or the deployed reward Lambda
+Grading always goes through ``reward.grading.grade_event`` (locally, the handler's own code) or the deployed reward Lambda
 (``--remote``), so the CLI scores exactly what training will: there is no second implementation.
 """
 
@@ -18,9 +18,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from reward.contract import LAMBDA_PAYLOAD_BYTES
+
+if TYPE_CHECKING:
+    from reward.spec import Spec
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -109,41 +112,37 @@ def version() -> str:
 
 
 # --------------------------------------------------------------------------------------------------
-# The spec, through the handler (the very loader the Lambda runs at init).
+# The spec, loaded by the very loader the Lambda runs at init, and passed along as a value.
 
 
-def use_spec(path: str | os.PathLike[str]) -> Any:
-    """Point ``REWARD_SPEC`` at ``path`` and load it the way the Lambda does; returns the ``Spec``.
+def use_spec(path: str | os.PathLike[str]) -> Spec:
+    """The ``Spec`` at ``path``, loaded the way the Lambda loads its bundled spec (``reward.spec.load_spec``)
+    and passed as a value from here on: nothing is read from, or written to, the environment.
 
     Raises ``CliError`` (usage) naming the file and field when the spec is missing or invalid.
     """
     spec_file = Path(path)
     if not spec_file.is_file():
         raise CliError(f"{spec_file}: reward spec not found (see reward_specs/ for examples)")
-    os.environ["REWARD_SPEC"] = str(spec_file.resolve())
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    # The handler logs one INFO line per batch: noise on a terminal.
+    os.environ.setdefault("LOG_LEVEL", "WARNING")  # the handler's per-batch INFO line is noise on a terminal
     logging.getLogger("reward").setLevel(logging.WARNING)
-    from reward.spec import SpecError
+    from reward.spec import SpecError, load_spec
 
     try:
-        # Inside the try: the handler's first import loads the spec named by REWARD_SPEC (as at Lambda init).
-        from reward.handler import current_spec
-
-        return current_spec()
+        return load_spec(spec_file)
     except SpecError as exc:
         raise CliError(one_line(str(exc))) from None
 
 
-def local_grader() -> BatchGrader:
-    """Grade a batch with ``reward.handler.lambda_handler`` in this process (after ``use_spec``).
+def local_grader(spec: Spec, *, with_reasons: bool = False) -> BatchGrader:
+    """Grade a batch with ``spec`` in this process: ``reward.grading.grade_event``, the handler's own code.
 
-    While ``rft.cli.main`` runs a command, the handler's per-sample WARNING lines about results it could
-    not grade are kept by ``GRADING_ERRORS`` instead of printed, and the first ``error`` is reported once.
+    While ``rft.cli.main`` runs a command, the per-sample WARNING lines about results it could not grade
+    are kept by ``GRADING_ERRORS`` instead of printed, and the first ``error`` is reported once.
     """
-    from reward.handler import lambda_handler
+    from reward.grading import grade_event
 
-    return lambda batch: lambda_handler(batch, None)
+    return lambda batch: grade_event(spec, batch, with_reasons=with_reasons)
 
 
 class GradingErrors(logging.Filter):
@@ -266,9 +265,7 @@ def add_skip_invalid(parser: Any) -> None:
     )
 
 
-def load_rows(
-    path: str | os.PathLike[str], *, limit: int | None = None, err: IO[str] | None = None
-) -> Rows:
+def load_rows(path: str | os.PathLike[str], *, limit: int | None = None, err: IO[str] | None = None) -> Rows:
     """The dataset's valid rows, through ``reward.dataset.iter_rows`` (the one reader).
 
     Invalid records are skipped with a note on ``err`` that names ``rft validate-data`` (and counted in

@@ -116,7 +116,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     spec = core.use_spec(spec_path)
     rows = core.load_rows(data, limit=args.limit, err=ctx.err)
     out = core.output_dir(args.out)
-    grader, grade_concurrency, where = measure.grader_for(args, ctx, args.stack)
+    grader, grade_concurrency, where = measure.grader_for(args, ctx, args.stack, spec)
     grades = measure.GradeCache(out / "cache", spec, where, local=not args.remote)
 
     plans = {

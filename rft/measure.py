@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reward.spec import Spec
 from rft import core
 from rft.core import EXIT_FAILURE, CliError, Context, Row
 from rft.sampling import (
@@ -179,7 +180,7 @@ class GradedSample:
     error: str = ""
 
 
-def correctness_gate(spec: Any) -> Any | None:
+def correctness_gate(spec: Spec) -> Any | None:
     """The dimension the spec's other dimensions are gated on (the most gated-on; None without gates)."""
     counts = Counter(d.gate for d in spec.dimensions if d.gate)
     if not counts:
@@ -188,14 +189,14 @@ def correctness_gate(spec: Any) -> Any | None:
     return next(d for d in spec.dimensions if d.name == name)
 
 
-def pass_rule(spec: Any) -> str:
+def pass_rule(spec: Spec) -> str:
     gate = correctness_gate(spec)
     if gate is None:
         return f"aggregate reward >= {PASS_AGGREGATE}"
     return f"{gate.name} passed (credit >= {gate.pass_at:g})"
 
 
-def _passed(spec: Any, scored: core.Scored) -> bool:
+def _passed(spec: Spec, scored: core.Scored) -> bool:
     gate = correctness_gate(spec)
     if gate is None:
         return scored.aggregate >= PASS_AGGREGATE
@@ -214,7 +215,7 @@ class GradeCache:
 
     FILE = "grades.jsonl"
 
-    def __init__(self, directory: Path, spec: Any, where: str, *, local: bool = True) -> None:
+    def __init__(self, directory: Path, spec: Spec, where: str, *, local: bool = True) -> None:
         self.path = Path(directory) / self.FILE
         # Locally the grades depend on the spec file and the grading code (the reward library and the
         # spec's custom grader modules); remotely on the spec and the function version in ``where``.
@@ -252,7 +253,7 @@ class GradeCache:
                 self.data[k] = stored
 
 
-def code_fingerprint(spec: Any) -> str:
+def code_fingerprint(spec: Spec) -> str:
     """SHA-256 of the grading code this process runs: the ``reward`` package and the spec's custom
     grader modules (a changed grader invalidates cached grades)."""
     import importlib.util
@@ -275,7 +276,7 @@ def grade_run(
     rows: Sequence[Row],
     requests: Sequence[SampleRequest],
     run: SamplingRun,
-    spec: Any,
+    spec: Spec,
     grader: core.BatchGrader,
     *,
     concurrency: int = 1,
@@ -349,11 +350,12 @@ def grade_run(
 
 
 def grader_for(
-    args: argparse.Namespace, ctx: Context, stack: str | None
+    args: argparse.Namespace, ctx: Context, stack: str | None, spec: Spec
 ) -> tuple[core.BatchGrader, int, str]:
-    """(grader, concurrency, description): the local handler, or the stack's reward Lambda with --remote."""
+    """(grader, concurrency, description): the handler's code here, or the stack's reward Lambda with
+    --remote."""
     if not getattr(args, "remote", False):
-        return core.local_grader(), 1, "lambda_handler (local)"
+        return core.local_grader(spec), 1, "lambda_handler (local)"
     if not stack:
         raise CliError("--remote grades with the deployed reward Lambda: name its stacks with --stack NAME")
     from rft import remote
@@ -416,7 +418,7 @@ def summarize(
     graded: Sequence[GradedSample],
     prompts: Sequence[PromptStats],
     samples_per_prompt: int,
-    spec: Any,
+    spec: Spec,
     run: SamplingRun,
 ) -> dict[str, Any]:
     """The model's numbers (the keys of ``--json``)."""

@@ -235,7 +235,7 @@ def probe(
     labels, answer_keys = attacks.spec_labels(spec)
     forbidden = attacks.spec_forbidden_terms(spec)
     dimensions = [d.name for d in spec.dimensions]
-    grader = core.local_grader()
+    grader = core.local_grader(spec)
     families = {name: FamilyResult(name, attacks.family_kind(name)) for name in attacks.FAMILIES}
     control_scores: list[float] = []
     ungradable: Counter[str] = Counter()

@@ -66,7 +66,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace, ctx: core.Context) -> int:
     out, err = ctx.out, ctx.err
-    core.check_at_least_one(("--batch", args.batch), ("--concurrency", args.concurrency), ("--limit", args.limit))
+    core.check_at_least_one(
+        ("--batch", args.batch), ("--concurrency", args.concurrency), ("--limit", args.limit)
+    )
     spec = core.use_spec(args.spec)
     rows = core.load_rows(args.data, limit=args.limit, err=err)
     from reward.controls import check_gradable, check_template
@@ -96,13 +98,7 @@ def run(args: argparse.Namespace, ctx: core.Context) -> int:
         grader = remote.lambda_grader(remote.client(ctx, "lambda", args.region), args.remote)
         concurrency, where = args.concurrency, f"the deployed function {args.remote}"
     else:
-        from reward.handler import grade_with_reasons
-
-        grader, concurrency, where = (
-            (lambda batch: grade_with_reasons(batch, None)),
-            1,
-            "lambda_handler (local)",
-        )
+        grader, concurrency, where = core.local_grader(spec, with_reasons=True), 1, "lambda_handler (local)"
     from reward.contract import check_reply
 
     started = time.perf_counter()

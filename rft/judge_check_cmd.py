@@ -99,6 +99,13 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     cache = ResponseCache(out / "cache")
     jobs = judge_check.plan_jobs(models, dimensions, rows, args.repeats)
     estimates = judge_check.estimate(jobs, cache, dimensions, rows)
+    if any(e.calls for e in estimates):  # no route to Bedrock: one line now, not minutes of retries
+        from reward.bedrock_runtime import region
+        from rft.aws_errors import check_reachable
+
+        problem = check_reachable("bedrock-runtime", region())
+        if problem is not None:
+            raise CliError(problem, EXIT_FAILURE)
     confirm(estimates, yes=args.yes, err=ctx.err, quiet=False)
     todo = sum(e.calls for e in estimates)
     progress = progress_bar(todo, "judging", err=ctx.err, enabled=not args.json)

@@ -61,6 +61,18 @@ def commands(tmp_path: Path) -> dict[str, list[str]]:
     }
 
 
+SUPPORT = str(Path(__file__).resolve().parents[1] / "reward_specs" / "support_rubric.toml")
+LABELS = str(Path(__file__).resolve().parents[1] / "data" / "support" / "labels.jsonl")
+
+
+def test_judge_check_with_no_route_is_one_line(tmp_path, monkeypatch, closed_port, fake_credentials):
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", closed_port)
+    argv = ["judge-check", "--spec", SUPPORT, "--labels", LABELS, "--out", str(tmp_path / "out"), "--yes"]
+    code, _, err = run_cli(argv)
+    lines = [line for line in err.splitlines() if line.strip() and "cost estimate" not in line]
+    assert code == 1 and len(lines) == 1 and f"cannot reach bedrock-runtime at {closed_port}" in lines[0], err
+
+
 @pytest.mark.parametrize("service", ["bedrock-runtime", "cloudformation", "lambda"])
 def test_no_route_is_one_line_naming_the_service_endpoint_and_region(
     tmp_path, monkeypatch, closed_port, fake_credentials, service

@@ -24,11 +24,12 @@ nested at most :data:`MAX_DEPTH` levels). ``shape`` says which shape was read, f
 from __future__ import annotations
 
 import ast
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from reward.strict_json import JsonRejected, strict_loads
 
 #: Calls read per response; more are counted (as unreadable calls) but not parsed.
 MAX_CALLS = 32
@@ -312,48 +313,12 @@ _INVALID = object()
 
 def _loads(text: str) -> Any:
     """A JSON value, or ``_INVALID`` (bad JSON, NaN/Infinity, duplicate keys, too long or too deep)."""
-    if len(text) > MAX_ARGUMENT_CHARS * 4 or _text_too_deep(text, MAX_DEPTH + 2):
+    if len(text) > MAX_ARGUMENT_CHARS * 4:
         return _INVALID
-
-    def no_constant(name: str) -> Any:
-        raise ValueError(name)
-
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in out:
-                raise ValueError(f"duplicate key {key!r}")
-            out[key] = value
-        return out
-
     try:
-        return json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constant)
-    except (ValueError, RecursionError, MemoryError):
+        return strict_loads(text, max_depth=MAX_DEPTH + 2)
+    except JsonRejected:
         return _INVALID
-
-
-def _text_too_deep(text: str, limit: int) -> bool:
-    if text.count("[") + text.count("{") <= limit:
-        return False
-    depth = 0
-    in_string = escaped = False
-    for c in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif c == "\\":
-                escaped = True
-            elif c == '"':
-                in_string = False
-        elif c == '"':
-            in_string = True
-        elif c in "[{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif c in "]}":
-            depth -= 1
-    return False
 
 
 def _too_deep(value: Any, limit: int) -> bool:

@@ -38,6 +38,7 @@ from typing import Any, Literal
 from reward.event import Sample
 from reward.graders.base import Grader, ParamError
 from reward.results import Grade
+from reward.strict_json import JsonRejected, strict_loads
 from reward.text import has_content, normalize, token_f1
 
 FieldMode = Literal["exact", "normalized", "similarity", "ignore"]
@@ -169,52 +170,10 @@ def extract_json(
 
 
 def _loads(text: str, max_depth: int) -> Any:
-    def no_constants(name: str) -> Any:
-        raise JsonProblem("ambiguous", f"{name} is not valid JSON")
-
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in out:
-                raise JsonProblem(
-                    "ambiguous", f"duplicate key {key[:40]!r}: an object must say each field once"
-                )
-            out[key] = value
-        return out
-
-    if _depth_exceeds(text, max_depth):
-        raise JsonProblem("ambiguous", f"JSON nested deeper than {max_depth} levels")
     try:
-        return json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constants)
-    except JsonProblem:
-        raise
-    except (ValueError, RecursionError, MemoryError) as exc:  # JSONDecodeError, int digit limit
-        raise JsonProblem("none", f"invalid JSON: {str(exc)[:120]}") from None
-
-
-def _depth_exceeds(text: str, max_depth: int) -> bool:
-    """A cheap upper bound on nesting (brackets outside strings), so json never recurses deeply."""
-    if text.count("[") + text.count("{") <= max_depth:
-        return False
-    depth = 0
-    in_string = escaped = False
-    for c in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif c == "\\":
-                escaped = True
-            elif c == '"':
-                in_string = False
-        elif c == '"':
-            in_string = True
-        elif c in "[{":
-            depth += 1
-            if depth > max_depth:
-                return True
-        elif c in "]}":
-            depth -= 1
-    return False
+        return strict_loads(text, max_depth=max_depth)
+    except JsonRejected as exc:
+        raise JsonProblem(exc.kind, str(exc)) from None
 
 
 def _schema_problem(validator: Any, value: Any) -> str:

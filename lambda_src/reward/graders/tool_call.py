@@ -99,7 +99,8 @@ class CallCheck:
     unasked: int = 0  # arguments the reference leaves out, given a value other than the schema default
 
     @property
-    def exact(self) -> bool:
+    def sound(self) -> bool:
+        """Readable, the right declared tool, nothing invented, required arguments there, schema-valid."""
         return (
             self.readable
             and self.name_ok
@@ -107,21 +108,16 @@ class CallCheck:
             and not self.invented
             and self.required_ok
             and self.schema_ok
-            and self.values_right == self.values_total
         )
+
+    @property
+    def exact(self) -> bool:
+        return self.sound and self.values_right == self.values_total
 
     @property
     def clean(self) -> bool:
         """Right tool, nothing invented, schema-valid: what partial credit asks before it pays."""
-        return (
-            self.readable
-            and self.name_ok
-            and self.declared
-            and not self.invented
-            and self.required_ok
-            and self.schema_ok
-            and not self.unasked
-        )
+        return self.sound and not self.unasked
 
     @property
     def values_fraction(self) -> float:

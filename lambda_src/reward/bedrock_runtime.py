@@ -309,6 +309,9 @@ def call_with_retries(
     def used_up() -> bool:
         return failures + (throttles if throttles_count else 0) >= max_attempts
 
+    def exhausted() -> CallFailed:
+        return CallFailed("exhausted", f"call failed after {failures + throttles} attempts; last: {last}")
+
     while True:
         if failures or throttles:
             reserve = gate.latency_s if gate is not None else 0.0
@@ -353,9 +356,7 @@ def call_with_retries(
             else:
                 failures += 1
             if used_up():
-                raise CallFailed(
-                    "exhausted", f"call failed after {failures + throttles} attempts; last: {last}"
-                ) from None
+                raise exhausted() from None
             continue
         except network as exc:
             last = f"{type(exc).__name__}: {str(exc)[:200]}"
@@ -364,9 +365,7 @@ def call_with_retries(
                 raise CallFailed("fatal", last, code=name, aws_message=str(exc)) from exc
             failures += 1
             if used_up():
-                raise CallFailed(
-                    "exhausted", f"call failed after {failures + throttles} attempts; last: {last}"
-                ) from None
+                raise exhausted() from None
             continue
         except BotoCoreError as exc:  # no credentials, bad parameters, bad endpoint: the same for every call
             name = type(exc).__name__

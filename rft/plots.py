@@ -19,6 +19,17 @@ def _pyplot() -> Any:
     return plt
 
 
+def _finish_grid(plt: Any, fig: Any, axes: Any, used: int, title: str, path: Path) -> Path:
+    """Blank the grid's unused panels, title it, save it to ``path`` and free the figure."""
+    for ax in list(axes.flat)[used:]:
+        ax.axis("off")
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def score_histograms(path: Path, series: Mapping[str, Sequence[float]], *, title: str) -> Path:
     """One histogram per series (each dimension, then the aggregate) on a shared [-1, 1] axis."""
     plt = _pyplot()
@@ -34,13 +45,7 @@ def score_histograms(path: Path, series: Mapping[str, Sequence[float]], *, title
         ax.set_xlim(-1.05, 1.05)
         ax.set_xlabel("reward")
         ax.set_ylabel("samples")
-    for ax in list(axes.flat)[len(names) :]:
-        ax.axis("off")
-    fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _finish_grid(plt, fig, axes, len(names), title, path)
 
 
 def probe_distributions(
@@ -198,10 +203,4 @@ def confusion_matrices(
             for j, value in enumerate(row):
                 color = "white" if peak and value > peak / 2 else "black"
                 ax.text(j, i, str(value), ha="center", va="center", fontsize=8, color=color)
-    for ax in list(axes.flat)[len(names) :]:
-        ax.axis("off")
-    fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _finish_grid(plt, fig, axes, len(names), title, path)

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from reward import handler, workers
+from reward import grading, handler, workers
 from reward.compose import compose
 from reward.event import Message, Sample
-from reward.handler import DEFAULT_DEADLINE_S, batch_deadline, lambda_handler
+from reward.grading import DEFAULT_DEADLINE_S, batch_deadline
+from reward.handler import lambda_handler
 from reward.results import Grade, Status
 from reward.runner import grade_batch
 from reward.spec import load_spec, parse_spec
@@ -135,5 +136,5 @@ def _sample(response: str) -> Sample:
 
 def test_handler_module_documents_the_default():
     assert "REWARD_DEFAULT_DEADLINE_S" in (handler.__doc__ or "") + json.dumps(
-        handler.default_deadline_s.__doc__
+        grading.default_deadline_s.__doc__
     )

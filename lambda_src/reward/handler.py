@@ -1,7 +1,9 @@
 """The reward Lambda: ``lambda_handler(event, context)`` implements docs/contract.md §1.
 
-Parse the event into samples, grade them under the batch deadline, compose each reward, answer every
-element in order. It never raises for a data problem; a broken *spec* fails at init (cold start), which
+It only reads the environment (``REWARD_SPEC``), loads and caches the spec, and calls
+``reward.grading.grade_event(spec, event)``: parse the event, grade under the batch deadline (without a
+Lambda context, ``REWARD_DEFAULT_DEADLINE_S``, default 300 s), compose, answer every element in order. It
+never raises for a data problem; a broken *spec* fails at init (cold start), which
 the job starter's preflight turns into a failed deployment instead of a silently useless training run.
 Logs and metrics: ``reward.telemetry`` (Powertools), which never fails a batch. Runs locally with only
 ``REWARD_SPEC`` set (JSON logs to stderr; EMF metrics only on Lambda, see ``telemetry.metrics_enabled``).
@@ -14,10 +16,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from reward.grading import DEFAULT_DEADLINE_S, batch_deadline, default_deadline_s, grade_event
+from reward.grading import grade_event
 from reward.spec import Spec, load_spec
 
-__all__ = ["DEFAULT_DEADLINE_S", "batch_deadline", "default_deadline_s", "grade_event", "lambda_handler"]
+__all__ = ["lambda_handler"]
 
 
 def spec_path() -> Path:
@@ -49,18 +51,7 @@ def lambda_handler(event: Any, context: Any = None) -> list[dict[str, Any]]:
 
     Metrics and logs (``reward.telemetry``) are emitted after grading and can never fail the batch.
     """
-    return _handle(event, context, with_reasons=False)
-
-
-def grade_with_reasons(event: Any, context: Any = None) -> list[dict[str, Any]]:
-    """``lambda_handler``'s reply, each element with one more key, ``reasons``: ``{dimension: reason}``
-    (why each dimension scored what it did). For local tools (``rft score``): the reward contract has no
-    place for reasons, so the deployed function never sends them."""
-    return _handle(event, context, with_reasons=True)
-
-
-def _handle(event: Any, context: Any, *, with_reasons: bool) -> list[dict[str, Any]]:
-    return grade_event(current_spec(), event, context=context, with_reasons=with_reasons)
+    return grade_event(current_spec(), event, context=context)
 
 
 def _init() -> None:

@@ -1,5 +1,5 @@
 """Measure a model on a dataset with a reward: sample k responses per prompt (``rft.sampling``), grade them
-with the spec (locally through ``reward.handler.lambda_handler`` or the deployed reward Lambda), and
+with the spec (locally through ``reward.grading.grade_event``, the handler's code, or the deployed reward Lambda), and
 summarize per prompt. Shared by ``rft baseline`` and ``rft eval``.
 
 Definitions (stated in the reports and in docs/before-and-after.md):

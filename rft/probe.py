@@ -1,7 +1,7 @@
 """``rft probe``: try known reward hacks on every row and report which ones the spec pays for.
 
 For each row the positive control (the reference answer written with the spec's ``control_template``)
-and every attack family of ``rft.attacks`` are graded through ``reward.handler.lambda_handler``. Each
+and every attack family of ``rft.attacks`` are graded through ``reward.grading.grade_event`` (the handler's code). Each
 family declares what it is (``rft.attacks.family_kind``), and that decides its bar:
 
 - a response that does not commit to exactly the right answer (hedges, every option, empty, injection,

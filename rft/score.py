@@ -4,7 +4,7 @@ Without ``--responses`` every row's reference answer, written as a response with
 ``control_template`` (``reward.controls.positive_control``), is graded: the positive control, which a
 sound reward scores at the top. With ``--responses FILE`` (JSONL of ``{"task_id": ..., "response": ...}``
 or ``{"line": N, "response": ...}``) those responses are graded against their rows. Grading goes through
-``reward.handler.lambda_handler`` — or, with ``--remote FUNCTION``, the deployed reward Lambda.
+``reward.grading.grade_event`` (the handler's code) — or, with ``--remote FUNCTION``, the deployed reward Lambda.
 
 Graded locally, each dimension's ``reason`` goes into ``scores.jsonl``. When the positive control scores
 below the top (+1) on more than a few rows (``FEW_ROWS``), the spec or the data is wrong (a placeholder

@@ -282,17 +282,24 @@ def test_no_program_can_crash_the_runner_or_change_another_samples_grade():
     assert code_runner_dirs() <= before  # every sample's directory is gone
 
 
-def test_a_program_still_running_at_the_deadline_after_half_its_time_is_a_timeout():
+@pytest.mark.parametrize(("used_s", "status"), [(1.5, "timeout"), (0.4, "error")])
+def test_the_deadline_charges_a_sample_that_used_half_its_time(monkeypatch, used_s, status):
+    """Cut off by the batch deadline: after half its 2 s budget the slow sample is the program's
+    (``timeout``); before, it is left over by its position (``deadline``, ours). The attempt is injected,
+    so the decision is tested without waiting on a clock."""
+    from code_runner import runner
+    from code_runner.sandbox import Attempt
+
+    def cut_off(*_args: Any, **_kwargs: Any) -> Attempt:
+        return Attempt(set_up=True, loaded=True, current=0, stop="deadline", seconds=used_s)
+
+    monkeypatch.setattr(runner, "run_attempt", cut_off)
     stall = "import time\ndef add(a, b):\n    time.sleep(30)\n"
-    deadline = time.monotonic() + 1.5
-    (result,) = run_batch(
-        {
-            "version": 1,
-            "jobs": [job(stall, "stall", limits={"test_timeout_s": 10.0, "sample_timeout_s": 2.0})],
-        },
-        deadline=deadline,
-    )["results"]
-    assert result["status"] == "timeout", result
+    job_ = job(stall, "stall", limits={"test_timeout_s": 10.0, "sample_timeout_s": 2.0})
+    (result,) = run_batch({"version": 1, "jobs": [job_]})["results"]
+    assert result["status"] == status, result
+    if status == "error":
+        assert result["reason"].startswith("deadline:")
 
 
 # ---------------------------------------------------------------- the pieces, directly

@@ -285,3 +285,33 @@ def test_prose_answer_is_skipped_for_free_text_answers() -> None:
     row = {"reference_answer": {"answer": "A long ideal reply.\nWith several lines."}, "messages": []}
     built = attacks.build(row, "", distractor={"answer": "Another reply."})
     assert "prose_answer" in built.skipped
+
+
+#: Every grader that reads a declared answer, and whether it takes ``markers``.
+ANSWER_READERS = {"exact": True, "numeric": True, "math": True, "choice": False}
+
+
+@pytest.mark.parametrize("grader", sorted(ANSWER_READERS))
+@pytest.mark.parametrize(
+    ("params", "key", "says"),
+    [
+        ({"answer_pattern": "Answer: \\w+"}, "answer_pattern", "exactly one capture group"),
+        ({"answer_pattern": "(a)(b)"}, "answer_pattern", "it has 2"),
+        ({"answer_pattern": "(unclosed"}, "answer_pattern", "not a valid regular expression"),
+        ({"answer_pattern": "Answer: ((?:a+)+)$"}, "answer_pattern", "nests unbounded repeats"),
+        ({"markers": ["hashes", "footnote"]}, "markers", "must be among hashes, boxed"),
+        ({"markers": []}, "markers", "must be among"),
+    ],
+)
+def test_every_answer_reader_checks_where_it_reads_the_answer_the_same_way(
+    grader: str, params: dict, key: str, says: str
+) -> None:
+    """One check (graders.base.answer_reading) behind every grader's answer_pattern and markers: the same
+    key and message whichever grader a spec uses; a grader without markers refuses them as unknown."""
+    if key == "markers" and not ANSWER_READERS[grader]:
+        with pytest.raises(SpecError, match=r"params\.markers: unknown parameter"):
+            parse_spec({"dimensions": [{"name": "a", "grader": grader, "params": params}]})
+        return
+    with pytest.raises(SpecError, match=rf"params\.{key}") as raised:
+        parse_spec({"dimensions": [{"name": "a", "grader": grader, "params": params}]})
+    assert says in str(raised.value)

@@ -10,8 +10,10 @@ import typing
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from reward.answers import MARKERS, compile_answer_pattern
 from reward.event import Sample
 from reward.results import Grade, InfrastructureError
+from reward.user_regex import UserPattern
 
 
 class ParamError(ValueError):
@@ -20,6 +22,24 @@ class ParamError(ValueError):
     def __init__(self, key: str, message: str) -> None:
         super().__init__(message)
         self.key = key
+
+
+def answer_reading(answer_pattern: str, markers: Sequence[str] | None = None) -> UserPattern | None:
+    """The one check of the parameters that say where a grader reads the declared answer.
+
+    ``answer_pattern`` (a regex with one capture group) must compile under ``reward.user_regex``'s rules;
+    ``markers`` (for graders that have them) must be a non-empty subset of ``reward.answers.MARKERS``.
+    Returns the compiled pattern (None without one); raises ``ParamError`` naming the key otherwise.
+    """
+    compiled = None
+    if answer_pattern:
+        try:
+            compiled = compile_answer_pattern(answer_pattern)
+        except ValueError as exc:
+            raise ParamError("answer_pattern", str(exc)) from None
+    if markers is not None and (not markers or set(markers) - set(MARKERS)):
+        raise ParamError("markers", f"'markers' entries must be among {', '.join(MARKERS)}")
+    return compiled
 
 
 @dataclasses.dataclass(frozen=True)

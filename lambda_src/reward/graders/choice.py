@@ -40,9 +40,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reward.answers import Declared, compile_answer_pattern, declared_answers
+from reward.answers import Declared, declared_answers
 from reward.event import Sample
-from reward.graders.base import Grader, ParamError
+from reward.graders.base import Grader, ParamError, answer_reading
 from reward.results import Grade
 from reward.text import has_content, normalize
 
@@ -80,11 +80,7 @@ class ChoiceParams:
                 raise ParamError("labels", "'labels' must not repeat a letter")
         if not self.reference_key:
             raise ParamError("reference_key", "'reference_key' must not be empty")
-        if self.answer_pattern:
-            try:
-                compile_answer_pattern(self.answer_pattern)
-            except ValueError as exc:
-                raise ParamError("answer_pattern", str(exc)) from None
+        answer_reading(self.answer_pattern)
 
     @property
     def word_labels(self) -> tuple[str, ...] | None:
@@ -105,7 +101,7 @@ class ChoiceGrader(Grader):
 
     def __init__(self, params: ChoiceParams) -> None:
         super().__init__(params)
-        self.pattern = compile_answer_pattern(params.answer_pattern) if params.answer_pattern else None
+        self.pattern = answer_reading(params.answer_pattern)
         words = params.word_labels
         # normalized label -> the label as the spec writes it
         self.labels: dict[str, str] = {label_key(w): w for w in words} if words is not None else {}

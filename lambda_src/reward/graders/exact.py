@@ -28,9 +28,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from reward.answers import MARKERS, compile_answer_pattern, declared_answers
+from reward.answers import MARKERS, declared_answers
 from reward.event import Sample
-from reward.graders.base import Grader, ParamError
+from reward.graders.base import Grader, ParamError, answer_reading
 from reward.results import Grade
 from reward.text import has_content, normalize, reference_texts
 
@@ -49,16 +49,9 @@ class ExactParams:
     answer_pattern: str = ""  # a regex with one capture group: where the answer is (replaces markers)
 
     def __post_init__(self) -> None:
-        if self.answer_pattern:
-            if self.extract == "whole":
-                raise ParamError("answer_pattern", "'answer_pattern' needs extract = \"final\"")
-            try:
-                compile_answer_pattern(self.answer_pattern)
-            except ValueError as exc:
-                raise ParamError("answer_pattern", str(exc)) from None
-        unknown = set(self.markers) - set(MARKERS)
-        if unknown or not self.markers:
-            raise ParamError("markers", f"'markers' entries must be among {', '.join(MARKERS)}")
+        if self.answer_pattern and self.extract == "whole":
+            raise ParamError("answer_pattern", "'answer_pattern' needs extract = \"final\"")
+        answer_reading(self.answer_pattern, self.markers)
 
     def normalize(self, text: str) -> str:
         return normalize(
@@ -79,7 +72,7 @@ class ExactGrader(Grader):
 
     def __init__(self, params: ExactParams) -> None:
         super().__init__(params)
-        self.pattern = compile_answer_pattern(params.answer_pattern) if params.answer_pattern else None
+        self.pattern = answer_reading(params.answer_pattern)
 
     def grade(self, sample: Sample) -> Grade:
         p: ExactParams = self.params

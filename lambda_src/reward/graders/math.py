@@ -53,9 +53,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from reward import math_text
-from reward.answers import MARKERS, Declared, compile_answer_pattern, declared_answers
+from reward.answers import MARKERS, Declared, declared_answers
 from reward.event import Sample
-from reward.graders.base import Grader, ParamError
+from reward.graders.base import Grader, ParamError, answer_reading
 from reward.results import Grade
 
 MATCH_TYPES = ("latex", "expr")
@@ -100,14 +100,7 @@ class MathParams:
     prose_references: Literal["no_reference", "text"] = "no_reference"  # a reference in words: skip or text
 
     def __post_init__(self) -> None:
-        if self.answer_pattern:
-            try:
-                compile_answer_pattern(self.answer_pattern)
-            except ValueError as exc:
-                raise ParamError("answer_pattern", str(exc)) from None
-        unknown = set(self.markers) - set(MARKERS)
-        if unknown or not self.markers:
-            raise ParamError("markers", f"'markers' entries must be among {', '.join(MARKERS)}")
+        answer_reading(self.answer_pattern, self.markers)
         if not self.match_types or set(self.match_types) - set(MATCH_TYPES):
             raise ParamError("match_types", f"'match_types' entries must be among {', '.join(MATCH_TYPES)}")
         if not 0 <= self.precision <= 30:
@@ -263,7 +256,7 @@ class MathGrader(Grader):
         super().__init__(params)
         self.options = params.options
         self.timeout_s = params.timeout_s
-        self.pattern = compile_answer_pattern(params.answer_pattern) if params.answer_pattern else None
+        self.pattern = answer_reading(params.answer_pattern)
         # A prompt is sampled several times per batch: read each reference once.
         self._references: OrderedDict[str, tuple[bool, list[Any]]] = OrderedDict()
 

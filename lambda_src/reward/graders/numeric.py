@@ -17,13 +17,12 @@ from fractions import Fraction
 
 from reward.answers import (
     MARKERS,
-    compile_answer_pattern,
     final_number,
     format_number,
     reference_number,
 )
 from reward.event import Sample
-from reward.graders.base import Grader, ParamError
+from reward.graders.base import Grader, ParamError, answer_reading
 from reward.results import Grade
 
 
@@ -36,14 +35,7 @@ class NumericParams:
     answer_pattern: str = ""  # a regex with one capture group: where the answer is (replaces markers)
 
     def __post_init__(self) -> None:
-        if self.answer_pattern:
-            try:
-                compile_answer_pattern(self.answer_pattern)
-            except ValueError as exc:
-                raise ParamError("answer_pattern", str(exc)) from None
-        unknown = set(self.markers) - set(MARKERS)
-        if unknown or not self.markers:
-            raise ParamError("markers", f"'markers' entries must be among {', '.join(MARKERS)}")
+        answer_reading(self.answer_pattern, self.markers)
         if self.abs_tolerance < 0 or self.rel_tolerance < 0:
             raise ParamError("abs_tolerance", "tolerances must be >= 0")
 
@@ -56,7 +48,7 @@ class NumericGrader(Grader):
 
     def __init__(self, params: NumericParams) -> None:
         super().__init__(params)
-        self.pattern = compile_answer_pattern(params.answer_pattern) if params.answer_pattern else None
+        self.pattern = answer_reading(params.answer_pattern)
 
     def grade(self, sample: Sample) -> Grade:
         p: NumericParams = self.params

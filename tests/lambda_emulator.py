@@ -3,7 +3,9 @@
 the code runner (`reward.code_remote`).
 
 boto3 pointed at it with ``AWS_ENDPOINT_URL_LAMBDA`` signs, serializes and parses real requests. By default
-it answers with the real ``reward.handler.lambda_handler``; tests swap ``behaviour`` to script failures.
+it answers like the reward function with no spec bundled (a failed invocation); ``reward_function(spec)`` is
+the real grading of ``reward.grading.grade_event`` with that spec, and tests swap ``behaviour`` to script
+failures.
 ``runner_handler`` answers like the code-runner Lambda (the real ``code_runner.handler.lambda_handler`` when
 that package is importable, else ``fake_runner``); ``function_error`` and ``service_error`` build the
 replies Lambda sends when the function crashed or the service refused the call.
@@ -17,18 +19,34 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import unquote, urlparse
+
+from reward.spec import Spec
 
 INVOKE_PATH = re.compile(r"/2015-03-31/functions/(?P<name>[^/]+)/invocations")
 
 Reply = tuple[int, dict[str, str], bytes]  # HTTP status, extra headers, body
 
 
-def real_handler(event: object) -> Reply:
-    """What the deployed function returns: reward.handler.lambda_handler's reply (spec from REWARD_SPEC)."""
-    from reward.handler import lambda_handler
+def reward_function(spec: Spec | Path | str) -> Callable[[object], Reply]:
+    """What the reward function deployed with ``spec`` returns: ``reward.grading.grade_event``'s reply, the
+    very call ``reward.handler.lambda_handler`` makes with the bundled spec (no Lambda context: the
+    default batch deadline)."""
+    from reward.grading import grade_event
+    from reward.spec import load_spec
 
-    return 200, {}, json.dumps(lambda_handler(event, None)).encode()
+    loaded = spec if isinstance(spec, Spec) else load_spec(Path(spec))
+
+    def reply(event: object) -> Reply:
+        return 200, {}, json.dumps(grade_event(loaded, event)).encode()
+
+    return reply
+
+
+def no_spec(event: object) -> Reply:
+    """A reward function whose spec did not load: the invocation fails at init, as Lambda reports it."""
+    return function_error("Runtime.Unknown", "RuntimeError: the test deployed no spec (reward_function(spec))")
 
 
 def runner_available() -> bool:
@@ -86,7 +104,7 @@ class FakeLambda(ThreadingHTTPServer):
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _InvokeHandler)
-        self.behaviour: Callable[[object], Reply] = real_handler
+        self.behaviour: Callable[[object], Reply] = no_spec
         self.requests: list[dict] = []
         self.lock = threading.Lock()
 
@@ -127,9 +145,12 @@ class _InvokeHandler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def running_lambda() -> Iterator[FakeLambda]:
-    """Start a FakeLambda in a background thread; stop it on exit."""
+def running_lambda(spec: Spec | Path | str | None = None) -> Iterator[FakeLambda]:
+    """Start a FakeLambda in a background thread (the reward function deployed with ``spec``, when given);
+    stop it on exit."""
     server = FakeLambda()
+    if spec is not None:
+        server.behaviour = reward_function(spec)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield server

@@ -32,8 +32,7 @@ JOB_ARN = (
 
 @pytest.fixture
 def fake_lambda(monkeypatch) -> Iterator[FakeLambda]:
-    monkeypatch.setenv("REWARD_SPEC", GSM8K)  # the "deployed" function's spec; restored after the test
-    with running_lambda() as server:
+    with running_lambda(GSM8K) as server:  # the function deployed with the gsm8k spec
         monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", server.url)
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")

@@ -42,7 +42,6 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLambda]:
             return runner_handler(event)
 
         server.behaviour = behaviour
-        monkeypatch.setenv("REWARD_SPEC", str(SPEC))
         monkeypatch.setenv("CODE_RUNNER_FUNCTION", RUNNER)
         monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", server.url)
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
@@ -68,7 +67,8 @@ def fenced(program: str) -> str:
 def test_programs_run_in_the_runner_lambda_and_a_crasher_scores_like_a_wrong_answer(
     deployed: FakeLambda,
 ) -> None:
-    from reward.handler import lambda_handler
+    from reward.grading import grade_event
+    from reward.spec import load_spec
 
     rows = [json.loads(line) for line in TRAIN.read_text(encoding="utf-8").splitlines()]
     rows = [r for r in rows if r["reference_answer"].get("solution")][:4]
@@ -79,7 +79,7 @@ def test_programs_run_in_the_runner_lambda_and_a_crasher_scores_like_a_wrong_ans
         element(2, rows[2], fenced(solution[2] + "\n" + CRASH_MARKER)),
         element(3, rows[3], fenced(solution[3])),
     ]
-    reply = lambda_handler(event, None)
+    reply = grade_event(load_spec(SPEC), event)  # what the handler does with the bundled spec
     scores = {item["id"]: item["aggregate_reward_score"] for item in reply}
     assert scores["id-0"] > scores["id-1"] and scores["id-3"] > scores["id-1"]
     # Breaking the runner is the response's failure: scored exactly like the wrong answer (a status

@@ -15,7 +15,7 @@ from botocore.stub import Stubber
 
 from job_starter.preflight import PreflightError, run_preflight
 from reward.spec import load_spec
-from tests.lambda_emulator import real_handler, running_lambda
+from tests.lambda_emulator import running_lambda
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "reward_specs" / "code.toml"
@@ -26,9 +26,7 @@ URI = "s3://nova-rft-data-bucket/datasets/0123456789abcdef/train.jsonl"
 
 @pytest.fixture
 def fake_lambda(monkeypatch):
-    with running_lambda() as server:
-        server.behaviour = real_handler
-        monkeypatch.setenv("REWARD_SPEC", str(SPEC))
+    with running_lambda(SPEC) as server:
         monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", server.url)
         monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
         monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")

@@ -597,25 +597,25 @@ GSM8K_EVENT = [
 def test_the_handlers_emf_is_valid_and_charted_by_the_dashboard(
     reward: Reward, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Run the real handler as the deployed function would (same spec, namespace and env): every EMF line
+    """Grade as the deployed function would (same spec, namespace and env): every EMF line
     passes AWS's schema, lands in the dashboard's namespace and dimension, and every name it prints is
     charted (Status.ok is the complement of the charted statuses) — and every charted custom metric is
     printed."""
-    from reward import handler
+    from reward.grading import grade_event
+    from reward.spec import load_spec
     from tests.bedrock_emulator import Script, bedrock_emulator
     from tests.emf import emf_documents, validate_emf
 
     stack = reward.stack
-    monkeypatch.setenv("REWARD_SPEC", str(stack.spec.path))
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "reward")
     monkeypatch.setenv(metric_names.NAMESPACE_ENV, stack.metrics_namespace)
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
     capsys.readouterr()
     if stack.uses_judge:
         with bedrock_emulator(Script(judge="honest")):
-            reply = handler.lambda_handler(support_event(4))
+            reply = grade_event(load_spec(stack.spec.path), support_event(4))
     else:
-        reply = handler.lambda_handler(GSM8K_EVENT)
+        reply = grade_event(load_spec(stack.spec.path), GSM8K_EVENT)
     assert len(reply) == 4
     documents = emf_documents(capsys.readouterr().out)
     assert documents

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from reward import handler, workers
+from reward import workers
+from reward.grading import grade_event
 from reward.event import Message, Sample
 from reward.results import Status
 from reward.runner import grade_batch
-from reward.spec import parse_spec
+from reward.spec import load_spec, parse_spec
 from reward.workers import WorkerPool
 
 ISSUE_65 = "\\boxed{\\dfrac{5^{(5^{(5^{5^5})} - 4)} - 5}{16}}"
@@ -68,7 +69,6 @@ def test_the_handler_answers_every_id_before_the_lambda_times_out(tmp_path: Path
     spec_file.write_text(
         'sample_timeout_s = 60\ndeadline_margin_s = 1\n[[dimensions]]\nname = "m"\ngrader = "math"\n'
     )
-    monkeypatch.setenv("REWARD_SPEC", str(spec_file))
     monkeypatch.setattr(workers, "_POOL", WorkerPool(size=2, start_method="fork"))
     event = [
         {
@@ -81,7 +81,7 @@ def test_the_handler_answers_every_id_before_the_lambda_times_out(tmp_path: Path
     try:
         # 5 s left, 1 s margin: the stuck samples (60 s each) are cut at 4 s; the easy one has those 4 s
         # even on a busy machine.
-        reply = handler.lambda_handler(event, Context(remaining_ms=5000))
+        reply = grade_event(load_spec(spec_file), event, context=Context(remaining_ms=5000))
     finally:
         workers.reset_pool()
     # `deadline` statuses (not `timeout`, which would need 60 s) prove the reply went out at the deadline.

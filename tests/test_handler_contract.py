@@ -8,16 +8,41 @@ from pathlib import Path
 import pytest
 
 from reward.contract import check_reply
+from reward.grading import grade_event
+from reward.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def handler(monkeypatch):
-    monkeypatch.setenv("REWARD_SPEC", str(ROOT / "reward_specs/gsm8k.toml"))
-    from reward.handler import lambda_handler
+def handler():
+    """The deployed handler's grading with the shipped GSM8K spec (``lambda_handler`` minus the
+    environment, which the tests below and tests/test_bundle_runtime.py cover)."""
+    spec = load_spec(ROOT / "reward_specs/gsm8k.toml")
+    return lambda event, context: grade_event(spec, event, context=context)
 
-    return lambda_handler
+
+def test_the_handler_reads_its_spec_from_the_environment_relative_to_the_task_root(tmp_path, monkeypatch):
+    """The deployed function names its bundled spec by a relative REWARD_SPEC, resolved against
+    LAMBDA_TASK_ROOT (the bundle's root), and loads it once per value."""
+    from reward import handler
+
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "g.toml").write_bytes((ROOT / "reward_specs/gsm8k.toml").read_bytes())
+    monkeypatch.setenv("LAMBDA_TASK_ROOT", str(tmp_path))
+    monkeypatch.setenv("REWARD_SPEC", "specs/g.toml")
+    assert handler.spec_path() == tmp_path / "specs" / "g.toml"
+    assert handler.current_spec() is handler.current_spec()
+    reply = handler.lambda_handler([element(0, "#### 18"), element(1, "#### 17")], None)
+    assert [r["aggregate_reward_score"] for r in reply] == [1.0, -1.0]
+
+
+def test_the_handler_without_a_spec_says_which_variable_to_set(monkeypatch):
+    from reward import handler
+
+    monkeypatch.delenv("REWARD_SPEC", raising=False)
+    with pytest.raises(RuntimeError, match="REWARD_SPEC is not set"):
+        handler.spec_path()
 
 
 def element(i, answer, *, reference={"final_answer": "18"}, where="metadata", content_as_blocks=False):

@@ -95,10 +95,12 @@ def streaming(data: bytes) -> StreamingBody:
     return StreamingBody(io.BytesIO(data), len(data))
 
 
-@pytest.fixture(autouse=True)
-def reward_spec(monkeypatch):
-    """The real grader: reward.handler with the shipped GSM8K spec."""
-    monkeypatch.setenv("REWARD_SPEC", str(ROOT / "reward_specs" / "gsm8k.toml"))
+def deployed_reply(event: list[dict]) -> list[dict]:
+    """The real grader's reply: what the reward handler answers with the shipped GSM8K spec bundled."""
+    from reward.grading import grade_event
+    from reward.spec import load_spec
+
+    return grade_event(load_spec(ROOT / "reward_specs" / "gsm8k.toml"), json.loads(json.dumps(event)))
 
 
 # One session for the module: it caches the service models, so each test's fresh clients are cheap.
@@ -149,10 +151,8 @@ class Fakes:
 
     def expect_grading(self, rows: list[dict], count: int) -> None:
         """The reward Lambda answers the exact preflight event with the real handler's reply."""
-        from reward.handler import lambda_handler
-
         event, _ = build_event([DatasetRow(i + 1, row) for i, row in enumerate(rows[:count])], TEMPLATE)
-        reply = lambda_handler(json.loads(json.dumps(event)), None)
+        reply = deployed_reply(event)
         self.expect_invoke(json.dumps(reply).encode(), sent=json.dumps(event).encode())
 
     def expect_create(self, props: dict, job_arn: str = JOB_ARN) -> None:
@@ -487,10 +487,8 @@ def test_invalid_request_fails_before_any_call(fakes):
 
 
 def _reference_reply(rows: list[dict], count: int) -> tuple[list[dict], list[dict]]:
-    from reward.handler import lambda_handler
-
     event, _ = build_event([DatasetRow(i + 1, row) for i, row in enumerate(rows[:count])], TEMPLATE)
-    return event, lambda_handler(json.loads(json.dumps(event)), None)
+    return event, deployed_reply(event)
 
 
 def _drop_last(event, reply):

@@ -19,7 +19,7 @@ from job_starter.preflight import (
     read_rows,
     run_preflight,
 )
-from tests.lambda_emulator import real_handler, running_lambda
+from tests.lambda_emulator import reward_function, running_lambda
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_TRAIN = ROOT / "data" / "sample" / "train.jsonl"
@@ -38,9 +38,8 @@ def server():
 
 @pytest.fixture
 def fake_lambda(server, monkeypatch):
-    server.behaviour = real_handler
+    server.behaviour = reward_function(GSM8K_SPEC)
     server.requests.clear()
-    monkeypatch.setenv("REWARD_SPEC", str(GSM8K_SPEC))
     monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", server.url)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
@@ -137,7 +136,7 @@ def test_a_valid_but_unsound_spec_fails_preflight(fake_lambda, tmp_path, monkeyp
         "[dimensions.params]\n"
         "final_line = '####\\s*[-+]?\\$?[0-9][0-9,]*(\\.[0-9]+)?'\n"
     )
-    monkeypatch.setenv("REWARD_SPEC", str(spec))
+    fake_lambda.behaviour = reward_function(spec)
     with pytest.raises(PreflightError) as raised:
         preflight(rows=2)
     message = str(raised.value)

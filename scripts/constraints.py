@@ -1,7 +1,7 @@
 """Write constraints.txt: every pin of requirements*.txt, flattened (the lock `make setup` installs with).
 
-    python scripts/constraints.py          # rewrite it
-    python scripts/constraints.py --check  # exit 1 when it is out of date (tests/test_packaging.py)
+python scripts/constraints.py          # rewrite it
+python scripts/constraints.py --check  # exit 1 when it is out of date (tests/test_packaging.py)
 """
 
 from __future__ import annotations

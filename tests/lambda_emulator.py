@@ -46,7 +46,9 @@ def reward_function(spec: Spec | Path | str) -> Callable[[object], Reply]:
 
 def no_spec(event: object) -> Reply:
     """A reward function whose spec did not load: the invocation fails at init, as Lambda reports it."""
-    return function_error("Runtime.Unknown", "RuntimeError: the test deployed no spec (reward_function(spec))")
+    return function_error(
+        "Runtime.Unknown", "RuntimeError: the test deployed no spec (reward_function(spec))"
+    )
 
 
 def runner_available() -> bool:

@@ -33,7 +33,20 @@ def commands(data: str, tmp_path: Path) -> dict[str, list[str]]:
         "score": ["score", "--spec", GSM8K, "--data", data],
         "probe": ["probe", "--spec", GSM8K, "--data", data],
         "baseline": ["baseline", "--spec", GSM8K, "--data", data, "--out", out, "--yes"],
-        "eval": ["eval", "--spec", GSM8K, "--data", data, "--base", "b", "--tuned", "t", "--out", out, "--yes"],
+        "eval": [
+            "eval",
+            "--spec",
+            GSM8K,
+            "--data",
+            data,
+            "--base",
+            "b",
+            "--tuned",
+            "t",
+            "--out",
+            out,
+            "--yes",
+        ],
         "judge-check": ["judge-check", "--spec", SUPPORT, "--labels", data, "--yes"],
     }
 

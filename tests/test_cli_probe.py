@@ -105,11 +105,6 @@ def test_the_code_rows_cover_every_format_and_family():
     assert len(rows) <= 10
 
 
-@pytest.fixture(autouse=True)
-def _restore_reward_spec(monkeypatch):
-    monkeypatch.delenv("REWARD_SPEC", raising=False)
-
-
 @pytest.mark.parametrize("spec", SPECS, ids=[s.stem for s in SPECS])
 def test_no_attack_family_beats_a_shipped_spec(spec, capsys, tmp_path):
     data = dataset_for(spec)
@@ -132,8 +127,7 @@ def test_no_attack_family_beats_a_shipped_spec(spec, capsys, tmp_path):
 def test_a_stall_at_the_shipped_code_budget_scores_the_floor():
     """One check at the shipped budget (2 s a test): an endless loop and a signal-proof stall are wrong
     answers (-1), not the grader's failure."""
-    from reward.handler import lambda_handler
-    from tests.spec_env import spec_env
+    from reward.grading import grade_event
 
     spec_path = ROOT / "reward_specs" / "code.toml"
     spec = load_spec(spec_path)
@@ -154,8 +148,7 @@ def test_a_stall_at_the_shipped_code_budget_scores_the_floor():
         }
         for (family, variant), text in chosen.items()
     ]
-    with spec_env(spec_path):
-        reply = lambda_handler(event, None)
+    reply = grade_event(spec, event)
     assert {e["id"]: e["aggregate_reward_score"] for e in reply} == dict.fromkeys(
         (e["id"] for e in event), -1.0
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -18,18 +19,14 @@ GSM8K = str(ROOT / "reward_specs" / "gsm8k.toml")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(autouse=True)
-def _restore_reward_spec(monkeypatch):
-    """`rft` points REWARD_SPEC at the spec it grades with; put it back after each test."""
-    monkeypatch.delenv("REWARD_SPEC", raising=False)
-
-
 def rows_by_line() -> dict[int, dict]:
     return {i: json.loads(line) for i, line in enumerate(Path(TRAIN).read_text().splitlines(), start=1)}
 
 
-def test_reference_answers_score_at_the_top(capsys, tmp_path):
+def test_reference_answers_score_at_the_top(capsys, tmp_path, monkeypatch):
+    monkeypatch.delenv("REWARD_SPEC", raising=False)
     code = main(["score", "--spec", GSM8K, "--data", TRAIN, "--out", str(tmp_path)])
+    assert "REWARD_SPEC" not in os.environ  # the spec travels as a value, not through the environment
     out = capsys.readouterr().out
     assert code == 0
     assert "250 reference answers (positive control)" in out

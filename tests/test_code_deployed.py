@@ -29,7 +29,6 @@ RUNNER = "arn:aws:lambda:us-east-1:123456789012:function:nova-rft-reward-CodeRun
 CRASH_MARKER = "# breaks the runner"
 
 
-
 @pytest.fixture
 def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLambda]:
     """The reward Lambda's environment as the stack sets it, with the runner behind the emulator."""

@@ -15,9 +15,9 @@ from reward.controls import negative_controls, positive_control, render
 from reward.event import Sample
 from reward.graders.base import ParamError
 from reward.graders.code import CodeGrader, CodeParams, extract_program, run_isolating
+from reward.grading import grade_event
 from reward.results import Status
 from reward.spec import load_spec
-from tests.spec_env import spec_env
 
 #: One worker builds this file's expensive module fixtures once (pytest-xdist --dist loadgroup).
 pytestmark = pytest.mark.xdist_group("test_code_grader")
@@ -265,10 +265,8 @@ def graded_rows():
                 }
             )
             names.append(name)
-    from reward.handler import lambda_handler
 
-    with spec_env(SPEC):
-        reply = lambda_handler(event, None)
+    reply = grade_event(load_spec(SPEC), event)
     return {e["id"]: e for e in reply}
 
 
@@ -305,7 +303,6 @@ def test_a_batch_of_loops_answers_before_the_lambda_deadline_and_leaves_no_proce
     """Eight samples that loop forever cannot all run before a 6 s Lambda deadline (3 s batch budget): the
     reply still arrives with every id, the ones not run are `deadline` (not a score), none is above the
     floor, and no sandbox process is left when the handler returns."""
-    from reward.handler import lambda_handler
     from tests.test_code_runner import sandbox_processes
 
     row = json.loads(TRAIN.read_text(encoding="utf-8").splitlines()[0])
@@ -321,8 +318,7 @@ def test_a_batch_of_loops_answers_before_the_lambda_deadline_and_leaves_no_proce
         for i in range(8)
     ]
     before = set(sandbox_processes())
-    with spec_env(SPEC):
-        reply = lambda_handler(event, _Context(6000))
+    reply = grade_event(load_spec(SPEC), event, context=_Context(6000))
     assert [e["id"] for e in reply] == [e["id"] for e in event]
     statuses = [
         m["name"] for e in reply for m in e["metrics_list"] if m["name"].startswith("correctness.status.")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from reward import workers
-from reward.grading import grade_event
 from reward.event import Message, Sample
+from reward.grading import grade_event
 from reward.results import Status
 from reward.runner import grade_batch
 from reward.spec import load_spec, parse_spec

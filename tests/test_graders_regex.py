@@ -109,7 +109,10 @@ def test_a_pattern_that_backtracks_is_that_responses_failure(monkeypatch):
         ],
     }
     spec = parse_spec(table, Path("slow_regex.toml"))
-    samples = [Sample(id="slow", index=0, response="a" * 5_000 + "!"), Sample(id="fast", index=1, response="ab")]
+    samples = [
+        Sample(id="slow", index=0, response="a" * 5_000 + "!"),
+        Sample(id="fast", index=1, response="ab"),
+    ]
     slow, fast = grade_batch(spec, samples)
     assert slow[0].status is Status.FAILED and slow[0].status.charged_to_response
     assert "backtracking" in slow[0].reason

@@ -14,9 +14,9 @@ import pytest
 
 from reward.contract import check_reply
 from reward.controls import negative_controls, positive_control, render
+from reward.grading import grade_event
 from reward.spec import Spec, load_spec
 from tests.bedrock_emulator import Script, bedrock_emulator
-from tests.spec_env import spec_env
 
 #: One worker builds this file's expensive module fixtures once (pytest-xdist --dist loadgroup).
 pytestmark = pytest.mark.xdist_group("test_hack_floor")
@@ -184,12 +184,11 @@ def graded(request) -> tuple[Spec, list[dict[str, str]], dict[str, float]]:
         attacks_per_row.append(attacks)
         event.append(event_for(row, positive_control(spec.control_template, reference), f"{i}:positive"))
         event += [event_for(row, text, f"{i}:{name}") for name, text in attacks.items()]
-    from reward.handler import lambda_handler
 
     # Judge specs are graded by the emulator's gullible judge: it obeys any instruction it sees outside
     # the fences, so only the pre-checks and the fencing keep the injections at the floor.
-    with bedrock_emulator(Script(judge="gullible")), spec_env(path):
-        reply = lambda_handler(event, None)
+    with bedrock_emulator(Script(judge="gullible")):
+        reply = grade_event(spec, event)
     assert check_reply(event, reply) == []
     return spec, attacks_per_row, {e["id"]: e["aggregate_reward_score"] for e in reply}
 
@@ -256,10 +255,8 @@ def test_the_floor_check_catches_a_naive_spec(tmp_path):
     )
     row = json.loads(DATASETS["structured_json"].read_text(encoding="utf-8").splitlines()[0])
     hedged = answer_attacks("{reference}", row["reference_answer"])["hedged_or"]
-    from reward.handler import lambda_handler
 
-    with spec_env(naive):
-        reply = lambda_handler([event_for(row, hedged, "h")], None)
+    reply = grade_event(load_spec(naive), [event_for(row, hedged, "h")])
     assert reply[0]["aggregate_reward_score"] == 1.0
 
 
@@ -337,10 +334,9 @@ def bombed(request, tmp_path_factory) -> tuple[Spec, dict[str, float], list[str]
         for attack in built.attacks:
             if attack.family in ("wrong_answer", "grader_bomb"):
                 event.append(event_for(row, attack.response, f"{i}:{attack.family}:{attack.variant}"))
-    from reward.handler import lambda_handler
 
-    with bedrock_emulator(Script(judge="gullible")), spec_env(path):
-        reply = lambda_handler(event, CountdownContext(300))
+    with bedrock_emulator(Script(judge="gullible")):
+        reply = grade_event(spec, event, context=CountdownContext(300))
     assert check_reply(event, reply) == []
     return spec, {e["id"]: e["aggregate_reward_score"] for e in reply}, list(attacks.GRADER_BOMBS)
 

@@ -14,11 +14,11 @@ import reward.graders.judge as judge_module
 import reward.judge.checks as checks_module
 from reward.compose import compose
 from reward.event import parse_event
+from reward.grading import grade_event
 from reward.results import Status
 from reward.runner import grade_batch
 from reward.spec import Spec, load_spec
 from tests.bedrock_emulator import Script, bedrock_emulator, fenced_blocks
-from tests.spec_env import spec_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -377,11 +377,12 @@ def test_a_judge_that_never_answers_gets_deadline_and_the_handler_replies_in_tim
         tmp_path,
         extra='[[dimensions]]\nname = "short"\ngrader = "length"\n[dimensions.params]\ntarget = 50\nmax = 100\n',
     )
-    from reward.handler import lambda_handler
 
     event = [element(r, i) for i, r in enumerate(distinct(20))]
-    with bedrock_emulator(Script(judge="hang")), spec_env(path):
-        reply = lambda_handler(event, Context(remaining_ms=3000))  # deadline: 3 s - a 1.5 s margin
+    with bedrock_emulator(Script(judge="hang")):
+        reply = grade_event(
+            load_spec(path), event, context=Context(remaining_ms=3000)
+        )  # deadline: 3 s - a 1.5 s margin
     # The judge never answers: every judge dimension is `deadline`, so the handler stopped waiting at the
     # deadline and replied (a reply that waited for the judge would never have come).
     assert len(reply) == 20
@@ -413,11 +414,10 @@ def test_failures_are_not_cached(tmp_path):
 
 def test_token_usage_reaches_the_lambda_reply_as_metric_items(tmp_path):
     path = write_spec(tmp_path)
-    from reward.handler import lambda_handler
 
     event = [element(HONEST, "a"), element(":", "b")]
-    with bedrock_emulator(Script()), spec_env(path):
-        reply = lambda_handler(event, None)
+    with bedrock_emulator(Script()):
+        reply = grade_event(load_spec(path), event)
     metrics = {m["name"]: m for m in reply[0]["metrics_list"]}
     for key in (
         "judge_calls",

@@ -6,19 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from rft.cli import main
 from tests.bedrock_emulator import Script, bedrock_emulator
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "reward_specs" / "support_rubric.toml"
 DATA = ROOT / "data" / "support" / "train.jsonl"
-
-
-@pytest.fixture(autouse=True)
-def _restore_reward_spec(monkeypatch):
-    monkeypatch.delenv("REWARD_SPEC", raising=False)
 
 
 def family_line(out: str, family: str) -> list[str]:

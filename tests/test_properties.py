@@ -1,5 +1,5 @@
 """Property tests of the reward Lambda over generated events, for every shipped spec: whatever arrives,
-``lambda_handler`` answers every element, in order, with a finite score in [-1, 1] and well-formed
+``reward.grading.grade_event`` (what ``lambda_handler`` runs) answers every element, in order, with a finite score in [-1, 1] and well-formed
 metrics (docs/contract.md §1, checked by ``reward.contract.check_reply``), and never raises."""
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from reward.contract import check_reply, json_safe
 from reward.controls import positive_control
+from reward.grading import grade_event
 from reward.spec import load_spec
 from tests.bedrock_emulator import bedrock_emulator
-from tests.spec_env import spec_env
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted((ROOT / "reward_specs").glob("*.toml"))
@@ -155,10 +155,7 @@ def test_handler_answers_every_element_within_the_contract(spec_path: Path) -> N
     @SETTINGS
     @given(event=st.lists(elements(rows, spec.control_template), max_size=6))
     def check(event: list[Any]) -> None:
-        from reward.handler import lambda_handler
-
-        with spec_env(spec_path):
-            reply = lambda_handler(event, None)
+        reply = grade_event(spec, event)
         assert check_reply(event, reply) == []
         assert len(reply) == len(event)
         for element, answer in zip(event, reply):
@@ -181,10 +178,8 @@ def test_handler_answers_every_element_within_the_contract(spec_path: Path) -> N
 @pytest.mark.parametrize("spec_path", SPECS, ids=[p.stem for p in SPECS])
 @pytest.mark.parametrize("event", [None, 7, "text", {}, {"messages": "nope"}, [], [[]], [None] * 3])
 def test_non_list_and_empty_events_never_raise(spec_path: Path, event: Any) -> None:
-    from reward.handler import lambda_handler
-
-    with judge_peer(spec_path), spec_env(spec_path):
-        reply = lambda_handler(event, None)
+    with judge_peer(spec_path):
+        reply = grade_event(load_spec(spec_path), event)
     assert isinstance(reply, list)
     if isinstance(event, list):
         assert check_reply(event, reply) == []
@@ -205,10 +200,9 @@ def test_a_context_near_its_deadline_still_gets_a_full_reply(spec_path: Path) ->
         }
         for i, r in enumerate(rows)
     ]
-    from reward.handler import lambda_handler
 
-    with judge_peer(spec_path), spec_env(spec_path):
-        reply = lambda_handler(event, Context())
+    with judge_peer(spec_path):
+        reply = grade_event(load_spec(spec_path), event, context=Context())
     assert check_reply(event, reply) == []
 
 

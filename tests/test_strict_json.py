@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reward.contract import json_safe
-from reward.handler import lambda_handler
-from tests.spec_env import spec_env
+from reward.grading import grade_event
+from reward.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 GSM8K = ROOT / "reward_specs/gsm8k.toml"
@@ -67,16 +67,14 @@ JSON_LIKE = st.recursive(
     ],
 )
 def test_ids_strict_json_cannot_carry_are_echoed_in_the_documented_form(sample_id, echoed):
-    with spec_env(GSM8K):
-        reply = lambda_handler([element(sample_id)], None)
+    reply = grade_event(load_spec(GSM8K), [element(sample_id)])
     strict(reply)
     assert reply[0]["id"] == echoed
     assert reply[0]["aggregate_reward_score"] == 1.0  # the sample is still graded
 
 
 def test_a_very_deep_id_is_cut_not_a_recursion_error():
-    with spec_env(GSM8K):
-        reply = lambda_handler([element(nested(5000)), element("b")], None)
+    reply = grade_event(load_spec(GSM8K), [element(nested(5000)), element("b")])
     strict(reply)
     assert reply[1]["id"] == "b"
     depth, value = 0, reply[0]["id"]
@@ -99,8 +97,7 @@ def test_json_safe_leaves_json_values_untouched():
 )
 def test_the_reply_is_strict_utf8_json_for_any_input(ids, response, reference):
     event = [element(i, response, reference) for i in ids]
-    with spec_env(GSM8K):
-        reply = lambda_handler(event, None)
+    reply = grade_event(load_spec(GSM8K), event)
     encoded = strict(reply)
     assert len(json.loads(encoded)) == len(event)
     for sent, got in zip(ids, reply):

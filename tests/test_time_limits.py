@@ -12,13 +12,11 @@ import pytest
 from reward import grading, handler, workers
 from reward.compose import compose
 from reward.event import Message, Sample
-from reward.grading import DEFAULT_DEADLINE_S, batch_deadline
-from reward.handler import lambda_handler
+from reward.grading import DEFAULT_DEADLINE_S, batch_deadline, grade_event
 from reward.results import Grade, Status
 from reward.runner import grade_batch
 from reward.spec import load_spec, parse_spec
 from reward.workers import WorkerPool
-from tests.spec_env import spec_env
 
 ROOT = Path(__file__).resolve().parents[1]
 GSM8K = ROOT / "reward_specs/gsm8k.toml"
@@ -49,8 +47,7 @@ def test_a_70kb_unclosed_boxed_reference_is_graded_before_the_deadline():
     """Before the fix this batch took 21-25 s with 20 s left: the second sample came back ``deadline``."""
     bomb = "\\boxed{" * 10_000 + "\n#### 18"  # 70 KB, accepted by the validator before this check
     event = [element(0, "#### 18", bomb), element(1, "\\boxed{" * 2_000 + "\n#### 17", bomb)]
-    with spec_env(GSM8K):
-        reply = lambda_handler(event, CountdownContext(20))
+    reply = grade_event(load_spec(GSM8K), event, context=CountdownContext(20))
     assert "deadline" not in statuses(reply)
     assert [e["aggregate_reward_score"] for e in reply] == [1.0, -1.0]
 
@@ -80,8 +77,9 @@ def test_a_local_run_without_context_cannot_hang(tmp_path, monkeypatch):
     monkeypatch.setattr(workers, "_POOL", pool)
     try:
         bombs = ["\\boxed{9^{9^{9^{9}}}}", "\\boxed{((10^{10})!)!}", "\\boxed{18}"]
-        with spec_env(spec_file):
-            reply = lambda_handler([element(i, r, {"final_answer": "18"}) for i, r in enumerate(bombs)], None)
+        reply = grade_event(
+            load_spec(spec_file), [element(i, r, {"final_answer": "18"}) for i, r in enumerate(bombs)]
+        )
     finally:
         pool.close()
     assert [e["id"] for e in reply] == ["s0", "s1", "s2"]

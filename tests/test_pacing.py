@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
-import os
 import threading
 import time
 from collections import Counter
@@ -16,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from reward.bedrock_runtime import CallFailed, Usage, call_with_retries
 from reward.pacing import BETA, MIN_RATE_PER_S, CallGate, RateController
+from reward.spec import load_spec
 from tests.bedrock_emulator import Script, bedrock_emulator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -213,8 +213,9 @@ class Context:
         return int((self.end - time.monotonic()) * 1000)
 
 
-def invocation(worker: int, samples: int, remaining_s: float, start, results) -> None:
-    from reward.handler import lambda_handler
+def invocation(spec, worker: int, samples: int, remaining_s: float, start, results) -> None:
+    """One reward invocation in its own process (a forked execution environment), grading like the handler."""
+    from reward.grading import grade_event
     from reward.judge import runtime as judge_runtime
 
     judge_runtime.reset()  # a fresh execution environment: nothing learned or pooled from the parent
@@ -232,7 +233,7 @@ def invocation(worker: int, samples: int, remaining_s: float, start, results) ->
     ]
     start.wait()
     context = Context(remaining_s)
-    reply = lambda_handler(event, context)
+    reply = grade_event(spec, event, context=context)
     statuses = Counter()
     for element in reply:
         names = {m["name"] for m in element["metrics_list"]}
@@ -246,12 +247,10 @@ def fan_out(n: int, samples: int, remaining_s: float, script: Script) -> tuple[l
     ctx = mp.get_context("fork")  # fast: the parent has imported everything already
     start, results = ctx.Event(), ctx.Queue()
     with bedrock_emulator(script) as emu:
-        os.environ["REWARD_SPEC"] = str(ROOT / "reward_specs/support_rubric.toml")
-        from reward.handler import current_spec
-
-        current_spec()
+        spec = load_spec(ROOT / "reward_specs/support_rubric.toml")
         procs = [
-            ctx.Process(target=invocation, args=(w, samples, remaining_s, start, results)) for w in range(n)
+            ctx.Process(target=invocation, args=(spec, w, samples, remaining_s, start, results))
+            for w in range(n)
         ]
         for p in procs:
             p.start()
@@ -262,17 +261,7 @@ def fan_out(n: int, samples: int, remaining_s: float, script: Script) -> tuple[l
     return outs, emu
 
 
-@pytest.fixture
-def spec_env():
-    saved = os.environ.get("REWARD_SPEC")
-    yield
-    if saved is None:
-        os.environ.pop("REWARD_SPEC", None)
-    else:
-        os.environ["REWARD_SPEC"] = saved
-
-
-def test_invocations_sharing_a_quota_that_fits_judge_everything_without_a_retry_storm(spec_env) -> None:
+def test_invocations_sharing_a_quota_that_fits_judge_everything_without_a_retry_storm() -> None:
     """3 invocations x 4 samples x 2 judge calls = 24 calls at 20 req/s: all judged, <= 2.5 calls each."""
     outs, emu = fan_out(3, 4, 20.0, Script(latency_s=0.02, quota_per_s=20))
     statuses = sum((Counter(s) for _, s, _ in outs), Counter())
@@ -281,7 +270,7 @@ def test_invocations_sharing_a_quota_that_fits_judge_everything_without_a_retry_
     assert all(n == 4 and left > 0 for n, _, left in outs)
 
 
-def test_under_overload_only_the_deadline_stops_a_sample_and_admitted_calls_are_not_wasted(spec_env) -> None:
+def test_under_overload_only_the_deadline_stops_a_sample_and_admitted_calls_are_not_wasted() -> None:
     """3 x 6 samples = 36 calls against 4 req/s and a 1.5 s batch: most samples are `deadline` (ours),
     none fails otherwise, and the calls the quota admitted became verdicts."""
     outs, emu = fan_out(3, 6, 3.0, Script(latency_s=0.02, quota_per_s=4))

@@ -14,11 +14,14 @@ import jsonschema
 import pytest
 
 from reward import metric_names, telemetry
+from reward.grading import grade_event
 from reward.results import DimensionResult, Status
+from reward.spec import load_spec
 from tests.emf import emf_documents, emitted_metric_names, metric_definitions, metric_values, validate_emf
 
 ROOT = Path(__file__).resolve().parents[1]
 GSM8K = ROOT / "reward_specs" / "gsm8k.toml"
+SPEC = load_spec(GSM8K)
 DIMENSIONS = ("correctness", "format", "conciseness")
 NAMESPACE = "NovaRft/test-telemetry"
 PROMPT_MARKER = "PROMPT-MARKER-7f3a"  # appears in every prompt: must never reach an INFO line
@@ -56,7 +59,6 @@ class Context:
 @pytest.fixture
 def on_lambda(monkeypatch):
     """The environment the stack gives the function: metrics on, a namespace, INFO logs."""
-    monkeypatch.setenv("REWARD_SPEC", str(GSM8K))
     monkeypatch.setenv(metric_names.NAMESPACE_ENV, NAMESPACE)
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "reward-test")
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
@@ -68,11 +70,10 @@ def on_lambda(monkeypatch):
 
 
 def run(event, capsys, context=None):
-    """(reply, EMF documents, log lines as dicts, raw stdout) of one handler call."""
-    from reward.handler import lambda_handler
-
+    """(reply, EMF documents, log lines as dicts, raw stdout) of grading one batch with the GSM8K spec, as
+    the handler does (``grade_event``)."""
     capsys.readouterr()
-    reply = lambda_handler(event, context if context is not None else Context())
+    reply = grade_event(SPEC, event, context=context if context is not None else Context())
     captured = capsys.readouterr()
     logs = [json.loads(line) for line in captured.err.splitlines() if line.startswith("{")]
     return reply, emf_documents(captured.out), logs, captured.out
@@ -205,7 +206,6 @@ def test_document_splitting_respects_both_limits():
 
 def test_metrics_stay_off_stdout_locally(monkeypatch, capsys):
     """Locally (no AWS_LAMBDA_FUNCTION_NAME), `rft score` and friends must not print EMF."""
-    monkeypatch.setenv("REWARD_SPEC", str(GSM8K))
     monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
     reply, documents, _, _ = run(KNOWN_BATCH, capsys)
@@ -364,9 +364,7 @@ def test_warning_level_hides_the_batch_line(on_lambda, capsys):
 
 def test_a_telemetry_failure_never_fails_the_batch(on_lambda, capsys, monkeypatch):
     """Metrics or logging blowing up (even the error log) must still answer every sample."""
-    from reward.handler import lambda_handler
-
-    expected = lambda_handler(KNOWN_BATCH, Context())
+    expected = grade_event(SPEC, KNOWN_BATCH, context=Context())
 
     def explode(*args, **kwargs):
         raise RuntimeError("CloudWatch is on fire")

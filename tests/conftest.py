@@ -1,9 +1,11 @@
-"""Shared fixtures: synthesized apps (synth is slow, so each variant is built once and shared).
+"""Shared fixtures: synthesized apps, each named variant built once per session and shared.
 
-`default_app` is the app exactly as `cdk synth` builds it with cdk.json's defaults, synthesized once per
-test session. `synthesize(context, outdir)` builds and synthesizes a variant; module-scoped fixtures in
-the test files use it. Synthesis runs the cdk-nag plugins that `build_app` registers, so any app these
-return has no unacknowledged finding.
+`VARIANTS` is the one registry of the app variants the tests synthesize (a name -> `-c` context overrides);
+the session fixture `apps` builds a variant the first time a test asks for it (`apps["kms"]`) and hands
+the same `SynthesizedApp` to every later test (per pytest-xdist worker). `default_app` is `apps["default"]`,
+the app exactly as `cdk synth` builds it with cdk.json's defaults. Synthesis runs the cdk-nag plugins that
+`build_app` registers, so any app these return has no unacknowledged finding. A test that needs files of
+its own (a dataset written to tmp_path) calls `synthesize(context, outdir)` directly.
 """
 
 from __future__ import annotations
@@ -70,7 +72,79 @@ def synthesize(context: dict[str, Any], outdir: Path) -> SynthesizedApp:
     return SynthesizedApp(built=built, outdir=outdir, templates=templates)
 
 
+EMAIL = "ml-team@example.com"
+SUPPORT = {
+    "reward_spec": "reward_specs/support_rubric.toml",
+    "training_data": "data/support/train.jsonl",
+    "validation_data": "data/support/validation.jsonl",
+}
+CODE = {"reward_spec": "reward_specs/code.toml", "training_data": "data/code/train.jsonl"}
+
+#: Every app variant the tests synthesize, by name: the context overrides (`-c key=value`) of each.
+VARIANTS: dict[str, dict[str, str]] = {
+    # cdk.json's defaults: gsm8k (no judge), S3-managed encryption, no job, no email, data retained.
+    "default": {},
+    "started": {"start_job": "true"},
+    # A customer KMS key, an email subscription, data deleted with the stacks; no job.
+    "kms": {"encryption": "kms", "notification_email": EMAIL, "retain_data": "false"},
+    "started_kms": {"start_job": "true", "encryption": "kms", "notification_email": EMAIL},
+    "x86": {
+        "architecture": "x86_64",
+        "reward_memory_mb": "2048",
+        "reward_timeout_s": "600",
+        "reward_reserved_concurrency": "0",
+    },
+    "no_validation": {"validation_data": ""},
+    # A judge spec with a KMS key, an email, a started job, auto-delete, a longer timeout and thresholds.
+    "judge": {
+        **SUPPORT,
+        "encryption": "kms",
+        "notification_email": EMAIL,
+        "start_job": "true",
+        "retain_data": "false",
+        "reward_timeout_s": "600",
+        "alarm_non_ok_rate": "0.1",
+        "alarm_judge_throttle_rate": "0.3",
+    },
+    # The code spec (the sandbox's VPC and runner) with non-default runner settings.
+    "code": {
+        **CODE,
+        "code_runner_memory_mb": "3008",
+        "code_runner_timeout_s": "90",
+        "code_runner_reserved_concurrency": "25",
+    },
+    # Every optional resource at once (the wildcard walk): code spec, job, batch role, KMS, auto-delete, email.
+    "everything": {
+        **CODE,
+        "start_job": "true",
+        "batch_inference": "true",
+        "encryption": "kms",
+        "retain_data": "false",
+        "notification_email": EMAIL,
+    },
+}
+
+
+class Apps:
+    """The registry's apps, each synthesized on first use and kept for the session."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._tmp = tmp_path_factory
+        self._built: dict[str, SynthesizedApp] = {}
+
+    def __getitem__(self, name: str) -> SynthesizedApp:
+        if name not in self._built:
+            self._built[name] = synthesize(VARIANTS[name], self._tmp.mktemp(f"{name}-cdk.out"))
+        return self._built[name]
+
+
 @pytest.fixture(scope="session")
-def default_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
+def apps(tmp_path_factory: pytest.TempPathFactory) -> Apps:
+    """The synthesized variants of `VARIANTS`, by name."""
+    return Apps(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def default_app(apps: Apps) -> SynthesizedApp:
     """The app with cdk.json's defaults, synthesized once per session."""
-    return synthesize({}, tmp_path_factory.mktemp("default-cdk.out"))
+    return apps["default"]

@@ -17,7 +17,7 @@ from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from stacks.constructs.batch_inference_role import BatchInferenceRole
-from tests.conftest import SynthesizedApp, synthesize
+from tests.conftest import Apps, SynthesizedApp
 from tests.iam import actions_of, resources_of, wildcard_allows
 
 #: One worker builds this file's expensive module fixtures once (pytest-xdist --dist loadgroup).
@@ -27,10 +27,9 @@ US = ("us-east-1", "us-east-2", "us-west-2")
 
 
 @pytest.fixture(scope="module")
-def batch_kms(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
-    return synthesize(
-        {"batch_inference": "true", "encryption": "kms"}, tmp_path_factory.mktemp("batch-cdk.out")
-    )
+def batch_kms(apps: Apps) -> SynthesizedApp:
+    """The batch inference role with a customer KMS key (the `everything` variant)."""
+    return apps["everything"]
 
 
 def role_of(app: SynthesizedApp) -> tuple[str, dict[str, Any]]:

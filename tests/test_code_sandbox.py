@@ -1,7 +1,7 @@
 """The deployed code sandbox: a runner Lambda with no route out, no egress, no permissions, invoked by the
 reward Lambda on exactly its published version — created only for specs with the `code` grader.
 
-Each test asserts one property of the synthesized reward stack (with a code spec, see tests/code_spec.py)
+Each test asserts one property of the synthesized reward stack (the `code` variant of tests/conftest.py)
 that a security reviewer would check by hand.
 """
 
@@ -16,17 +16,10 @@ from typing import Any
 
 import pytest
 
-from tests.code_spec import code_spec
-from tests.conftest import SynthesizedApp, synthesize
+from tests.conftest import Apps, SynthesizedApp
 from tests.iam import actions_of, resources_of, statements
 
 pytestmark = pytest.mark.slow
-
-CONTEXT = {
-    "code_runner_memory_mb": "3008",
-    "code_runner_timeout_s": "90",
-    "code_runner_reserved_concurrency": "25",
-}
 
 #: Resources that give a VPC a way out (or in): none may exist in the reward stack.
 WAYS_OUT = {
@@ -50,11 +43,9 @@ WAYS_OUT = {
 
 
 @pytest.fixture(scope="module")
-def code_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
+def code_app(apps: Apps) -> SynthesizedApp:
     """The app with a code spec and non-default runner settings."""
-    with code_spec() as (spec, data):
-        context = {"reward_spec": str(spec), "training_data": str(data), **CONTEXT}
-        return synthesize(context, tmp_path_factory.mktemp("code-cdk.out"))
+    return apps["code"]
 
 
 def runner(app: SynthesizedApp) -> tuple[str, dict[str, Any]]:

@@ -18,6 +18,7 @@ from stacks.config import (
     ConfigError,
     load_config,
 )
+from tests.conftest import CODE
 
 SAMPLE_TRAIN = PROJECT_ROOT / "data" / "sample" / "train.jsonl"
 
@@ -175,19 +176,17 @@ def test_code_runner_keys_have_working_defaults_and_accept_command_line_strings(
 
 def test_a_runner_invocation_must_fit_inside_the_reward_invocation() -> None:
     """With a code spec, the reward Lambda waits for each runner call: the runner's timeout must be shorter."""
-    from tests.code_spec import code_spec
-
-    with code_spec() as (spec, data):
-        message = error_of(
-            reward_spec=str(spec),
-            training_data=str(data),
-            code_runner_timeout_s="300",
-            reward_timeout_s="300",
-        )
-        assert "'code_runner_timeout_s'" in message and "300" in message
-        assert "less than reward_timeout_s (300)" in message and "-c code_runner_timeout_s=" in message
-        config = config_of(reward_spec=str(spec), training_data=str(data), code_runner_timeout_s="299")
-        assert config.code_runner_timeout_s == 299
+    spec, data = CODE["reward_spec"], CODE["training_data"]
+    message = error_of(
+        reward_spec=spec,
+        training_data=data,
+        code_runner_timeout_s="300",
+        reward_timeout_s="300",
+    )
+    assert "'code_runner_timeout_s'" in message and "300" in message
+    assert "less than reward_timeout_s (300)" in message and "-c code_runner_timeout_s=" in message
+    config = config_of(reward_spec=spec, training_data=data, code_runner_timeout_s="299")
+    assert config.code_runner_timeout_s == 299
     # without the code grader the runner is not deployed, and its timeout is not checked against the reward's
     assert config_of(code_runner_timeout_s="300", reward_timeout_s="300").code_runner_timeout_s == 300
 

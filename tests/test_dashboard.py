@@ -25,7 +25,7 @@ from reward.results import STATUSES
 from stacks.constructs.job_notifications import job_state_rule_name
 from stacks.constructs.reward_dashboard import dashboard_url
 from stacks.constructs.reward_metrics import RewardMetrics
-from tests.conftest import SynthesizedApp, synthesize
+from tests.conftest import Apps, SynthesizedApp
 
 pytestmark = pytest.mark.slow
 
@@ -138,20 +138,9 @@ def default(default_app: SynthesizedApp) -> Reward:
 
 
 @pytest.fixture(scope="module")
-def judge(tmp_path_factory: pytest.TempPathFactory) -> Reward:
+def judge(apps: Apps) -> Reward:
     """A judge spec, a KMS key, an email, a started job, a longer timeout and overridden thresholds."""
-    context = {
-        "reward_spec": "reward_specs/support_rubric.toml",
-        "training_data": "data/support/train.jsonl",
-        "validation_data": "data/support/validation.jsonl",
-        "encryption": "kms",
-        "notification_email": EMAIL,
-        "start_job": "true",
-        "reward_timeout_s": "600",
-        "alarm_non_ok_rate": "0.1",
-        "alarm_judge_throttle_rate": "0.3",
-    }
-    return Reward(synthesize(context, tmp_path_factory.mktemp("judge-cdk.out")))
+    return Reward(apps["judge"])
 
 
 @pytest.fixture(params=["default", "judge"])

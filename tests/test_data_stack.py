@@ -19,7 +19,7 @@ from stacks.config import PROJECT_ROOT, ConfigError, load_config
 from stacks.constructs.data_key import ACCOUNT_KEY_ACTIONS
 from stacks.constructs.dataset_upload import content_key
 from stacks.constructs.secure_bucket import AUTO_DELETE_EXPLICIT_ACTIONS
-from tests.conftest import SynthesizedApp, synthesize
+from tests.conftest import Apps, SynthesizedApp, synthesize
 
 pytestmark = pytest.mark.slow
 
@@ -27,9 +27,9 @@ SAMPLE = PROJECT_ROOT / "data" / "sample"
 
 
 @pytest.fixture(scope="module")
-def kms_destroy(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
+def kms_destroy(apps: Apps) -> SynthesizedApp:
     """encryption=kms and retain_data=false in one app (two variants, one synth)."""
-    return synthesize({"encryption": "kms", "retain_data": "false"}, tmp_path_factory.mktemp("kms-cdk.out"))
+    return apps["kms"]
 
 
 def buckets(app: SynthesizedApp) -> dict[str, dict[str, Any]]:
@@ -218,9 +218,9 @@ def test_the_upload_role_names_every_action_and_object(default_app: SynthesizedA
     assert put_keys == sorted([data.training_data_key, data.validation_data_key])
 
 
-def test_validation_data_can_be_left_out(tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_validation_data_can_be_left_out(apps: Apps) -> None:
     """validation_data="" uploads only the training set and has no validation output."""
-    app = synthesize({"validation_data": ""}, tmp_path_factory.mktemp("noval-cdk.out"))
+    app = apps["no_validation"]
     assert app.built.data.validation_data_key is None
     outputs = app.templates["data"]["Outputs"]
     assert "TrainingDataS3Uri" in outputs and "ValidationDataS3Uri" not in outputs

@@ -11,27 +11,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.code_spec import code_spec
-from tests.conftest import SynthesizedApp, synthesize
+from tests.conftest import Apps, SynthesizedApp
 from tests.iam import statements, wildcard_allows
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def everything(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
+def everything(apps: Apps) -> SynthesizedApp:
     """Every optional resource at once, with a code spec (the sandbox's VPC and runner)."""
-    with code_spec() as (spec, data):
-        context = {
-            "start_job": "true",
-            "batch_inference": "true",
-            "encryption": "kms",
-            "retain_data": "false",
-            "notification_email": "ml-team@example.com",
-            "reward_spec": str(spec),
-            "training_data": str(data),
-        }
-        return synthesize(context, tmp_path_factory.mktemp("everything-cdk.out"))
+    return apps["everything"]
 
 
 def test_the_walker_sees_a_wildcard() -> None:

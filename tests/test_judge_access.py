@@ -24,7 +24,7 @@ from stacks.constructs.judge_access import (
     JudgeModelError,
     resolve_judge_model,
 )
-from tests.conftest import SynthesizedApp, synthesize
+from tests.conftest import Apps, SynthesizedApp
 from tests.iam import actions_of, resources_of, statements, wildcard_allows
 
 pytestmark = pytest.mark.slow
@@ -61,15 +61,9 @@ def bedrock_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def support(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
-    """The support spec with the default judge, with the job starter, auto-delete and notifications on (the wildcard walk)."""
-    context = {
-        **SUPPORT,
-        "start_job": "true",
-        "retain_data": "false",
-        "notification_email": "ml-team@example.com",
-    }
-    return synthesize(context, tmp_path_factory.mktemp("support-cdk.out"))
+def support(apps: Apps) -> SynthesizedApp:
+    """The support spec with the default judge, with the job starter, auto-delete and notifications on."""
+    return apps["judge"]
 
 
 def function_env(app: SynthesizedApp) -> dict[str, str]:

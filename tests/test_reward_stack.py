@@ -10,21 +10,15 @@ import pytest
 from stacks.config import PROJECT_ROOT
 from stacks.constructs.local_bundling import BundlingError, bundle_hash, platform_tags, python_lambda_code
 from stacks.constructs.reward_function import LAMBDA_SRC, reward_code_paths
-from tests.conftest import SynthesizedApp, synthesize
+from tests.conftest import Apps, SynthesizedApp
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def x86(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
+def x86(apps: Apps) -> SynthesizedApp:
     """x86_64 with more memory and a longer timeout."""
-    context = {
-        "architecture": "x86_64",
-        "reward_memory_mb": "2048",
-        "reward_timeout_s": "600",
-        "reward_reserved_concurrency": "0",
-    }
-    return synthesize(context, tmp_path_factory.mktemp("x86-cdk.out"))
+    return apps["x86"]
 
 
 def function_props(app: SynthesizedApp) -> dict:

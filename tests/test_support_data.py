@@ -16,16 +16,11 @@ import pytest
 from reward.dataset import validate_dataset_file
 from reward.spec import load_spec
 from stacks.config import PROJECT_ROOT
-from tests.conftest import SynthesizedApp, synthesize
+from tests.conftest import Apps, SynthesizedApp
 
 SUPPORT = PROJECT_ROOT / "data" / "support"
 SPEC = PROJECT_ROOT / "reward_specs" / "support_rubric.toml"
 FILES = ("train.jsonl", "validation.jsonl")
-CONTEXT = {
-    "reward_spec": "reward_specs/support_rubric.toml",
-    "training_data": "data/support/train.jsonl",
-    "validation_data": "data/support/validation.jsonl",
-}
 
 
 @pytest.fixture(scope="module")
@@ -122,8 +117,9 @@ def test_the_spec_loads_and_uses_the_judge() -> None:
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
-    return synthesize(CONTEXT, tmp_path_factory.mktemp("support-data-cdk.out"))
+def app(apps: Apps) -> SynthesizedApp:
+    """The support spec and data (the `judge` variant)."""
+    return apps["judge"]
 
 
 @pytest.mark.slow

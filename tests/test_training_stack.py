@@ -21,7 +21,7 @@ from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from app import NovaRftApp
 from stacks.constructs.nag import nag_flatten
 from stacks.training_stack import START_JOB_HINT
-from tests.conftest import SynthesizedApp, synthesize
+from tests.conftest import Apps, SynthesizedApp
 
 pytestmark = pytest.mark.slow
 
@@ -130,23 +130,21 @@ def default(default_app: SynthesizedApp) -> Variant:
 
 
 @pytest.fixture(scope="module")
-def started(tmp_path_factory: pytest.TempPathFactory) -> Variant:
+def started(apps: Apps) -> Variant:
     """start_job=true with S3-managed encryption and no email."""
-    return Variant(synthesize({"start_job": "true"}, tmp_path_factory.mktemp("started-cdk.out")))
+    return Variant(apps["started"])
 
 
 @pytest.fixture(scope="module")
-def started_kms(tmp_path_factory: pytest.TempPathFactory) -> Variant:
+def started_kms(apps: Apps) -> Variant:
     """start_job=true with a customer KMS key and an email subscription."""
-    context = {"start_job": "true", "encryption": "kms", "notification_email": EMAIL}
-    return Variant(synthesize(context, tmp_path_factory.mktemp("started-kms-cdk.out")))
+    return Variant(apps["started_kms"])
 
 
 @pytest.fixture(scope="module")
-def kms_not_started(tmp_path_factory: pytest.TempPathFactory) -> Variant:
+def kms_not_started(apps: Apps) -> Variant:
     """A customer KMS key and an email, but no job."""
-    context = {"encryption": "kms", "notification_email": EMAIL}
-    return Variant(synthesize(context, tmp_path_factory.mktemp("kms-cdk.out")))
+    return Variant(apps["kms"])
 
 
 @pytest.fixture(params=["default", "started", "started_kms", "kms_not_started"])

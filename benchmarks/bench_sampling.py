@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 from rft.cli import main  # noqa: E402
-from rft.core import load_rows  # noqa: E402
+from rft.rows import load_rows  # noqa: E402
 from rft.sampling import (  # noqa: E402
     InferenceSettings,
     ResponseCache,

@@ -36,8 +36,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from rft import remote
-from rft.core import EXIT_FAILURE, CliError, Context
+from rft.aws import aws_call, client, list_objects, split_s3_uri, stack_outputs
+from rft.context import Context
+from rft.errors import EXIT_FAILURE, CliError
 
 #: Bedrock's default quota "Minimum number of records per batch inference job" (Service Quotas; the value
 #: is per model and adjustable, 100 for the Nova models at the time of writing — assumed, check yours).
@@ -106,7 +107,7 @@ class BatchResult:
 def batch_target_from_stack(ctx: Context, prefix: str, region: str | None = None) -> BatchTarget:
     """The batch role and S3 prefixes from ``<prefix>-training``'s outputs."""
     stack = f"{prefix}-training"
-    outputs = remote.stack_outputs(ctx, stack, region)
+    outputs = stack_outputs(ctx, stack, region)
     if not outputs.get(ROLE_OUTPUT):
         raise CliError(
             f"stack {stack} has no {ROLE_OUTPUT} output: the batch inference role is not deployed. Deploy "
@@ -218,7 +219,7 @@ def _join(uri: str, *parts: str) -> str:
 
 
 def _aws(what: str, call: Any, **kwargs: Any) -> Any:
-    return remote.aws_call(what, call, needs=CALLER_PERMISSIONS, **kwargs)
+    return aws_call(what, call, needs=CALLER_PERMISSIONS, **kwargs)
 
 
 def submit(
@@ -254,7 +255,7 @@ def submit(
     attempt = int(remembered.get("attempt", 1))
     suffix = "" if attempt == 1 else f"-a{attempt}"
     input_uri = _join(target.input_uri, digest[:16], "records.jsonl")
-    bucket, key = remote.split_s3_uri(input_uri)
+    bucket, key = split_s3_uri(input_uri)
     put: dict[str, Any] = {"Bucket": bucket, "Key": key, "Body": body, "ContentType": "application/jsonl"}
     if target.kms_key_arn:
         put.update(ServerSideEncryption="aws:kms", SSEKMSKeyId=target.kms_key_arn)
@@ -352,9 +353,9 @@ def read_results(s3: Any, job: Mapping[str, Any], record_ids: list[str]) -> dict
     error result (so a caller never mistakes a lost record for an answer)."""
     output_uri = job["outputDataConfig"]["s3OutputDataConfig"]["s3Uri"]
     job_id = job["jobArn"].rsplit("/", 1)[-1]
-    bucket, prefix = remote.split_s3_uri(_join(output_uri, job_id) + "/")
+    bucket, prefix = split_s3_uri(_join(output_uri, job_id) + "/")
     results: dict[str, BatchResult] = {}
-    for key, _ in remote.list_objects(s3, bucket, prefix, needs=CALLER_PERMISSIONS):
+    for key, _ in list_objects(s3, bucket, prefix, needs=CALLER_PERMISSIONS):
         if not key.endswith(".out") or key.endswith("manifest.json.out"):
             continue
         data = _aws(f"GetObject s3://{bucket}/{key}", s3.get_object, Bucket=bucket, Key=key)["Body"].read()
@@ -500,8 +501,8 @@ def batch_sampler_from_stack(
     ``fallback`` samples the models the batch role may not invoke (on demand)."""
     return BatchSampler(
         target=batch_target_from_stack(ctx, prefix, region),
-        bedrock=remote.client(ctx, "bedrock", region),
-        s3=remote.client(ctx, "s3", region),
+        bedrock=client(ctx, "bedrock", region),
+        s3=client(ctx, "s3", region),
         sleep=ctx.sleep,
         state_dir=state_dir,
         progress=ctx.err,

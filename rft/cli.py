@@ -22,11 +22,57 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import IO, Any, NoReturn
 
-from rft import baseline, core, curves, evaluate, judge_check_cmd, models, probe, remote, score, validate
-from rft.core import EXIT_FAILURE, EXIT_USAGE, Context
+from rft.commands import (
+    baseline,
+    deploy_model,
+    invoke,
+    judge_check,
+    probe,
+    report,
+    score,
+    status,
+    undeploy_model,
+    validate_data,
+)
+from rft.commands import eval as eval_
+from rft.context import Context
+from rft.errors import EXIT_FAILURE, EXIT_USAGE, one_line, user_error
+from rft.grading import GRADING_ERRORS
 from rft.reward_logs import RewardLogs
+
+#: The commands, in the order ``rft --help`` lists them: each module has ``add_parser`` and ``run``.
+COMMANDS = (
+    validate_data,
+    score,
+    probe,
+    judge_check,
+    invoke,
+    status,
+    report,
+    deploy_model,
+    undeploy_model,
+    baseline,
+    eval_,
+)
+
+
+def version() -> str:
+    """The installed package's version (pyproject.toml's ``version``), or the source tree's."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("nova-rft-kit")
+    except metadata.PackageNotFoundError:  # run from a checkout without `pip install -e .`
+        import tomllib
+
+        pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+        try:
+            return str(tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"])
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            return "unknown"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,25 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=__doc__.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {core.version()}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="show the reward library's structured log lines"
     )
     subparsers = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
     subparsers.required = True
-    validate.add_parser(subparsers)
-    score.add_parser(subparsers)
-    probe.add_parser(subparsers)
-    judge_check_cmd.add_parser(subparsers)
-    remote.add_invoke_parser(subparsers)
-    remote.add_status_parser(subparsers)
-    curves.add_report_parser(subparsers)
-    models.add_deploy_parser(subparsers)
-    models.add_undeploy_parser(subparsers)
-    baseline.add_parser(subparsers)
-    evaluate.add_parser(subparsers)
-    for command in subparsers.choices.values():  # also after the command: `rft score --verbose ...`
-        command.add_argument(
+    for command in COMMANDS:
+        command.add_parser(subparsers)
+    for sub in subparsers.choices.values():  # also after the command: `rft score --verbose ...`
+        sub.add_argument(
             "-v",
             "--verbose",
             action="store_true",
@@ -96,7 +133,7 @@ def main(
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     held = RewardLogs()
     try:
-        with core.GRADING_ERRORS.capturing() as grading_errors, _quiet(held, args):
+        with GRADING_ERRORS.capturing() as grading_errors, _quiet(held, args):
             code = args.run(args, ctx)
         note = None if getattr(args, "verbose", False) else held.report(getattr(args, "out", None))
         if note is not None:
@@ -115,15 +152,15 @@ def main(
         return 0
     except Exception as exc:
         # Every command loads its spec and data inside this handler, so what the user got wrong (a spec,
-        # a data file, a flag, credentials) is one line here, whichever command it was; see core.user_error.
-        error = core.user_error(exc)
+        # a data file, a flag, credentials) is one line here, whichever command it was; see user_error.
+        error = user_error(exc)
         if error is not None:
             print(f"rft {args.command}: error: {error}", file=ctx.err)
             return error.code
         if os.environ.get("RFT_DEBUG"):
             raise
         print(
-            f"rft {args.command}: internal error: {type(exc).__name__}: {core.one_line(str(exc))[:500]} "
+            f"rft {args.command}: internal error: {type(exc).__name__}: {one_line(str(exc))[:500]} "
             "(a bug: rerun with RFT_DEBUG=1 for the traceback and report it)",
             file=ctx.err,
         )

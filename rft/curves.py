@@ -23,7 +23,6 @@ When nothing is found it says where it looked; nothing is guessed.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
@@ -34,8 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rft import core, remote
-from rft.core import EXIT_FAILURE, EXIT_OK, CliError, Context
+from rft.aws import aws_call, list_objects, split_s3_uri
 
 #: Files larger than this are not metrics (checkpoints, datasets): skipped.
 MAX_METRICS_BYTES = 50 * 1024 * 1024
@@ -330,7 +328,7 @@ def find_metric_files(s3: Any, output_uri: str, job_arn: str) -> Search:
     """Read the job's metrics files, looking in ``<output>/model-customization-job-<id>/`` first (AWS's
     documented folder) and, unless reward curves were found there, in the whole output prefix (keeping the
     files whose key names the job id when any do)."""
-    bucket, prefix = remote.split_s3_uri(output_uri)
+    bucket, prefix = split_s3_uri(output_uri)
     if prefix and not prefix.endswith("/"):
         prefix += "/"
     ident = job_id(job_arn)
@@ -338,7 +336,7 @@ def find_metric_files(s3: Any, output_uri: str, job_arn: str) -> Search:
     read: set[str] = set()
     for candidate in (f"{prefix}model-customization-job-{ident}/", prefix):
         search.searched.append(f"s3://{bucket}/{candidate}")
-        listed = remote.list_objects(s3, bucket, candidate, limit=MAX_KEYS, needs=REPORT_PERMISSIONS)
+        listed = list_objects(s3, bucket, candidate, limit=MAX_KEYS, needs=REPORT_PERMISSIONS)
         metrics = [(k, size) for k, size in listed if k.lower().endswith(METRIC_SUFFIXES) and k not in read]
         if candidate == prefix:
             metrics = [(k, size) for k, size in metrics if ident in k] or metrics
@@ -356,9 +354,7 @@ def _read_metric_file(s3: Any, bucket: str, key: str, size: int) -> MetricFile:
     uri = f"s3://{bucket}/{key}"
     if size > MAX_METRICS_BYTES:
         return MetricFile(uri, problem=f"skipped: {size:,} bytes is too large for a metrics file")
-    reply = remote.aws_call(
-        f"GetObject {uri}", s3.get_object, needs=REPORT_PERMISSIONS, Bucket=bucket, Key=key
-    )
+    reply = aws_call(f"GetObject {uri}", s3.get_object, needs=REPORT_PERMISSIONS, Bucket=bucket, Key=key)
     series = parse_metrics(key, reply["Body"].read())
     return MetricFile(uri, series, "" if series else "no step-indexed numeric columns")
 
@@ -369,9 +365,9 @@ def _read_metric_file(s3: Any, bucket: str, key: str, size: int) -> MetricFile:
 
 def plot_curves(path: Path, curves: Curves, *, title: str) -> Path:
     """Reward over steps: training mean with its min–max band, validation reward as markers."""
-    from rft.plots import _pyplot
+    from rft.plots import pyplot
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8.0, 4.6))
     if curves.train_min and curves.train_max:
         low, high = dict(curves.train_min), dict(curves.train_max)
@@ -410,136 +406,3 @@ def plot_curves(path: Path, curves: Curves, *, title: str) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
-
-
-# --------------------------------------------------------------------------------------------------
-# rft report
-
-
-REPORT_HELP = "training curves of the RFT job: reward over steps, from the metrics files in its S3 output"
-REPORT_DESCRIPTION = (
-    "List the job's S3 output, read the metrics files it wrote (CSV/JSON; AWS does not document the RFT "
-    "layout, so every metrics-like file is read and reward series are recognized by name), print a summary "
-    "and plot reward over steps (training mean, min–max band, validation reward) into "
-    "<OUT>/training_curves.png. Exit status 1 when no reward metrics are found (it says where it looked). "
-    "Needs: " + ", ".join(REPORT_PERMISSIONS) + "."
-)
-
-
-def add_report_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("report", help=REPORT_HELP, description=REPORT_DESCRIPTION)
-    target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument(
-        "--stack", metavar="PREFIX", help="name prefix of the deployed stacks (reads <PREFIX>-training)"
-    )
-    target.add_argument("--job", metavar="ARN", help="the job's ARN (or name)")
-    parser.add_argument("--out", default="out", metavar="DIR", help="where the PNG goes (default out/)")
-    parser.add_argument("--region", help="AWS region (default: AWS_REGION, else us-east-1)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    parser.set_defaults(run=run_report)
-
-
-def _summary(points: list[tuple[float, float]]) -> dict[str, float]:
-    values = [v for _, v in points]
-    return {
-        "points": len(points),
-        "first_step": points[0][0],
-        "last_step": points[-1][0],
-        "first": values[0],
-        "last": values[-1],
-        "best": max(values),
-    }
-
-
-def run_report(args: argparse.Namespace, ctx: Context) -> int:
-    job = args.job or remote._job_arn(ctx, args.stack, args.region)
-    bedrock = remote.client(ctx, "bedrock", args.region)
-    reply = remote.aws_call(
-        f"GetModelCustomizationJob {job}",
-        bedrock.get_model_customization_job,
-        needs=REPORT_PERMISSIONS,
-        jobIdentifier=job,
-    )
-    job_arn = reply.get("jobArn", job)
-    status = reply.get("status", "?")
-    output_uri = (reply.get("outputDataConfig") or {}).get("s3Uri", "")
-    if not output_uri:
-        raise CliError(f"job {job} has no outputDataConfig.s3Uri: nothing to read", EXIT_FAILURE)
-    search = find_metric_files(remote.client(ctx, "s3", args.region), output_uri, job_arn)
-    files, searched = search.files, search.searched
-    curves = find_curves(files)
-    png: Path | None = None
-    if curves.found:
-        out = core.output_dir(args.out)
-        png = plot_curves(
-            out / "training_curves.png", curves, title=f"{reply.get('jobName', job)} ({status})"
-        )
-    roles = {
-        "train_mean": curves.train_mean,
-        "train_min": curves.train_min,
-        "train_max": curves.train_max,
-        "validation": curves.validation,
-    }
-    api_metrics = {
-        k: reply[k] for k in ("trainingMetrics", "validationMetrics") if reply.get(k)
-    }  # SFT-style loss Bedrock returns with the job
-    notes = warnings_for(curves)
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "job_arn": job_arn,
-                    "status": status,
-                    "searched": searched,
-                    "files": [
-                        {"uri": f.uri, "series": sorted(f.series), "problem": f.problem} for f in files
-                    ],
-                    "other_keys": search.other_keys[:100],
-                    "curves": {
-                        role: {"metric": curves.names[role], **_summary(p)} for role, p in roles.items() if p
-                    },
-                    "api_metrics": api_metrics,
-                    "warnings": notes,
-                    "png": str(png) if png else None,
-                }
-            ),
-            file=ctx.out,
-        )
-        return EXIT_OK if curves.found else EXIT_FAILURE
-    print(f"job      {reply.get('jobName', job)}  ({status})", file=ctx.out)
-    print(f"searched {', '.join(searched)}", file=ctx.out)
-    for file in files:
-        shown = f"{len(file.series)} series" if file.series else file.problem
-        print(f"  {file.uri}: {shown}", file=ctx.out)
-    if not curves.found:
-        found = (
-            "no metrics files (.csv/.json/.jsonl)" if not files else "no reward series in the metrics files"
-        )
-        print(
-            f"\nno training curves: {found} under {' or '.join(searched)}. AWS does not document where RFT "
-            "jobs write their metrics; the console's job page shows them (Custom models → the job → "
-            "Training metrics).",
-            file=ctx.out,
-        )
-        if search.other_keys:
-            shown = ", ".join(search.other_keys[:5]) + (" …" if len(search.other_keys) > 5 else "")
-            print(f"other objects there ({len(search.other_keys)}), not read: {shown}", file=ctx.out)
-        if status not in remote.TERMINAL:
-            print(f"The job is {status}: metrics may appear as it trains.", file=ctx.out)
-        return EXIT_FAILURE
-    print(f"\n{'curve':<12} {'metric':<28} {'steps':>11} {'first':>8} {'last':>8} {'best':>8}", file=ctx.out)
-    for role, points in roles.items():
-        if points:
-            s = _summary(points)
-            steps = f"{s['first_step']:g}..{s['last_step']:g}"
-            print(
-                f"{role:<12} {curves.names[role]:<28} {steps:>11} {s['first']:>8.3f} {s['last']:>8.3f} "
-                f"{s['best']:>8.3f}",
-                file=ctx.out,
-            )
-    for key, value in api_metrics.items():
-        print(f"{key}: {value}", file=ctx.out)
-    for note in notes:
-        print(f"warning: {note}", file=ctx.out)
-    print(f"\nwrote {png}", file=ctx.out)
-    return EXIT_OK

@@ -21,7 +21,6 @@ import argparse
 import hashlib
 import json
 import math
-import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,8 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from reward.spec import Spec
-from rft import core
-from rft.core import EXIT_FAILURE, CliError, Context, Row
+from rft.context import Context
+from rft.errors import EXIT_FAILURE, CliError
+from rft.grading import BatchGrader, Scored, grade_all, read_reply_element
+from rft.rows import Row, event_element
 from rft.sampling import (
     InferenceSettings,
     ResponseCache,
@@ -50,112 +51,8 @@ PASS_AGGREGATE = 0.5
 NOT_A_JUDGEMENT = ("error", "timeout", "deadline", "no_reference")
 #: Rewards closer than this are equal (aggregates are floats composed from the same dimensions).
 EQUAL_TOLERANCE = 1e-9
-#: Samples per Lambda invocation when grading remotely, and invocations in flight.
+#: Samples per grading batch (one Lambda invocation when grading remotely).
 GRADE_BATCH = 64
-REMOTE_CONCURRENCY = 4
-
-
-# --------------------------------------------------------------------------------------------------
-# Flags and settings.
-
-
-def add_sampling_flags(parser: argparse.ArgumentParser, *, default_out: str) -> None:
-    """The flags ``baseline`` and ``eval`` share, one name per idea (defaults from cdk.json, shown in
-    --help): the base model is ``--base`` in both (``--model``, baseline's older name, is an alias)."""
-    parser.add_argument(
-        "--base",
-        "--model",
-        dest="base",
-        metavar="ID",
-        help="the base model to sample (default: the inference profile of base_model_id in cdk.json)",
-    )
-    parser.add_argument(
-        "--stack",
-        metavar="NAME",
-        help="name prefix of the deployed stacks (--remote, --via batch, eval's tuned model)",
-    )
-    parser.add_argument(
-        "--remote",
-        action="store_true",
-        help="grade with the deployed reward Lambda of --stack instead of locally",
-    )
-    parser.add_argument(
-        "--out",
-        metavar="DIR",
-        default=default_out,
-        help=f"reports and the response cache (default {default_out})",
-    )
-    parser.add_argument(
-        "--via",
-        choices=("runtime", "batch"),
-        default="runtime",
-        help="runtime: on-demand Converse calls (default); batch: one Bedrock batch inference job through "
-        "the stacks of --stack (deployed with -c batch_inference=true), for thousands of prompts",
-    )
-    parser.add_argument(
-        "--samples",
-        type=int,
-        metavar="K",
-        help="responses per prompt (default: samples_per_prompt in cdk.json)",
-    )
-    parser.add_argument("--limit", type=int, metavar="N", help="use only the first N prompts")
-    parser.add_argument(
-        "--max-tokens",
-        type=int,
-        metavar="T",
-        help="max tokens per response (default: inference_max_tokens in cdk.json)",
-    )
-    parser.add_argument(
-        "--temperature", type=float, metavar="X", help="sampling temperature (default: the model's own)"
-    )
-    parser.add_argument(
-        "--reasoning-effort",
-        choices=("low", "high", "none"),
-        help="extended thinking (default: reasoning_effort in cdk.json)",
-    )
-    parser.add_argument(
-        "--concurrency", type=int, default=8, metavar="C", help="model calls in flight (default 8)"
-    )
-    parser.add_argument("--region", help="AWS region (default: AWS_REGION, else region in cdk.json)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object (no progress bar)")
-    parser.add_argument(
-        "--yes", action="store_true", help="do not ask before spending (required when stdin is not a TTY)"
-    )
-
-
-def check_counts(args: argparse.Namespace) -> None:
-    """The shared flags' usage errors, before anything is read, estimated or called."""
-    if args.via == "batch" and not args.stack:
-        raise CliError("--via batch needs --stack NAME: the stacks deployed with -c batch_inference=true")
-    for flag, value in (
-        ("--samples", args.samples),
-        ("--limit", args.limit),
-        ("--max-tokens", args.max_tokens),
-        ("--concurrency", args.concurrency),
-    ):
-        if value is not None and value < 1:
-            raise CliError(f"{flag} {value}: must be >= 1")
-    if args.samples is not None and args.samples > 64:
-        raise CliError(f"--samples {args.samples}: at most 64 responses per prompt")
-    if args.concurrency > 256:
-        raise CliError(f"--concurrency {args.concurrency}: at most 256 calls in flight")
-
-
-def settings_from(args: argparse.Namespace, defaults: Mapping[str, Any]) -> InferenceSettings:
-    effort = args.reasoning_effort or str(defaults.get("reasoning_effort") or "none")
-    return InferenceSettings(
-        max_tokens=args.max_tokens or int(defaults.get("inference_max_tokens") or 8192),
-        reasoning_effort=effort,
-        temperature=args.temperature,
-    )
-
-
-def samples_from(args: argparse.Namespace, defaults: Mapping[str, Any]) -> int:
-    return args.samples or int(defaults.get("samples_per_prompt") or 4)
-
-
-def region_from(args: argparse.Namespace, defaults: Mapping[str, Any]) -> str:
-    return args.region or os.environ.get("AWS_REGION") or str(defaults.get("region") or "us-east-1")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -196,7 +93,7 @@ def pass_rule(spec: Spec) -> str:
     return f"{gate.name} passed (credit >= {gate.pass_at:g})"
 
 
-def _passed(spec: Spec, scored: core.Scored) -> bool:
+def passed(spec: Spec, scored: Scored) -> bool:
     gate = correctness_gate(spec)
     if gate is None:
         return scored.aggregate >= PASS_AGGREGATE
@@ -241,7 +138,7 @@ class GradeCache:
         keep = [
             (k, e)
             for k, e in pairs
-            if not any(s in NOT_A_JUDGEMENT for s in core.read_reply_element(e, dimensions).statuses.values())
+            if not any(s in NOT_A_JUDGEMENT for s in read_reply_element(e, dimensions).statuses.values())
         ]
         if not keep:
             return
@@ -277,7 +174,7 @@ def grade_run(
     requests: Sequence[SampleRequest],
     run: SamplingRun,
     spec: Spec,
-    grader: core.BatchGrader,
+    grader: BatchGrader,
     *,
     concurrency: int = 1,
     cache: GradeCache | None = None,
@@ -289,7 +186,7 @@ def grade_run(
     dimensions = [d.name for d in spec.dimensions]
     answered = [r for r in requests if run.responses.get(r.key) and run.responses[r.key].status == "ok"]
     elements = [
-        core.event_element(
+        event_element(
             rows[r.prompt_index],
             run.responses[r.key].text,
             f"{r.prompt_index}:{r.sample_index}",
@@ -301,7 +198,7 @@ def grade_run(
     found = {i: cache.data[k] for i, k in enumerate(keys) if cache is not None and k in cache.data}
     todo = [i for i in range(len(elements)) if i not in found]
     fresh = (
-        core.grade_all(
+        grade_all(
             [elements[i] for i in todo],
             grader,
             batch_size=GRADE_BATCH,
@@ -314,7 +211,7 @@ def grade_run(
     if cache is not None:
         cache.store([(keys[i], element) for i, element in zip(todo, fresh)], dimensions)
     replies: dict[int, Mapping[str, Any]] = {**found, **dict(zip(todo, fresh))}
-    by_key = {r.key: core.read_reply_element(replies[i], dimensions) for i, r in enumerate(answered)}
+    by_key = {r.key: read_reply_element(replies[i], dimensions) for i, r in enumerate(answered)}
     graded = []
     for request in requests:
         response = run.responses.get(request.key)
@@ -340,29 +237,13 @@ def grade_run(
                 scored.aggregate,
                 dict(scored.rewards),
                 dict(scored.statuses),
-                (not bad) and _passed(spec, scored),
+                (not bad) and passed(spec, scored),
                 response.stop_reason,
                 response.input_tokens,
                 response.output_tokens,
             )
         )
     return graded
-
-
-def grader_for(
-    args: argparse.Namespace, ctx: Context, stack: str | None, spec: Spec
-) -> tuple[core.BatchGrader, int, str]:
-    """(grader, concurrency, description): the handler's code here, or the stack's reward Lambda with
-    --remote."""
-    if not getattr(args, "remote", False):
-        return core.local_grader(spec), 1, "lambda_handler (local)"
-    if not stack:
-        raise CliError("--remote grades with the deployed reward Lambda: name its stacks with --stack NAME")
-    from rft import remote
-
-    function = remote._reward_function(ctx, stack, args.region)
-    grader = remote.lambda_grader(remote.client(ctx, "lambda", args.region), function)
-    return grader, REMOTE_CONCURRENCY, f"the deployed reward Lambda {function}"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -410,7 +291,7 @@ def per_prompt(graded: Sequence[GradedSample], prompts: int) -> list[PromptStats
     return [PromptStats(i, tuple(rewards[i]), tuple(passes[i])) for i in range(prompts)]
 
 
-def _share(count: int, total: int) -> float | None:
+def share(count: int, total: int) -> float | None:
     return count / total if total else None
 
 
@@ -445,11 +326,11 @@ def summarize(
         "mean_reward": (sum(s.aggregate for s in ok) / len(ok)) if ok else None,  # type: ignore[misc]
         "per_dimension": per_dimension,
         "pass_rule": pass_rule(spec),
-        "pass_rate": _share(passed, len(ok)),
-        "pass_at_k": _share(len(with_any_pass), len([p for p in prompts if p.rewards])),
-        "signal_share": _share(sum(p.signal for p in measured), len(measured)),
-        "solved_share": _share(sum(p.solved for p in measured), len(measured)),
-        "unsolved_share": _share(sum(p.unsolved for p in measured), len(measured)),
+        "pass_rate": share(passed, len(ok)),
+        "pass_at_k": share(len(with_any_pass), len([p for p in prompts if p.rewards])),
+        "signal_share": share(sum(p.signal for p in measured), len(measured)),
+        "solved_share": share(sum(p.solved for p in measured), len(measured)),
+        "unsolved_share": share(sum(p.unsolved for p in measured), len(measured)),
         "statuses": dict(sorted(statuses.items())),
         "tokens": run.tokens(),
         "calls": {
@@ -533,12 +414,6 @@ def sampler_for(args: argparse.Namespace, ctx: Context, out: Path) -> Any:
     return batch_sampler_from_stack(ctx, args.stack, args.region, state_dir=out / "batch", fallback=on_demand)
 
 
-def fmt(value: float | None, signed: bool = False, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
-
-
 def write_samples(
     path: Path, rows: Sequence[Row], graded: Sequence[GradedSample], model: str, *, append: bool = False
 ) -> None:
@@ -565,7 +440,3 @@ def write_samples(
             for s in graded
         ):
             stream.write(json.dumps(record, ensure_ascii=False) + "\n")
-
-
-def dump_json(ctx: Context, payload: Mapping[str, Any]) -> None:
-    print(json.dumps(payload, ensure_ascii=False, indent=2), file=ctx.out)

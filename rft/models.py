@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rft import remote
-from rft.core import EXIT_FAILURE, EXIT_OK, CliError, Context
+from rft.aws import aws_call, client, job_arn_of
+from rft.context import Context
+from rft.errors import EXIT_FAILURE, CliError
 
 #: What the caller's identity needs for these commands (named in every access-denied error).
 DEPLOY_PERMISSIONS = (
@@ -107,8 +107,8 @@ def _token(*parts: str) -> str:
 
 
 def _raise_aws(what: str, exc: BaseException, permissions: tuple[str, ...]) -> None:
-    """Raise the ``CliError`` that ``remote.aws_call`` makes of ``exc`` (with the permissions hint)."""
-    remote.aws_call(what, _reraise, needs=permissions, exc=exc)
+    """Raise the ``CliError`` that ``aws_call`` makes of ``exc`` (with the permissions hint)."""
+    aws_call(what, _reraise, needs=permissions, exc=exc)
 
 
 def _reraise(exc: BaseException) -> None:
@@ -131,7 +131,7 @@ def completed_model(
 
     ``target``: how the user named the job (``--stack p``), for the ``rft status`` hint.
     """
-    reply = remote.aws_call(
+    reply = aws_call(
         f"GetModelCustomizationJob {job}",
         bedrock.get_model_customization_job,
         needs=permissions,
@@ -194,7 +194,7 @@ def deployments_of(bedrock: Any, model_arn: str, permissions: tuple[str, ...]) -
         kwargs: dict[str, Any] = {"modelArnEquals": model_arn, "maxResults": 100}
         if token:
             kwargs["nextToken"] = token
-        reply = remote.aws_call(
+        reply = aws_call(
             f"ListCustomModelDeployments for {model_arn}",
             bedrock.list_custom_model_deployments,
             needs=permissions,
@@ -329,8 +329,8 @@ def tuned_model_from_stack(ctx: Context, prefix: str, region: str | None = None)
     Raises ``CliError`` (exit 1) when the stack has no job, the job has not completed, or the model has no
     Active deployment yet (the message says to run ``rft deploy-model --stack <prefix>``).
     """
-    bedrock = remote.client(ctx, "bedrock", region)
-    model = completed_model(bedrock, remote._job_arn(ctx, prefix, region), target=f"--stack {prefix}")
+    bedrock = client(ctx, "bedrock", region)
+    model = completed_model(bedrock, job_arn_of(ctx, prefix, region), target=f"--stack {prefix}")
     found = find_deployment(bedrock, model, DEPLOY_PERMISSIONS)
     if found is None or found.status != ACTIVE:
         state = f"its deployment {found.name} is {found.status}" if found else "it has no deployment"
@@ -342,121 +342,15 @@ def tuned_model_from_stack(ctx: Context, prefix: str, region: str | None = None)
     return found.arn
 
 
-#: The name ``rft eval --stack`` looks up (rft/evaluate.py); the same function.
-deployment_for_stack = tuned_model_from_stack
-
-
 # --------------------------------------------------------------------------------------------------
-# The commands.
+# What deploy-model and undeploy-model share: the job their flags name (rft.flags.add_model_target).
 
 
-DEPLOY_HELP = "deploy the trained custom model for on-demand inference (prints the ARN for rft eval)"
-DEPLOY_DESCRIPTION = (
-    "Find the completed RFT job (from <PREFIX>-training's outputs or --job-arn), its output custom model, "
-    "and create an on-demand custom model deployment for it — or reuse the one that exists. Waits until the "
-    "deployment is Active and prints its ARN: pass it to `rft eval --tuned`. On-demand inference bills per "
-    'token (AWS: "you only pay for what you use"). '
-    "Needs: " + ", ".join(DEPLOY_PERMISSIONS) + "."
-)
-UNDEPLOY_HELP = "delete the custom model deployment that deploy-model made"
-UNDEPLOY_DESCRIPTION = (
-    "Delete the on-demand deployment of the job's custom model (the one deploy-model names), or the "
-    "deployment given with --deployment. The custom model itself is kept. Deleting what is not there is "
-    "not an error. Needs: " + ", ".join(UNDEPLOY_PERMISSIONS) + "."
-)
+def job_of(args: argparse.Namespace, ctx: Context) -> str:
+    """The RFT job ``--job-arn`` names, or the one in ``--stack``'s training stack outputs."""
+    return args.job_arn or job_arn_of(ctx, args.stack, args.region)
 
 
-def _add_target(parser: argparse.ArgumentParser, *, deployment: bool = False) -> None:
-    target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument(
-        "--stack", metavar="PREFIX", help="name prefix of the deployed stacks (reads <PREFIX>-training)"
-    )
-    target.add_argument(
-        "--job-arn", "--job", dest="job_arn", metavar="ARN", help="the RFT job's ARN (or name)"
-    )
-    if deployment:
-        target.add_argument("--deployment", metavar="ARN", help="a deployment's ARN or name")
-    parser.add_argument("--region", help="AWS region (default: AWS_REGION, else us-east-1)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-
-
-def add_deploy_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("deploy-model", help=DEPLOY_HELP, description=DEPLOY_DESCRIPTION)
-    _add_target(parser)
-    parser.add_argument("--no-wait", action="store_true", help="return once the deployment is created")
-    parser.add_argument(
-        "--interval", type=float, default=DEFAULT_INTERVAL_S, metavar="S", help="seconds between polls (30)"
-    )
-    parser.add_argument(
-        "--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="S", help="give up waiting after S (3600)"
-    )
-    parser.set_defaults(run=run_deploy)
-
-
-def add_undeploy_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("undeploy-model", help=UNDEPLOY_HELP, description=UNDEPLOY_DESCRIPTION)
-    _add_target(parser, deployment=True)
-    parser.set_defaults(run=run_undeploy)
-
-
-def _job_of(args: argparse.Namespace, ctx: Context) -> str:
-    return args.job_arn or remote._job_arn(ctx, args.stack, args.region)
-
-
-def _target_of(args: argparse.Namespace) -> str:
+def target_of(args: argparse.Namespace) -> str:
+    """How to name the same job again in a message (``--stack P`` or ``--job ARN``)."""
     return f"--stack {args.stack}" if args.stack else f"--job {args.job_arn}"
-
-
-def run_deploy(args: argparse.Namespace, ctx: Context) -> int:
-    if args.interval <= 0 or args.timeout <= 0:
-        raise CliError("--interval and --timeout must be > 0")
-    bedrock = remote.client(ctx, "bedrock", args.region)
-    model = completed_model(bedrock, _job_of(args, ctx), target=_target_of(args))
-    deployment, created = deploy(bedrock, model)
-    if not args.json:
-        print(f"job         {model.job_name}  (Completed)", file=ctx.out)
-        print(f"model       {model.model_arn}", file=ctx.out)
-        verb = "created" if created else "found"
-        print(f"deployment  {deployment.name}: {verb}, {deployment.status}", file=ctx.out, flush=True)
-    if not args.no_wait:
-        deployment = wait_until_active(
-            bedrock, deployment, ctx, interval_s=args.interval, timeout_s=args.timeout, progress=not args.json
-        )
-    if args.json:
-        reply = {
-            "deployment_arn": deployment.arn,
-            "deployment_name": deployment.name,
-            "status": deployment.status,
-            "created": created,
-            "model_arn": model.model_arn,
-            "job_arn": model.job_arn,
-        }
-        print(json.dumps(reply), file=ctx.out)
-        return EXIT_OK
-    print(f"\n{deployment.status}: {deployment.arn}", file=ctx.out)
-    if deployment.status == ACTIVE:
-        print(f"use it as the tuned model:  rft eval --tuned {deployment.arn} ...", file=ctx.out)
-    return EXIT_OK
-
-
-def run_undeploy(args: argparse.Namespace, ctx: Context) -> int:
-    bedrock = remote.client(ctx, "bedrock", args.region)
-    if args.deployment:
-        targets = [args.deployment]
-    else:
-        model = completed_model(
-            bedrock, _job_of(args, ctx), permissions=UNDEPLOY_PERMISSIONS, target=_target_of(args)
-        )
-        ours = get_deployment(
-            bedrock, deployment_name_for(model.model_arn, model.model_name), UNDEPLOY_PERMISSIONS
-        )
-        targets = [ours.arn or ours.name] if ours else []
-    deleted = [t for t in targets if undeploy(bedrock, t)]
-    if args.json:
-        print(json.dumps({"deleted": deleted}), file=ctx.out)
-    elif deleted:
-        for target in deleted:
-            print(f"deleted {target} (the custom model is kept)", file=ctx.out)
-    else:
-        print("no deployment to delete", file=ctx.out)
-    return EXIT_OK

@@ -10,7 +10,7 @@ from typing import Any
 _BINS = [i / 10 for i in range(-10, 11)]  # 20 bins of 0.1 over the reward range [-1, 1]
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -32,7 +32,7 @@ def _finish_grid(plt: Any, fig: Any, axes: Any, used: int, title: str, path: Pat
 
 def score_histograms(path: Path, series: Mapping[str, Sequence[float]], *, title: str) -> Path:
     """One histogram per series (each dimension, then the aggregate) on a shared [-1, 1] axis."""
-    plt = _pyplot()
+    plt = pyplot()
     names = list(series)
     columns = min(3, len(names))
     rows = -(-len(names) // columns)
@@ -60,7 +60,7 @@ def probe_distributions(
     the control's median as a reference line. Families that beat the control are drawn in red."""
     import random
 
-    plt = _pyplot()
+    plt = pyplot()
     names = ["positive control", *attacks]
     values = [list(control), *(list(attacks[name]) for name in attacks)]
     fig, ax = plt.subplots(figsize=(max(7.0, 0.62 * len(names) + 3.5), 4.6))
@@ -123,7 +123,7 @@ def baseline_distributions(
     inputs = ("baseline", list(prompt_means), list(spreads), title)
     if _unchanged(path, *inputs):
         return path
-    plt = _pyplot()
+    plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(10.0, 3.8))
     left.hist(list(prompt_means), bins=_BINS, color="#4C72B0", edgecolor="white")
     left.set_xlim(-1.05, 1.05)
@@ -156,7 +156,7 @@ def eval_comparison(
     inputs = ("eval", list(base), list(tuned), dict(dimension_deltas), title)
     if _unchanged(path, *inputs):
         return path
-    plt = _pyplot()
+    plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(10.5, 3.9))
     left.hist(list(base), bins=_BINS, color="#4C72B0", alpha=0.6, label="base", edgecolor="white")
     left.hist(list(tuned), bins=_BINS, color="#DD8452", alpha=0.6, label="tuned", edgecolor="white")
@@ -185,7 +185,7 @@ def confusion_matrices(
 ) -> Path:
     """One heat map per (judge, dimension): rows the human's label, columns the judge's, each cell its count
     (``rft judge-check``). A good judge puts its mass on the diagonal."""
-    plt = _pyplot()
+    plt = pyplot()
     names = list(matrices)
     columns = min(2, len(names))
     rows = -(-len(names) // columns)

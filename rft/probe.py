@@ -17,28 +17,18 @@ of the rows could be probed at all ("nothing was probed": the spec cannot grade 
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rft import attacks, core
-from rft.core import EXIT_FAILURE, EXIT_OK, CliError, Context
+from rft import attacks
+from rft.grading import Scored, grade_all, local_grader, read_reply_element
+from rft.rows import Row, event_element
+from rft.stats import summarize
 from rft.ui import progress_bar
 
-HELP = "probe a reward spec with known reward hacks (exit 1 if any family beats its bar)"
-DESCRIPTION = (
-    "Try known reward hacks on every row and report which ones the spec pays for. For each row the "
-    "positive control (the reference answer written with the spec's control_template) and every family "
-    "of attacks (hedging, padding, echoing the prompt, format tricks, crashes, stalls, ...) are graded "
-    "with the reward Lambda's own code. A response that does not commit to exactly the right answer wins "
-    "a row when it scores above the row's honest wrong answer; a right answer with a flaw (padding, "
-    "scaffold) wins when it scores at or above the reference. The probe fails (exit status 1) when some "
-    "family wins more than --threshold of the rows it applies to, or when fewer than 99% of the rows "
-    "could be probed: train on that spec and the model will learn the hack instead of the task."
-)
 _TIE = 1e-9  # scores are floats from a weighted mean: equal within this counts as "at or above"
 _JUDGED = ("ok", "unscorable")
 #: Rows the grader-bomb family is tried on: every bomb may cost a full sample budget (5 s by default).
@@ -131,7 +121,7 @@ class ProbeResult:
 
     def as_dict(self) -> dict[str, Any]:
         """The ``--json`` report."""
-        control = core.summarize(self.control)
+        control = summarize(self.control)
         return {
             "spec": self.spec_name,
             "rows": self.rows,
@@ -147,82 +137,13 @@ class ProbeResult:
         }
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("probe", help=HELP, description=DESCRIPTION)
-    parser.add_argument("--spec", required=True, help="reward spec (TOML)")
-    parser.add_argument("--data", required=True, help="dataset (Nova RFT JSONL)")
-    parser.add_argument(
-        "--threshold",
-        type=float,
-        default=0.01,
-        metavar="RATE",
-        help="fail when a family wins more than this fraction of rows (default 0.01 = 1%%)",
-    )
-    parser.add_argument("--out", metavar="DIR", help="write probe.jsonl and probe.png here")
-    parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
-    parser.add_argument("--limit", type=int, metavar="N", help="probe only the first N rows")
-    parser.add_argument(
-        "--batch", type=int, default=256, metavar="N", help="samples per handler call (default 256)"
-    )
-    core.add_skip_invalid(parser)
-    parser.set_defaults(run=run)
-
-
-def run(args: argparse.Namespace, ctx: Context) -> int:
-    if not 0 <= args.threshold < 1:
-        raise CliError(f"--threshold must be in [0, 1), got {args.threshold}")
-    core.check_at_least_one(("--batch", args.batch), ("--limit", args.limit))
-    spec = core.use_spec(args.spec)
-    rows = core.load_rows(args.data, limit=args.limit, err=ctx.err)
-    from reward.controls import check_gradable, check_template
-
-    problem = check_template(spec.control_template, [row.reference for row in rows])
-    if problem:
-        raise CliError(f"{args.spec}: {problem}")
-    refused = check_gradable(spec, [row.record for row in rows]).problem(
-        lambda i: f"{args.data}:{rows[i].line}"
-    )
-    if refused:
-        print(f"nothing was probed: {refused}", file=ctx.out)
-        return EXIT_FAILURE
-    result, records = probe(spec, rows, threshold=args.threshold, batch_size=args.batch, err=ctx.err)
-    nothing = result.nothing_probed()
-    if nothing:
-        print(nothing, file=ctx.out)
-        return EXIT_FAILURE
-    if args.json:
-        import json
-
-        print(json.dumps(result.as_dict(), ensure_ascii=False), file=ctx.out)
-    else:
-        print(report(result, args.spec, args.data), file=ctx.out)
-    if args.out:
-        directory = core.output_dir(args.out)
-        core.write_jsonl(directory / "probe.jsonl", records)
-        from rft.plots import probe_distributions
-
-        probe_distributions(
-            directory / "probe.png",
-            result.control,
-            {f.family: f.scores for f in result.families if f.n},
-            failing=[f.family for f in result.failing],
-            title=f"rft probe: {result.spec_name} on {len(rows)} rows",
-        )
-        if not args.json:
-            print(f"\nwrote {directory / 'probe.jsonl'} and {directory / 'probe.png'}", file=ctx.out)
-    skipped = None if args.skip_invalid else rows.skipped_error()
-    if skipped:
-        print(f"rft probe: error: {skipped}", file=ctx.err)
-    return EXIT_FAILURE if result.failing or skipped else EXIT_OK
-
-
 #: Rows whose attacks are built and graded together: memory stays flat however large the file (every
 #: row yields ~25 responses, some of them tens of KB of padding).
 ROW_CHUNK = 256
 
 
 def probe(
-    spec: Any, rows: Sequence[core.Row], *, threshold: float, batch_size: int = 256, err: Any = None
+    spec: Any, rows: Sequence[Row], *, threshold: float, batch_size: int = 256, err: Any = None
 ) -> tuple[ProbeResult, list[dict[str, Any]]]:
     """Grade every row's control and attacks; returns the result and one record per graded attack.
 
@@ -235,7 +156,7 @@ def probe(
     labels, answer_keys = attacks.spec_labels(spec)
     forbidden = attacks.spec_forbidden_terms(spec)
     dimensions = [d.name for d in spec.dimensions]
-    grader = core.local_grader(spec)
+    grader = local_grader(spec)
     families = {name: FamilyResult(name, attacks.family_kind(name)) for name in attacks.FAMILIES}
     control_scores: list[float] = []
     ungradable: Counter[str] = Counter()
@@ -261,12 +182,12 @@ def probe(
         }
         elements = []
         for i, row_attacks in built.items():
-            elements.append(core.event_element(rows[i], row_attacks.control, f"{i}:control"))
+            elements.append(event_element(rows[i], row_attacks.control, f"{i}:control"))
             for k, attack in enumerate(row_attacks.attacks):
-                elements.append(core.event_element(rows[i], attack.response, f"{i}:{k}"))
+                elements.append(event_element(rows[i], attack.response, f"{i}:{k}"))
         samples += len(elements)
-        reply = core.grade_all(elements, grader, batch_size=batch_size, check=check_reply)
-        by_id = {element["id"]: core.read_reply_element(element, dimensions) for element in reply}
+        reply = grade_all(elements, grader, batch_size=batch_size, check=check_reply)
+        by_id = {element["id"]: read_reply_element(element, dimensions) for element in reply}
         for i, row_attacks in built.items():
             _tally(rows[i], i, row_attacks, by_id, families, control_scores, ungradable, records)
         progress.update(len(chunk))
@@ -288,10 +209,10 @@ _KEPT_WINS = 5  # winning responses kept per family for the report (the count is
 
 
 def _tally(
-    row: core.Row,
+    row: Row,
     i: int,
     row_attacks: attacks.RowAttacks,
-    by_id: Mapping[str, core.Scored],
+    by_id: Mapping[str, Scored],
     families: dict[str, FamilyResult],
     control_scores: list[float],
     ungradable: Counter[str],
@@ -369,7 +290,7 @@ def report(result: ProbeResult, spec_path: str, data_path: str) -> str:
         f"{result.samples} responses graded in {result.seconds:.2f} s",
         "",
     ]
-    control = core.summarize(result.control)
+    control = summarize(result.control)
     if result.ungradable:
         detail = "; ".join(f"{n} rows {status}" for status, n in result.ungradable.items())
         lines.append(

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rft.core import CliError
+from rft.errors import CliError
 
 #: The repository root (holds the default cdk.json).
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

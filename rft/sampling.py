@@ -51,7 +51,8 @@ from typing import IO, Any, Protocol
 from reward import bedrock_runtime
 from reward.bedrock_runtime import CallFailed, Usage
 from rft import prices
-from rft.core import EXIT_FAILURE, EXIT_USAGE, CliError, Row
+from rft.errors import EXIT_FAILURE, EXIT_USAGE, CliError
+from rft.rows import Row
 from rft.ui import isatty
 
 CACHE_FILE = "responses.jsonl"

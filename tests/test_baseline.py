@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from reward.dataset import validate_dataset_file
-from rft import baseline, sampling
+from rft import learnability, sampling
 from rft.sampling import InferenceSettings, ResponseCache
 from tests.bedrock_emulator import Script, bedrock_emulator
 from tests.policy_runs import BASE_ID, GSM8K, implied, run_cli, write_task
@@ -251,7 +251,7 @@ def test_write_learnable_keeps_the_rows_with_signal_and_a_share_of_the_solved(tm
     ],
 )
 def test_verdict_thresholds(shares, verdict):
-    assert baseline.verdict(shares) == verdict
+    assert learnability.verdict(shares) == verdict
 
 
 def test_a_model_bedrock_does_not_know_stops_the_run_with_what_to_fix(tmp_path):
@@ -324,7 +324,7 @@ def test_the_converse_request_is_valid_for_botocore():
     from botocore.session import get_session
     from botocore.validate import ParamValidator
 
-    from rft.core import Row
+    from rft.rows import Row
 
     row = Row(1, {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]})
     model = get_session().get_service_model("bedrock-runtime").operation_model("Converse").input_shape

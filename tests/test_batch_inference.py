@@ -17,7 +17,7 @@ from botocore.response import StreamingBody
 from botocore.stub import ANY
 
 from rft.batch_inference import BatchTarget, parse_output_line, records_jsonl, run_batch
-from rft.core import CliError
+from rft.errors import CliError
 from tests.test_cli_remote import ACCOUNT, Clients
 
 MODEL = "us.amazon.nova-2-lite-v1:0"
@@ -294,7 +294,7 @@ def test_the_batch_sampler_answers_every_request_by_its_key() -> None:
     answered through on_response (ok with text and tokens, or failed: never cached)."""
     from rft import sampling
     from rft.batch_inference import BatchSampler
-    from rft.core import Row
+    from rft.rows import Row
 
     rows = [
         Row(
@@ -366,7 +366,7 @@ def test_the_batch_sampler_sends_other_models_to_its_fallback() -> None:
     from reward.bedrock_runtime import Usage
     from rft import sampling
     from rft.batch_inference import BatchSampler
-    from rft.core import Row
+    from rft.rows import Row
 
     deployment = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:custom-model-deployment/abcdef123456"
     rows = [Row(1, {"messages": [{"role": "user", "content": "2+2?"}], "reference_answer": "4"})]

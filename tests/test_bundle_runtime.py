@@ -28,7 +28,7 @@ import pytest
 
 from reward.controls import negative_controls, positive_control
 from reward.spec import load_spec
-from rft.core import event_element, load_rows
+from rft.rows import event_element, load_rows
 from stacks.config import PROJECT_ROOT
 from stacks.constructs.local_bundling import bundle_into, host_architecture
 from stacks.constructs.reward_function import reward_bundle

@@ -1,6 +1,6 @@
 """The CLI never shows a traceback for a user error: one line on stderr naming the file/line/key, exit 2.
 
-Every subcommand loads its spec and data inside `rft.cli.main`'s error handling (`rft.core.user_error`), so
+Every subcommand loads its spec and data inside `rft.cli.main`'s error handling (`rft.errors.user_error`), so
 a broken spec, a missing file, malformed JSONL or a bad flag is the same kind of answer whichever command
 meets it. A grader that cannot grade (a judge without credentials or permission) is said once, with the
 first failure's reason, and fails the command.
@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from rft import core
 from rft.cli import build_parser, main
+from rft.commands import score as score_command
+from rft.errors import user_error
 from stacks.config import PROJECT_ROOT
 from tests.bedrock_emulator import Script, bedrock_emulator
 
@@ -154,7 +155,7 @@ def test_an_unexpected_exception_is_one_line_unless_debugging(monkeypatch: pytes
     def explode(*_: object, **__: object) -> None:
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(core, "load_rows", explode)
+    monkeypatch.setattr(score_command, "load_rows", explode)
     code, _, err = run("score", "--spec", GSM8K, "--data", TRAIN)
     line = assert_one_line_error(
         code, err.replace(": internal error:", ": error:"), command="score", expected_code=1
@@ -170,14 +171,14 @@ def test_user_error_maps_library_and_aws_errors() -> None:
 
     from reward.spec import SpecError
 
-    assert core.user_error(SpecError("a.toml: x\nmore")).args[0] == "a.toml: x; more"
-    missing = core.user_error(FileNotFoundError(2, "No such file or directory", "data.jsonl"))
+    assert user_error(SpecError("a.toml: x\nmore")).args[0] == "a.toml: x; more"
+    missing = user_error(FileNotFoundError(2, "No such file or directory", "data.jsonl"))
     assert (str(missing), missing.code) == ("data.jsonl: No such file or directory", 2)
-    no_credentials = core.user_error(NoCredentialsError())
+    no_credentials = user_error(NoCredentialsError())
     assert no_credentials.code == 1 and "no AWS credentials" in str(no_credentials)
     denied = ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}}, "Converse")
-    assert str(core.user_error(denied)) == "Converse: AccessDeniedException: not allowed"
-    assert core.user_error(ZeroDivisionError()) is None
+    assert str(user_error(denied)) == "Converse: AccessDeniedException: not allowed"
+    assert user_error(ZeroDivisionError()) is None
 
 
 # ------------------------------------------------------------------ a judge that cannot judge

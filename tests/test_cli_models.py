@@ -12,7 +12,8 @@ import pytest
 from botocore.stub import ANY
 
 from rft.cli import main
-from rft.core import CliError, Context
+from rft.context import Context
+from rft.errors import CliError
 from rft.models import deployment_name_for, tuned_model_from_stack
 from tests.test_cli_remote import ACCOUNT, JOB_ARN, Clients, job_reply, stack_reply
 
@@ -281,10 +282,3 @@ def test_tuned_model_from_stack_says_to_deploy_first() -> None:
     bedrock.add_response("list_custom_model_deployments", {"modelDeploymentSummaries": []})
     with pytest.raises(CliError, match="rft deploy-model --stack p"):
         tuned_model_from_stack(context(clients), "p")
-
-
-def test_eval_finds_the_function_under_the_name_it_looks_up() -> None:
-    """rft/evaluate.py's `--stack` calls `rft.models.deployment_for_stack(ctx, stack, region)`."""
-    from rft import models
-
-    assert models.deployment_for_stack is tuned_model_from_stack

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rft.cli import main
-from rft.core import percentile, summarize, text_histogram
+from rft.stats import percentile, summarize, text_histogram
 from rft.ui import progress_bar
 
 ROOT = Path(__file__).resolve().parents[1]

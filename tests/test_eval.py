@@ -8,8 +8,9 @@ import json
 
 import pytest
 
-from rft import evaluate
+from rft.comparison import compare
 from rft.measure import PromptStats
+from rft.stats import paired_bootstrap
 from tests.bedrock_emulator import Script, bedrock_emulator
 from tests.policy_runs import BASE_ID, DEPLOYMENT_ARN, GSM8K, implied, run_cli, write_task
 
@@ -142,15 +143,15 @@ def test_eval_reuses_the_baseline_cache_for_the_base_model(tmp_path):
 
 
 def test_paired_bootstrap_of_a_constant_difference_is_that_constant():
-    low, high = evaluate.paired_bootstrap([0.25] * 50)
+    low, high = paired_bootstrap([0.25] * 50)
     assert low == pytest.approx(0.25) and high == pytest.approx(0.25)
 
 
 def test_paired_bootstrap_interval_covers_the_mean_and_shrinks_with_more_prompts():
     small = [(-1.0, 0.0, 1.0, 2.0)[i % 4] for i in range(20)]
     large = small * 20
-    low_s, high_s = evaluate.paired_bootstrap(small)
-    low_l, high_l = evaluate.paired_bootstrap(large)
+    low_s, high_s = paired_bootstrap(small)
+    low_l, high_l = paired_bootstrap(large)
     assert low_s < 0.5 < high_s and low_l < 0.5 < high_l
     assert (high_l - low_l) < (high_s - low_s) / 3
 
@@ -158,7 +159,7 @@ def test_paired_bootstrap_interval_covers_the_mean_and_shrinks_with_more_prompts
 def test_compare_pairs_prompts_and_counts_wins_ties_losses():
     base = [PromptStats(0, (0.0, 1.0), (False, True)), PromptStats(1, (1.0, 1.0), (True, True))]
     tuned = [PromptStats(0, (1.0, 1.0), (True, True)), PromptStats(1, (1.0, 1.0), (True, True))]
-    result = evaluate.compare(base, tuned)
+    result = compare(base, tuned)
     assert (result["wins"], result["ties"], result["losses"]) == (1, 1, 0)
     assert result["delta"] == pytest.approx(0.25)
 
@@ -199,11 +200,11 @@ def test_stack_names_the_tuned_model_through_rft_models(tmp_path, monkeypatch):
 
     seen = {}
 
-    def deployment_for_stack(ctx, prefix, region):
+    def tuned_model_from_stack(ctx, prefix, region):
         seen["args"] = (prefix, region)
         return DEPLOYMENT_ARN
 
-    monkeypatch.setattr(models, "deployment_for_stack", deployment_for_stack)
+    monkeypatch.setattr(models, "tuned_model_from_stack", tuned_model_from_stack)
     task = write_task(tmp_path, 4)
     script = Script(policies={BASE_ID: task.policy([0.5] * 4), DEPLOYMENT_ARN: task.policy([0.9] * 4)})
     with bedrock_emulator(script) as emu:

@@ -15,7 +15,7 @@ from botocore.validate import ParamValidator
 
 from rft import attacks_tools, sampling
 from rft.batch_inference import check_request, parse_output_line
-from rft.core import Row
+from rft.rows import Row
 from rft.sampling import InferenceSettings
 from tests.bedrock_emulator import Policy, Script, bedrock_emulator
 from tests.policy_runs import BASE_ID, run_cli

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rft.core import CliError
+from rft.errors import CliError
 
 #: Fewer rows than this measure nothing: kappa's standard error at n = 20 is already about 0.15.
 MIN_ROWS = 20

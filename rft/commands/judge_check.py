@@ -9,11 +9,18 @@ import argparse
 import json
 import os
 
-from rft import core, judge_check
-from rft.core import EXIT_FAILURE, EXIT_OK, CliError, Context
+from rft import judge_check
+from rft.context import Context
+from rft.errors import EXIT_FAILURE, EXIT_OK, CliError
+from rft.grading import use_spec
+from rft.output import output_dir
 
 HELP = "measure the spec's LLM judge: agreement with your labels, consistency, biases"
+
+
 DEFAULT_OUT = "out/judge-check"
+
+
 MAX_REPEATS = 10
 
 
@@ -88,10 +95,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if args.limit is not None and args.limit < 1:
         raise CliError(f"--limit {args.limit}: must be a positive number of rows")
     models = judge_models(args.judge_model)
-    spec = core.use_spec(args.spec)
+    spec = use_spec(args.spec)
     dimensions = judge_check.judge_dimensions(spec)
     rows = judge_check.load_labels(args.labels, dimensions, limit=args.limit)
-    out = core.output_dir(args.out)
+    out = output_dir(args.out)
 
     from rft.sampling import ResponseCache, confirm
     from rft.ui import progress_bar

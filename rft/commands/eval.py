@@ -11,20 +11,27 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rft import core, measure
-from rft.core import EXIT_FAILURE, EXIT_OK, CliError, Context
+from rft import measure, models
+from rft.comparison import compare
+from rft.context import Context
+from rft.errors import EXIT_FAILURE, EXIT_OK, CliError
+from rft.flags import add_sampling_flags, check_counts, region_from, samples_from, settings_from
+from rft.grading import grader_for, use_spec
+from rft.output import dump_json, fmt, output_dir
 from rft.project import context_defaults, resolve_path
+from rft.rows import load_rows
 from rft.sampling import confirm
+from rft.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 from stacks.models import inference_model_id
 
 HELP = "compare the tuned model with the base model on held-out prompts (paired bootstrap CI)"
+
+
 DEFAULT_OUT = "out/eval"
-BOOTSTRAP_RESAMPLES = 2000
-BOOTSTRAP_SEED = 0
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -34,7 +41,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--spec", metavar="SPEC", help="reward spec (default: reward_spec in cdk.json)")
     parser.add_argument("--tuned", metavar="ID", help="tuned model: a custom model deployment ARN")
-    measure.add_sampling_flags(parser, default_out=DEFAULT_OUT)
+    add_sampling_flags(parser, default_out=DEFAULT_OUT)
     parser.add_argument(
         "--fail-if-not-better",
         action="store_true",
@@ -43,58 +50,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def tuned_from_stack(ctx: Context, stack: str, region: str) -> str:
-    """The tuned model's deployment ARN for the stacks named ``stack`` (made by ``rft deploy-model``)."""
-    try:
-        from rft import models  # provided by `rft deploy-model`
-    except ImportError:
-        models = None  # type: ignore[assignment]
-    finder = getattr(models, "deployment_for_stack", None) if models is not None else None
-    if finder is None:
-        raise CliError(
-            f"--stack {stack}: finding the tuned model from the stacks needs `rft deploy-model`; "
-            "deploy it and pass its ARN with --tuned arn:aws:bedrock:...:custom-model-deployment/..."
-        )
-    return str(finder(ctx, stack, region))
-
-
-def paired_bootstrap(
-    differences: Sequence[float], *, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED
-) -> tuple[float, float]:
-    """95% percentile interval of the mean of ``differences`` (one per prompt), prompts resampled."""
-    import numpy as np
-
-    values = np.asarray(differences, dtype=float)
-    if values.size == 0:
-        raise CliError("no prompt has graded samples from both models: nothing to compare", EXIT_FAILURE)
-    rng = np.random.default_rng(seed)
-    means = values[rng.integers(0, values.size, size=(resamples, values.size))].mean(axis=1)
-    low, high = np.percentile(means, [2.5, 97.5])
-    return float(low), float(high)
-
-
-def compare(base: Sequence[measure.PromptStats], tuned: Sequence[measure.PromptStats]) -> dict[str, Any]:
-    """Per-prompt comparison over the prompts both models have graded samples for."""
-    paired = [(b, t) for b, t in zip(base, tuned) if b.rewards and t.rewards]
-    differences = [t.mean - b.mean for b, t in paired]
-    wins = sum(d > measure.EQUAL_TOLERANCE for d in differences)
-    losses = sum(d < -measure.EQUAL_TOLERANCE for d in differences)
-    low, high = paired_bootstrap(differences)
-    return {
-        "prompts": len(paired),
-        "delta": sum(differences) / len(differences),
-        "delta_ci95": [low, high],
-        "wins": wins,
-        "ties": len(differences) - wins - losses,
-        "losses": losses,
-        "better": low > 0,
-    }
-
-
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    measure.check_counts(args)
+    check_counts(args)
     defaults = context_defaults()
-    region = measure.region_from(args, defaults)
+    region = region_from(args, defaults)
     data = args.data or (
         resolve_path(str(defaults["validation_data"])) if defaults.get("validation_data") else None
     )
@@ -108,15 +67,15 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if not args.tuned and not args.stack:
         raise CliError("name the tuned model: --tuned ARN (from `rft deploy-model`) or --stack NAME")
     base = args.base or inference_model_id(str(defaults.get("base_model_id") or ""), region)
-    tuned = args.tuned or tuned_from_stack(ctx, args.stack, region)
+    tuned = args.tuned or models.tuned_model_from_stack(ctx, args.stack, region)
     if tuned == base:
         raise CliError(f"--tuned and --base are the same model ({base}): nothing to compare")
-    settings = measure.settings_from(args, defaults)
-    samples = measure.samples_from(args, defaults)
-    spec = core.use_spec(spec_path)
-    rows = core.load_rows(data, limit=args.limit, err=ctx.err)
-    out = core.output_dir(args.out)
-    grader, grade_concurrency, where = measure.grader_for(args, ctx, args.stack, spec)
+    settings = settings_from(args, defaults)
+    samples = samples_from(args, defaults)
+    spec = use_spec(spec_path)
+    rows = load_rows(data, limit=args.limit, err=ctx.err)
+    out = output_dir(args.out)
+    grader, grade_concurrency, where = grader_for(args, ctx, args.stack, spec)
     grades = measure.GradeCache(out / "cache", spec, where, local=not args.remote)
 
     plans = {
@@ -184,7 +143,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     (out / "eval.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
     if args.json:
-        measure.dump_json(ctx, report)
+        dump_json(ctx, report)
     else:
         print(render(report), file=ctx.out)
     if args.fail_if_not_better and not report["better"]:
@@ -198,7 +157,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def render(report: Mapping[str, Any]) -> str:
-    f = measure.fmt
+    f = fmt
     base, tuned = report["base"], report["tuned"]
     k = report["samples_per_prompt"]
     rows = [

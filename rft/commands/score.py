@@ -15,19 +15,25 @@ most common reasons and exits 1.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
-from reward.dataset import json_error_message
-from rft import core
-from rft.core import EXIT_OK, CliError, Row, Scored
+from rft.aws import client
+from rft.context import Context
+from rft.errors import EXIT_FAILURE, EXIT_OK, CliError
+from rft.flags import add_skip_invalid, check_at_least_one
+from rft.grading import Scored, grade_all, lambda_grader, local_grader, read_reply_element, use_spec
+from rft.output import output_dir, write_jsonl
+from rft.responses import read_responses
+from rft.rows import Row, event_element, load_rows
+from rft.stats import summarize, text_histogram
 from rft.ui import progress_bar
 
 HELP = "grade responses (or the reference answers) and show the reward distribution"
+
+
 DESCRIPTION = (
     "Grade responses with a reward spec and show the reward distribution, per dimension and overall. "
     "Without --responses, every row's reference answer is graded, written the way the spec's "
@@ -36,8 +42,12 @@ DESCRIPTION = (
     "responses are graded against their rows. Grading runs the reward Lambda's own code in this process, "
     "or, with --remote FUNCTION, calls the deployed reward Lambda."
 )
+
+
 #: The positive control may miss the top on this many rows (or 1% of them, if more) before it is an error.
 FEW_ROWS = 2
+
+
 _TIE = 1e-9
 
 
@@ -60,17 +70,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--concurrency", type=int, default=4, metavar="N", help="batches in flight with --remote (default 4)"
     )
     parser.add_argument("--limit", type=int, metavar="N", help="grade only the first N rows")
-    core.add_skip_invalid(parser)
+    add_skip_invalid(parser)
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace, ctx: core.Context) -> int:
+def run(args: argparse.Namespace, ctx: Context) -> int:
     out, err = ctx.out, ctx.err
-    core.check_at_least_one(
-        ("--batch", args.batch), ("--concurrency", args.concurrency), ("--limit", args.limit)
-    )
-    spec = core.use_spec(args.spec)
-    rows = core.load_rows(args.data, limit=args.limit, err=err)
+    check_at_least_one(("--batch", args.batch), ("--concurrency", args.concurrency), ("--limit", args.limit))
+    spec = use_spec(args.spec)
+    rows = load_rows(args.data, limit=args.limit, err=err)
     from reward.controls import check_gradable, check_template
 
     problem = check_template(spec.control_template, [row.reference for row in rows])
@@ -90,26 +98,24 @@ def run(args: argparse.Namespace, ctx: core.Context) -> int:
 
         pairs = [(row, positive_control(spec.control_template, row.reference), None) for row in rows]
         what = f"{len(pairs)} reference answers (positive control)"
-    elements = [core.event_element(row, text, f"{i}:{row.line}") for i, (row, text, _) in enumerate(pairs)]
+    elements = [event_element(row, text, f"{i}:{row.line}") for i, (row, text, _) in enumerate(pairs)]
 
     if args.remote:
-        from rft import remote
-
-        grader = remote.lambda_grader(remote.client(ctx, "lambda", args.region), args.remote)
+        grader = lambda_grader(client(ctx, "lambda", args.region), args.remote)
         concurrency, where = args.concurrency, f"the deployed function {args.remote}"
     else:
-        grader, concurrency, where = core.local_grader(spec, with_reasons=True), 1, "lambda_handler (local)"
+        grader, concurrency, where = local_grader(spec, with_reasons=True), 1, "lambda_handler (local)"
     from reward.contract import check_reply
 
     started = time.perf_counter()
     progress = progress_bar(len(elements), "scoring", err=err, unit="sample")
-    reply = core.grade_all(
+    reply = grade_all(
         elements, grader, batch_size=args.batch, concurrency=concurrency, progress=progress, check=check_reply
     )
     elapsed = time.perf_counter() - started
 
     dimensions = [d.name for d in spec.dimensions]
-    scored = [core.read_reply_element(element, dimensions) for element in reply]
+    scored = [read_reply_element(element, dimensions) for element in reply]
     reasons = [element.get("reasons") or {} for element in reply]
     print(
         f"spec {spec.name} ({args.spec}) on {args.data}: {what} graded by {where} in {elapsed:.2f} s",
@@ -118,11 +124,11 @@ def run(args: argparse.Namespace, ctx: core.Context) -> int:
     print(file=out)
     print(stats_table(scored, dimensions), file=out)
     print(f"\nhistogram of the aggregate reward ({len(scored)} samples):", file=out)
-    print(core.text_histogram([s.aggregate for s in scored]), file=out)
+    print(text_histogram([s.aggregate for s in scored]), file=out)
 
     if args.out:
-        directory = core.output_dir(args.out)
-        core.write_jsonl(
+        directory = output_dir(args.out)
+        write_jsonl(
             directory / "scores.jsonl",
             (
                 {
@@ -148,11 +154,11 @@ def run(args: argparse.Namespace, ctx: core.Context) -> int:
         report = control_report(pairs, scored, reasons)
         if report:
             print(report, file=err)
-            code = core.EXIT_FAILURE
+            code = EXIT_FAILURE
     skipped = None if args.skip_invalid else rows.skipped_error()
     if skipped:  # last, so a CI log ends with it
         print(f"rft score: error: {skipped}", file=err)
-        code = core.EXIT_FAILURE
+        code = EXIT_FAILURE
     return code
 
 
@@ -204,86 +210,9 @@ def stats_table(scored: Sequence[Scored], dimensions: Sequence[str]) -> str:
             values = [s.rewards.get(name, 0.0) for s in scored]
             counts = Counter(s.statuses.get(name, "ok") for s in scored)
             statuses = ", ".join(f"{status} {n}" for status, n in counts.most_common())
-        m = core.summarize(values)
+        m = summarize(values)
         lines.append(
             f"{name:<16} {m.n:>6} {m.mean:>+7.3f} {m.std:>6.3f} {m.min:>+6.2f} {m.p10:>+6.2f} {m.p50:>+6.2f} "
             f"{m.p90:>+6.2f} {m.max:>+6.2f}  {statuses}"
         )
     return "\n".join(lines)
-
-
-def read_responses(path: Path, rows: Sequence[Row]) -> list[tuple[Row, str, int]]:
-    """Match each line of a responses file to its dataset row, by ``task_id`` or by ``line``.
-
-    Returns ``(row, response, responses_line)``. Anything unreadable or unmatched is a ``CliError`` that
-    names the responses file's line and what to write instead.
-    """
-    if not path.is_file():
-        raise CliError(f"{path}: no such responses file")
-    by_line = {row.line: row for row in rows}
-    by_task: dict[str, Row] = {}
-    duplicated: set[str] = set()
-    for row in rows:
-        if row.task_id is not None:
-            if row.task_id in by_task:
-                duplicated.add(row.task_id)
-            by_task[row.task_id] = row
-    pairs: list[tuple[Row, str, int]] = []
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise CliError(f"{path}: not UTF-8 text") from None
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            record = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise CliError(f"{where}: {json_error_message(exc)}", core.EXIT_FAILURE) from None
-        if not isinstance(record, Mapping):
-            raise CliError(
-                f'{where}: expected an object {{"task_id": ..., "response": "..."}}', core.EXIT_FAILURE
-            )
-        response = record.get("response")
-        if not isinstance(response, str):
-            raise CliError(f"{where}: `response` must be a string, got {_kind(response)}", core.EXIT_FAILURE)
-        pairs.append((_match(record, where, by_task, duplicated, by_line), response, number))
-    if not pairs:
-        raise CliError(f"{path}: the responses file is empty (one JSON object per line)")
-    return pairs
-
-
-def _match(
-    record: Mapping[str, Any],
-    where: str,
-    by_task: Mapping[str, Row],
-    duplicated: set[str],
-    by_line: Mapping[int, Row],
-) -> Row:
-    if record.get("task_id") is not None:
-        task_id = str(record["task_id"])
-        if task_id in duplicated:
-            raise CliError(
-                f"{where}: task_id {task_id!r} is on several dataset rows; match by `line` instead", 1
-            )
-        if task_id not in by_task:
-            raise CliError(
-                f"{where}: task_id {task_id!r} matches no valid row of the dataset", core.EXIT_FAILURE
-            )
-        return by_task[task_id]
-    line = record.get("line")
-    if isinstance(line, int) and not isinstance(line, bool):
-        if line not in by_line:
-            raise CliError(
-                f"{where}: line {line} is not a valid (or selected) record of the dataset", core.EXIT_FAILURE
-            )
-        return by_line[line]
-    raise CliError(
-        f'{where}: say which row the response answers: "task_id": "<the row\'s task_id>" or "line": <its line number>',
-        core.EXIT_FAILURE,
-    )
-
-
-def _kind(value: Any) -> str:
-    return "nothing" if value is None else type(value).__name__

@@ -26,9 +26,14 @@ from reward.dataset import (
     validate_dataset_file,
     validation_words,
 )
-from rft.core import EXIT_FAILURE, EXIT_OK, CliError, Context
+from rft.context import Context
+from rft.errors import EXIT_FAILURE, EXIT_OK, CliError
+from rft.grading import use_spec
+from rft.rows import load_rows
 
 HELP = "check dataset files against the Nova RFT rules"
+
+
 DESCRIPTION = (
     "Check JSONL dataset files against the Nova RFT dataset rules: every error and warning with its "
     "line number and a fix, the same verdict `cdk synth` gives. A training file needs at least "
@@ -117,10 +122,9 @@ def reference_check(spec_path: str, data_path: str) -> str:
     from collections import Counter
 
     from reward.controls import check_gradable, check_template
-    from rft import core
 
-    spec = core.use_spec(spec_path)
-    rows = core.load_rows(data_path)
+    spec = use_spec(spec_path)
+    rows = load_rows(data_path)
     problem = check_template(spec.control_template, [row.reference for row in rows])
     if problem:
         raise CliError(f"{spec_path}: {problem}")

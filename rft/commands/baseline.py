@@ -10,31 +10,25 @@ learns only from prompts whose samples are rewarded differently. Verdict: ``too_
 from __future__ import annotations
 
 import argparse
-import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rft import core, measure
-from rft.core import EXIT_OK, CliError, Context, Row
+from rft import measure
+from rft.context import Context
+from rft.errors import EXIT_FAILURE, EXIT_OK, CliError
+from rft.flags import add_sampling_flags, check_counts, region_from, samples_from, settings_from
+from rft.grading import grader_for, use_spec
+from rft.learnability import ADVICE, THRESHOLDS, verdict, write_learnable
+from rft.output import dump_json, fmt, output_dir
 from rft.project import context_defaults
+from rft.rows import load_rows
 from rft.sampling import confirm
 from stacks.models import inference_model_id
 
 HELP = "sample the base model on the dataset and say whether RFT can learn from it"
 
-#: Verdict thresholds (AWS's RFT guidance: above ~95% reward RFT is probably unnecessary; near 0% the
-#: model needs SFT first).
-TOO_EASY_PASS_RATE = 0.95
-TOO_EASY_SOLVED_SHARE = 0.90
-TOO_HARD_PASS_RATE = 0.05
-TOO_HARD_UNSOLVED_SHARE = 0.90
-MIN_SIGNAL_SHARE = 0.10
-THRESHOLDS = (
-    f"too_easy: pass rate >= {TOO_EASY_PASS_RATE} or solved share >= {TOO_EASY_SOLVED_SHARE}; "
-    f"too_hard: pass rate <= {TOO_HARD_PASS_RATE} or unsolved share >= {TOO_HARD_UNSOLVED_SHARE}; "
-    f"otherwise learnable when signal share >= {MIN_SIGNAL_SHARE}, else the larger of solved/unsolved"
-)
+
 DEFAULT_OUT = "out/baseline"
 
 
@@ -48,7 +42,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--data", required=True, metavar="FILE", help="dataset (Nova RFT JSONL)")
     parser.add_argument("--spec", required=True, metavar="SPEC", help="reward spec (TOML)")
-    measure.add_sampling_flags(parser, default_out=DEFAULT_OUT)
+    add_sampling_flags(parser, default_out=DEFAULT_OUT)
     parser.add_argument(
         "--write-learnable",
         metavar="PATH",
@@ -64,34 +58,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def verdict(report: Mapping[str, Any]) -> str:
-    """``too_easy`` / ``too_hard`` / ``learnable`` from the report's shares (see ``THRESHOLDS``)."""
-    pass_rate = report.get("pass_rate")
-    solved = report.get("solved_share") or 0.0
-    unsolved = report.get("unsolved_share") or 0.0
-    signal = report.get("signal_share") or 0.0
-    if pass_rate is None:
-        raise CliError(
-            "no sample could be graded: nothing to judge (see the statuses above)", core.EXIT_FAILURE
-        )
-    if pass_rate >= TOO_EASY_PASS_RATE or solved >= TOO_EASY_SOLVED_SHARE:
-        return "too_easy"
-    if pass_rate <= TOO_HARD_PASS_RATE or unsolved >= TOO_HARD_UNSOLVED_SHARE:
-        return "too_hard"
-    if signal >= MIN_SIGNAL_SHARE:
-        return "learnable"
-    return "too_easy" if solved >= unsolved else "too_hard"
-
-
-ADVICE = {
-    "too_easy": "the base model already does this: RFT has little to teach (harder prompts, a stricter reward)",
-    "too_hard": "the base model rarely succeeds: RFT gets no signal (SFT first, easier prompts, partial credit)",
-    "learnable": "the K samples disagree on enough prompts for RFT to learn from",
-}
-
-
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    measure.check_counts(args)
+    check_counts(args)
     if not 0.0 <= args.keep_solved <= 1.0:
         raise CliError(f"--keep-solved {args.keep_solved}: must be between 0 and 1")
     if args.keep_solved and not args.write_learnable:
@@ -101,16 +69,16 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             "--stack names the stacks whose reward Lambda grades (add --remote) or samples (--via batch)"
         )
     defaults = context_defaults()
-    settings = measure.settings_from(args, defaults)
-    samples = measure.samples_from(args, defaults)
-    region = measure.region_from(args, defaults)
+    settings = settings_from(args, defaults)
+    samples = samples_from(args, defaults)
+    region = region_from(args, defaults)
     model = args.base or inference_model_id(str(defaults.get("base_model_id") or ""), region)
     if not model:
         raise CliError("no --model given and no base_model_id in cdk.json")
-    spec = core.use_spec(args.spec)
-    rows = core.load_rows(args.data, limit=args.limit, err=ctx.err)
-    out = core.output_dir(args.out)
-    grader, grade_concurrency, where = measure.grader_for(args, ctx, args.stack, spec)
+    spec = use_spec(args.spec)
+    rows = load_rows(args.data, limit=args.limit, err=ctx.err)
+    out = output_dir(args.out)
+    grader, grade_concurrency, where = grader_for(args, ctx, args.stack, spec)
     grades = measure.GradeCache(out / "cache", spec, where, local=not args.remote)
 
     base = inference_model_id(str(defaults.get("base_model_id") or ""), region)
@@ -130,7 +98,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         raise CliError(
             f"no sample could be graded ({', '.join(f'{s} {n}' for s, n in report['statuses'].items())}): "
             f"no verdict. See the statuses and errors in {out / 'baseline.jsonl'}",
-            core.EXIT_FAILURE,
+            EXIT_FAILURE,
         )
     report["verdict"] = verdict(report)
     report["thresholds"] = THRESHOLDS
@@ -158,7 +126,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     (out / "baseline.json").write_text(core_json(report), encoding="utf-8")
 
     if args.json:
-        measure.dump_json(ctx, report)
+        dump_json(ctx, report)
     else:
         print(render(report, args.data), file=ctx.out)
     return EXIT_OK
@@ -170,52 +138,8 @@ def core_json(report: Mapping[str, Any]) -> str:
     return json.dumps(report, ensure_ascii=False, indent=2) + "\n"
 
 
-def write_learnable(
-    path: Path,
-    rows: Sequence[Row],
-    prompts: Sequence[measure.PromptStats],
-    keep_solved: float,
-    report: dict[str, Any],
-) -> Path:
-    """The rows with signal, plus ``keep_solved`` of the always-solved rows (a fixed, seeded choice), as
-    they are in the dataset; validated with the dataset validator."""
-    from reward.dataset import validate_dataset_file
-
-    signal = [p.prompt_index for p in prompts if p.signal]
-    solved = [p.prompt_index for p in prompts if p.solved]
-    chooser = random.Random(0)
-    kept_solved = sorted(chooser.sample(solved, round(keep_solved * len(solved)))) if solved else []
-    chosen = sorted(set(signal) | set(kept_solved))
-    if not chosen:
-        raise CliError(
-            f"--write-learnable {path}: no prompt carries signal, so there is nothing to write "
-            "(see the verdict)",
-            core.EXIT_FAILURE,
-        )
-    if path.parent and not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-    core.write_jsonl(path, (dict(rows[i].record) for i in chosen))
-    check = validate_dataset_file(path, min_rows=0)
-    if check.error_count:
-        first = check.errors[0]
-        raise CliError(
-            f"{path}: the written rows fail validation (line {first.line}: {first.message})",
-            core.EXIT_FAILURE,
-        )
-    report["learnable"] = {
-        "path": str(path),
-        "rows": len(chosen),
-        "signal_rows": len(signal),
-        "solved_rows_kept": len(kept_solved),
-        "note": (
-            "" if len(chosen) >= 100 else f"{len(chosen)} rows: RFT training data needs at least 100 records"
-        ),
-    }
-    return path
-
-
 def render(report: Mapping[str, Any], data: str) -> str:
-    f = measure.fmt
+    f = fmt
     k = report["samples_per_prompt"]
     calls = report["calls"]
     tokens = report["tokens"]

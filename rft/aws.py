@@ -18,11 +18,7 @@ from rft.context import Context
 from rft.errors import EXIT_FAILURE, CliError
 
 DEFAULT_REGION = "us-east-1"
-
-
 TERMINAL = ("Completed", "Failed", "Stopped")
-
-
 PHASES = (
     ("validation", "validationDetails"),
     ("data processing", "dataProcessingDetails"),

@@ -6,18 +6,9 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
-
 
 EXIT_OK = 0
-
-
 EXIT_FAILURE = 1
-
-
 EXIT_USAGE = 2
 
 

@@ -4,18 +4,13 @@ baseline`` and ``rft eval``, the target of ``deploy-model``/``undeploy-model``, 
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    pass
-import argparse
+from typing import Any
 
 from rft.errors import CliError
-from rft.sampling import (
-    InferenceSettings,
-)
+from rft.sampling import InferenceSettings
 
 
 def check_at_least_one(*flags: tuple[str, int | None]) -> None:

@@ -30,16 +30,11 @@ from rft.errors import EXIT_FAILURE, CliError, one_line
 
 #: What one batch may send to the deployed function: Lambda's limit less a margin for the JSON framing.
 MAX_PAYLOAD_BYTES = LAMBDA_PAYLOAD_BYTES - 64 * 1024
-
-
-Batch = list[dict[str, Any]]
-
-
-BatchGrader = Callable[[Batch], list[Any]]
-
-
 #: Reward Lambda invocations in flight when grading remotely (``--remote``).
 REMOTE_CONCURRENCY = 4
+
+Batch = list[dict[str, Any]]
+BatchGrader = Callable[[Batch], list[Any]]
 
 
 def use_spec(path: str | os.PathLike[str]) -> Spec:

@@ -17,20 +17,10 @@ from rft.rows import Row
 #: Verdict thresholds (AWS's RFT guidance: above ~95% reward RFT is probably unnecessary; near 0% the
 #: model needs SFT first).
 TOO_EASY_PASS_RATE = 0.95
-
-
 TOO_EASY_SOLVED_SHARE = 0.90
-
-
 TOO_HARD_PASS_RATE = 0.05
-
-
 TOO_HARD_UNSOLVED_SHARE = 0.90
-
-
 MIN_SIGNAL_SHARE = 0.10
-
-
 THRESHOLDS = (
     f"too_easy: pass rate >= {TOO_EASY_PASS_RATE} or solved share >= {TOO_EASY_SOLVED_SHARE}; "
     f"too_hard: pass rate <= {TOO_HARD_PASS_RATE} or unsolved share >= {TOO_HARD_UNSOLVED_SHARE}; "

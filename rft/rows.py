@@ -9,12 +9,9 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 from rft.errors import CliError
-
-if TYPE_CHECKING:
-    pass
 
 
 @dataclass(frozen=True)

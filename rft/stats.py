@@ -7,10 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    pass
 from rft.errors import EXIT_FAILURE, CliError
 
 
@@ -82,8 +79,6 @@ def text_histogram(
 
 
 BOOTSTRAP_RESAMPLES = 2000
-
-
 BOOTSTRAP_SEED = 0
 
 

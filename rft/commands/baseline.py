@@ -27,8 +27,6 @@ from rft.sampling import confirm
 from stacks.models import inference_model_id
 
 HELP = "sample the base model on the dataset and say whether RFT can learn from it"
-
-
 DEFAULT_OUT = "out/baseline"
 
 
@@ -123,7 +121,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             write_learnable(Path(args.write_learnable), rows, prompts, args.keep_solved, report)
         )
     report["files"] = files
-    (out / "baseline.json").write_text(core_json(report), encoding="utf-8")
+    (out / "baseline.json").write_text(report_json(report), encoding="utf-8")
 
     if args.json:
         dump_json(ctx, report)
@@ -132,7 +130,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK
 
 
-def core_json(report: Mapping[str, Any]) -> str:
+def report_json(report: Mapping[str, Any]) -> str:
     import json
 
     return json.dumps(report, ensure_ascii=False, indent=2) + "\n"

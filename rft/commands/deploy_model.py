@@ -24,8 +24,6 @@ from rft.models import (
 )
 
 HELP = "deploy the trained custom model for on-demand inference (prints the ARN for rft eval)"
-
-
 DESCRIPTION = (
     "Find the completed RFT job (from <PREFIX>-training's outputs or --job-arn), its output custom model, "
     "and create an on-demand custom model deployment for it — or reuse the one that exists. Waits until the "

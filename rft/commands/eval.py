@@ -29,8 +29,6 @@ from rft.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 from stacks.models import inference_model_id
 
 HELP = "compare the tuned model with the base model on held-out prompts (paired bootstrap CI)"
-
-
 DEFAULT_OUT = "out/eval"
 
 

@@ -17,8 +17,6 @@ from rft.grading import lambda_grader, use_spec
 from rft.rows import event_element, load_rows
 
 HELP = "invoke the deployed reward Lambda with events built from dataset rows"
-
-
 DESCRIPTION = (
     "Build an event from the first N dataset rows — each row's reference answer (positive control) and "
     "known-bad answers (negative controls) — send it to the deployed reward Lambda, print the reply and "

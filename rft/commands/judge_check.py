@@ -16,11 +16,7 @@ from rft.grading import use_spec
 from rft.output import output_dir
 
 HELP = "measure the spec's LLM judge: agreement with your labels, consistency, biases"
-
-
 DEFAULT_OUT = "out/judge-check"
-
-
 MAX_REPEATS = 10
 
 

@@ -15,8 +15,6 @@ from rft.probe import probe, report
 from rft.rows import load_rows
 
 HELP = "probe a reward spec with known reward hacks (exit 1 if any family beats its bar)"
-
-
 DESCRIPTION = (
     "Try known reward hacks on every row and report which ones the spec pays for. For each row the "
     "positive control (the reference answer written with the spec's control_template) and every family "

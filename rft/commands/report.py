@@ -15,8 +15,6 @@ from rft.errors import EXIT_FAILURE, EXIT_OK, CliError
 from rft.output import output_dir
 
 HELP = "training curves of the RFT job: reward over steps, from the metrics files in its S3 output"
-
-
 DESCRIPTION = (
     "List the job's S3 output, read the metrics files it wrote (CSV/JSON; AWS does not document the RFT "
     "layout, so every metrics-like file is read and reward series are recognized by name), print a summary "

@@ -32,8 +32,6 @@ from rft.stats import summarize, text_histogram
 from rft.ui import progress_bar
 
 HELP = "grade responses (or the reference answers) and show the reward distribution"
-
-
 DESCRIPTION = (
     "Grade responses with a reward spec and show the reward distribution, per dimension and overall. "
     "Without --responses, every row's reference answer is graded, written the way the spec's "
@@ -46,8 +44,6 @@ DESCRIPTION = (
 
 #: The positive control may miss the top on this many rows (or 1% of them, if more) before it is an error.
 FEW_ROWS = 2
-
-
 _TIE = 1e-9
 
 

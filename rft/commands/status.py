@@ -9,8 +9,6 @@ from rft.context import Context
 from rft.errors import EXIT_FAILURE, EXIT_OK, CliError
 
 HELP = "show the RFT job's status (from the training stack's outputs or a job ARN)"
-
-
 DESCRIPTION = (
     "Show the Bedrock RFT job's status, its phases (validation, data processing, training), failure "
     "message and output model. With --watch, poll until the job completes, fails or stops. Exit status 1 "

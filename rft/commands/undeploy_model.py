@@ -20,8 +20,6 @@ from rft.models import (
 )
 
 HELP = "delete the custom model deployment that deploy-model made"
-
-
 DESCRIPTION = (
     "Delete the on-demand deployment of the job's custom model (the one deploy-model names), or the "
     "deployment given with --deployment. The custom model itself is kept. Deleting what is not there is "

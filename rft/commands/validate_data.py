@@ -32,8 +32,6 @@ from rft.grading import use_spec
 from rft.rows import load_rows
 
 HELP = "check dataset files against the Nova RFT rules"
-
-
 DESCRIPTION = (
     "Check JSONL dataset files against the Nova RFT dataset rules: every error and warning with its "
     "line number and a fix, the same verdict `cdk synth` gives. A training file needs at least "

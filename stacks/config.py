@@ -814,7 +814,9 @@ def _check_code_runner(values: dict[str, Any], problems: list[str]) -> None:
                 runner,
                 f"less than reward_timeout_s ({reward}): the reward Lambda waits for each runner invocation "
                 f"(the spec {values['reward_spec'].name} uses the code grader)",
-                example=max(5, min(int(CONTEXT_KEYS["code_runner_timeout_s"].example), reward - 30, reward - 1)),
+                example=max(
+                    5, min(int(CONTEXT_KEYS["code_runner_timeout_s"].example), reward - 30, reward - 1)
+                ),
             )
         )
 

@@ -46,7 +46,8 @@ def test_canary_removing_one_acknowledgment_brings_its_finding_back(
     monkeypatch.setattr(stacks.reward_stack, "acknowledge", all_but_tracing)
     built = build_app(outdir=str(tmp_path_factory.mktemp("canary-cdk.out")))
     assert findings(built.app) == [
-        ("Serverless-LambdaTracing", f"{built.reward.stack_name}/Reward/Function/Resource")
+        # The construct path (the logical id leaves the hidden `Default` out: RewardFunction).
+        ("Serverless-LambdaTracing", f"{built.reward.stack_name}/Reward/Default/Function/Resource")
     ]
     with pytest.raises(RuntimeError, match="ValidationFailed"):
         built.app.synth()

@@ -93,6 +93,7 @@ def test_the_role_may_only_write_its_own_logs(default_app: SynthesizedApp) -> No
     assert policy["Properties"]["Roles"] == [{"Ref": role_id}]
     assert policy["Properties"]["PolicyDocument"]["Statement"] == [
         {
+            "Sid": "WriteOwnLogs",
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
             "Effect": "Allow",
             "Resource": {"Fn::GetAtt": [log_group_id, "Arn"]},

@@ -269,8 +269,12 @@ def code_runner_dirs() -> set[str]:
     return set(glob.glob(os.path.join(tempfile.gettempdir(), "code-runner-*")))
 
 
-def test_no_program_can_crash_the_runner_or_change_another_samples_grade():
+def test_no_program_can_crash_the_runner_or_change_another_samples_grade(tmp_path, monkeypatch):
+    # The samples' directories go under a temp root of this test's own: other tests running the sandbox
+    # at the same time (another pytest-xdist worker) cannot add to what it counts.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     before = code_runner_dirs()
+    assert before == set()
     jobs = []
     for name, body in CRASHERS.items():
         jobs += [job(textwrap.dedent(body), name), job(HONEST, f"honest-beside-{name}")]
@@ -279,7 +283,8 @@ def test_no_program_can_crash_the_runner_or_change_another_samples_grade():
         assert results[f"honest-beside-{name}"]["passed"] == 2, results[f"honest-beside-{name}"]
         hostile = results[name]
         assert hostile["status"] in ("ok", "failed") and hostile["passed"] == 0, (name, hostile)
-    assert code_runner_dirs() <= before  # every sample's directory is gone
+    assert code_runner_dirs() == set()  # every sample's directory is gone
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(("used_s", "status"), [(1.5, "timeout"), (0.4, "error")])

@@ -113,9 +113,17 @@ class Variant:
         return f"<{cfn.stack.stack_name}:{self.logical_id(construct)}{'.' + attribute if attribute else ''}>"
 
     def statements(self, role_logical_id: str) -> dict[str, dict[str, Any]]:
-        """The inline-policy statements of a role, by Sid."""
-        role = self.training["Resources"][role_logical_id]["Properties"]
-        return {s["Sid"]: s for p in role.get("Policies", []) for s in p["PolicyDocument"]["Statement"]}
+        """The statements of a role's inline policies and of the policies attached to it, by Sid."""
+        resources = self.training["Resources"]
+        documents = [
+            p["PolicyDocument"] for p in resources[role_logical_id]["Properties"].get("Policies", [])
+        ]
+        documents += [
+            r["Properties"]["PolicyDocument"]
+            for r in resources.values()
+            if r["Type"] == "AWS::IAM::Policy" and {"Ref": role_logical_id} in r["Properties"]["Roles"]
+        ]
+        return {s["Sid"]: s for d in documents for s in d["Statement"]}
 
     def logical_id(self, construct: Any) -> str:
         """The logical id as synthesized (with overrides, e.g. a Lambda version's `CurrentVersion<hash>`)."""

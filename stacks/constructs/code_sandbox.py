@@ -42,9 +42,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from stacks.constructs.local_bundling import python_lambda_code
 from stacks.constructs.nag import acknowledge, acknowledge_values
-from stacks.constructs.reward_function import ARCHITECTURES, LAMBDA_SRC
+from stacks.constructs.python_function import PythonFunction
+from stacks.constructs.reward_function import LAMBDA_SRC
 
 #: The runner package: bundled alone (it imports nothing from `reward` and needs no third-party wheel).
 CODE_RUNNER_SRC: Path = LAMBDA_SRC / "code_runner"
@@ -90,46 +90,30 @@ class CodeSandbox(Construct):
         self._isolated_network()
         self._flow_logs(log_retention, removal_policy, metrics_namespace, log_encryption_key)
 
-        self.log_group = logs.LogGroup(
+        fn = PythonFunction(
             self,
-            "Logs",
-            retention=log_retention,
-            removal_policy=removal_policy,
-            encryption_key=log_encryption_key,
-        )
-        self.role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Code runner: writes its own logs; Lambda manages its VPC interfaces with it",
-        )
-        self._grant_own_needs()
-
-        self.function = lambda_.Function(
-            self,
-            "Function",
+            "Default",
             description="Nova RFT code runner: runs model-written programs with no network",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=ARCHITECTURES[architecture],
+            role_description="Code runner: writes its own logs; Lambda manages its VPC interfaces with it",
             handler=CODE_RUNNER_HANDLER,
-            code=python_lambda_code(packages=[source or CODE_RUNNER_SRC], architecture=architecture),
-            memory_size=memory_mb,
+            packages=[source or CODE_RUNNER_SRC],
+            architecture=architecture,
+            memory_mb=memory_mb,
             timeout=cdk.Duration.seconds(timeout_s),
-            reserved_concurrent_executions=reserved_concurrency,
-            environment={"PYTHONUNBUFFERED": "1"},
-            role=self.role,
-            log_group=self.log_group,
-            logging_format=lambda_.LoggingFormat.JSON,
+            reserved_concurrency=reserved_concurrency,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+            log_encryption_key=log_encryption_key,
             vpc=self.vpc,
             vpc_subnets=self._subnets,
             security_groups=[self.security_group],
-            # A job pins the reward version, which pins this version: an update must not delete it.
-            current_version_options=lambda_.VersionOptions(removal_policy=cdk.RemovalPolicy.RETAIN),
         )
-        # Lambda creates the network interfaces with the role when the function is created: the policy
-        # must exist first (and, on delete, outlive the function while Lambda removes them).
-        self.function.node.add_dependency(self.role)
-        self.version: lambda_.IVersion = self.function.current_version
+        self.log_group, self.role, self.function = fn.log_group, fn.role, fn.function
+        # A job pins the reward version, which pins this version. Lambda creates the network interfaces
+        # with the role when the function is created: its policy (below) exists first, and outlives the
+        # function on delete while Lambda removes them (PythonFunction makes the function depend on it).
+        self._grant_network_interfaces()
+        self.version: lambda_.IVersion = fn.version
         self._acknowledge()
 
     def _isolated_network(self) -> None:
@@ -280,15 +264,9 @@ class CodeSandbox(Construct):
             ),
         ]
 
-    def _grant_own_needs(self) -> None:
-        """Logs to its own group; the network-interface actions Lambda performs with the function's role."""
+    def _grant_network_interfaces(self) -> None:
+        """The network-interface actions Lambda performs with the function's role (its logs: PythonFunction)."""
         stack = cdk.Stack.of(self)
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[self.log_group.log_group_arn],
-            )
-        )
         subnet_arns = [
             stack.format_arn(service="ec2", resource="subnet", resource_name=s.subnet_id)
             for s in self.vpc.isolated_subnets

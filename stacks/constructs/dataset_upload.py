@@ -30,6 +30,7 @@ from constructs import Construct
 
 from stacks.constructs.local_bundling import PROJECT_ROOT
 from stacks.constructs.nag import acknowledge
+from stacks.constructs.python_function import lambda_role, own_log_group
 
 DATASET_PREFIX = "datasets/"
 _STAGING_DIR = PROJECT_ROOT / ".cache" / "datasets"
@@ -76,18 +77,18 @@ class DatasetUpload(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.keys: dict[Path, str] = {}
-        self.log_group = logs.LogGroup(
+        self.log_group = own_log_group(
             self,
             "Logs",
             retention=logs.RetentionDays.ONE_MONTH,
             removal_policy=removal_policy,
             encryption_key=encryption_key,
         )
-        self.role = iam.Role(
+        self.role = lambda_role(
             self,
             "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="Dataset upload (BucketDeployment): reads its asset zips, writes the dataset keys",
+            log_group=self.log_group,
         )
         sources = []
         for index, path in enumerate(files):
@@ -119,12 +120,6 @@ class DatasetUpload(Construct):
                     },
                 )
             )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[self.log_group.log_group_arn],
-            )
-        )
         self.deployment = s3deploy.BucketDeployment(
             self,
             "Deployment",

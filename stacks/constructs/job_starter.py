@@ -29,8 +29,9 @@ from stacks.constructs.job_role import (
     kms_via_service,
     model_customization_job_arns,
 )
-from stacks.constructs.local_bundling import PROJECT_ROOT, python_lambda_code
+from stacks.constructs.local_bundling import PROJECT_ROOT
 from stacks.constructs.nag import acknowledge
+from stacks.constructs.python_function import PythonFunction, lambda_role, own_log_group
 
 LAMBDA_SRC = PROJECT_ROOT / "lambda_src"
 #: The starter's bundle: its own package, the reward library it preflights with, and its pinned boto3
@@ -109,14 +110,20 @@ class JobStarter(Construct):
         #: The tag every job this app starts carries (jobTags): the starter may watch and stop only those.
         self.tags = {**tags, OWNER_TAG_KEY: name_prefix}
         self.job_tag = (OWNER_TAG_KEY, name_prefix)
-        self.log_group = logs.LogGroup(
-            self, "LogGroup", retention=LOG_RETENTION, encryption_key=encryption_key
-        )
-        self.role = iam.Role(
+        starter = PythonFunction(
             self,
-            "Role",
-            description="Job starter (Nova RFT Kit): preflights the grader and starts the RFT job.",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            "Default",
+            description="Preflights the reward Lambda and starts the Bedrock RFT job (custom resource).",
+            role_description="Job starter (Nova RFT Kit): preflights the grader and starts the RFT job.",
+            handler=STARTER_HANDLER,
+            packages=STARTER_PACKAGES,
+            requirements=STARTER_REQUIREMENTS,
+            architecture=architecture,
+            memory_mb=STARTER_MEMORY_MB,
+            timeout=STARTER_TIMEOUT,
+            log_retention=LOG_RETENTION,
+            log_encryption_key=encryption_key,
+            log_group_id="LogGroup",
             inline_policies={
                 "JobStarter": iam.PolicyDocument(
                     statements=self._statements(
@@ -130,52 +137,28 @@ class JobStarter(Construct):
                 )
             },
         )
+        self.log_group, self.role, self.function = starter.log_group, starter.role, starter.function
         quota_read = (
             "servicequotas:ListServiceQuotas has no resource type (the Service Authorization Reference "
             "requires Resource *); it only reads quota values, for the judge quota report"
         )
         if judge_model_id:
             acknowledge(self.role, "AwsSolutions-IAM5", quota_read, applies_to=("Resource::*",))
-
-        self.function = lambda_.Function(
-            self,
-            "Function",
-            description="Preflights the reward Lambda and starts the Bedrock RFT job (custom resource).",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=lambda_.Architecture.ARM_64
-            if architecture == "arm64"
-            else lambda_.Architecture.X86_64,
-            handler=STARTER_HANDLER,
-            code=python_lambda_code(
-                packages=STARTER_PACKAGES, requirements=STARTER_REQUIREMENTS, architecture=architecture
-            ),
-            memory_size=STARTER_MEMORY_MB,
-            timeout=STARTER_TIMEOUT,
-            role=self.role,
-            log_group=self.log_group,
-        )
         if judge_model_id:
             # Reported on the role's policy (the Serverless pack reads the function's role).
             acknowledge(self.role, "Serverless-LambdaStarPermissions", quota_read)
 
-        self.provider_log_group = logs.LogGroup(
+        self.provider_log_group = own_log_group(
             self, "ProviderLogGroup", retention=LOG_RETENTION, encryption_key=encryption_key
         )
         # The Provider framework's function gets a role of its own: by default aws-cdk-lib attaches the
         # managed AWSLambdaBasicExecutionRole (logs on every log group in the account). This one writes to
         # its own log group only; the Provider adds lambda:InvokeFunction on the starter itself.
-        self.provider_role = iam.Role(
+        self.provider_role = lambda_role(
             self,
             "ProviderRole",
             description="Provider framework of the job starter (Nova RFT Kit): invokes the starter, logs.",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-        )
-        self.provider_role.add_to_policy(
-            iam.PolicyStatement(
-                sid="WriteOwnLogs",
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[self.provider_log_group.log_group_arn],
-            )
+            log_group=self.provider_log_group,
         )
         self.provider = cr.Provider(
             self,
@@ -227,11 +210,6 @@ class JobStarter(Construct):
         judge: bool = False,
     ) -> list[iam.PolicyStatement]:
         statements = [
-            iam.PolicyStatement(
-                sid="WriteOwnLogs",
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[self.log_group.log_group_arn],
-            ),
             iam.PolicyStatement(
                 sid="ReadPreflightRows", actions=["s3:GetObject"], resources=[training_object_arn]
             ),

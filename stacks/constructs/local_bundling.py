@@ -30,8 +30,10 @@ from aws_cdk import aws_lambda as lambda_
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = PROJECT_ROOT / ".cache" / "bundles"
 
-#: The Python version of the Lambda runtime the wheels are chosen for (`Runtime.PYTHON_3_14`).
-LAMBDA_PYTHON_VERSION = "3.14"
+#: The one Python runtime of every function of the kit (stacks/constructs/python_function.py), and the
+#: Python version the wheels are chosen for.
+LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_14
+LAMBDA_PYTHON_VERSION = LAMBDA_RUNTIME.name.removeprefix("python")
 
 #: Bump when the bundle layout changes, so old cached assets are not reused.
 _BUNDLE_FORMAT = "1"

@@ -1,7 +1,7 @@
 """The reward Lambda: the reward library and the chosen spec, bundled locally, with a published version.
 
-The function gets its own role (it may write to its own log group and nothing else), an explicit log group
-with retention, and `self.version` — the immutable version the RFT job pins to (never `$LATEST`, so a later
+The function (`python_function.PythonFunction`) gets its own role (it may write to its own log group and
+nothing else), an explicit log group with retention, and `self.version` — the immutable version the RFT job pins to (never `$LATEST`, so a later
 deploy cannot change the grader of a running job).
 """
 
@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aws_cdk as cdk
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from stacks.constructs.local_bundling import python_lambda_code
+from stacks.constructs.python_function import PythonFunction
 
 #: Where the Lambda sources live.
 LAMBDA_SRC = Path(__file__).resolve().parents[2] / "lambda_src"
@@ -27,9 +26,6 @@ LAMBDA_SRC = Path(__file__).resolve().parents[2] / "lambda_src"
 #: their own functions. The runner is left out on purpose: without it the reward Lambda cannot run a
 #: model's program in its own process (with its credentials) even if CODE_RUNNER_FUNCTION were missing.
 _NOT_REWARD_CODE = frozenset({"job_starter", "code_runner"})
-
-#: Lambda architecture name (context key `architecture`) -> CDK architecture.
-ARCHITECTURES = {"arm64": lambda_.Architecture.ARM_64, "x86_64": lambda_.Architecture.X86_64}
 
 
 def reward_code_paths(src: Path = LAMBDA_SRC) -> list[Path]:
@@ -100,57 +96,25 @@ class RewardFunction(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         bundle = reward_bundle(spec_path)
-        self.log_group = logs.LogGroup(
+        fn = PythonFunction(
             self,
-            "Logs",
-            retention=log_retention,
-            removal_policy=removal_policy,
-            encryption_key=log_encryption_key,
-        )
-        self.role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Reward Lambda: writes its own logs, nothing else",
-        )
-        # Written out instead of AWSLambdaBasicExecutionRole (which allows every log group in the account).
-        # The log group exists before the function (explicit resource), so no logs:CreateLogGroup.
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[self.log_group.log_group_arn],
-            )
-        )
-        self.function = lambda_.Function(
-            self,
-            "Function",
+            "Default",
             description=f"Nova RFT reward function (spec {spec_path.name})",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=ARCHITECTURES[architecture],
+            role_description="Reward Lambda: writes its own logs, nothing else",
             handler=bundle.handler,
-            code=python_lambda_code(
-                packages=bundle.packages,
-                extra_files=bundle.extra_files,
-                requirements=bundle.requirements,
-                architecture=architecture,
-            ),
-            memory_size=memory_mb,
+            packages=bundle.packages,
+            extra_files=bundle.extra_files,
+            requirements=bundle.requirements,
+            architecture=architecture,
+            memory_mb=memory_mb,
             timeout=cdk.Duration.seconds(timeout_s),
             # Batches graded at once (0: none reserved, the account's unreserved pool): bounds the judge's
             # fan-out on its quota (docs/judge.md, "Capacity").
-            reserved_concurrent_executions=reserved_concurrency or None,
-            environment={
-                **(environment or {}),
-                "REWARD_SPEC": bundle.spec_in_bundle,
-                "PYTHONUNBUFFERED": "1",
-            },
-            role=self.role,
-            log_group=self.log_group,
-            logging_format=lambda_.LoggingFormat.JSON,
-            # A code or spec change publishes a new version; the old one must survive the update, since
-            # a job started on it keeps invoking it for hours (CloudFormation would delete it otherwise).
-            current_version_options=lambda_.VersionOptions(removal_policy=cdk.RemovalPolicy.RETAIN),
+            reserved_concurrency=reserved_concurrency or None,
+            environment={**(environment or {}), "REWARD_SPEC": bundle.spec_in_bundle},
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+            log_encryption_key=log_encryption_key,
         )
-        # The role's policy must exist before the function runs (it is attached after creation otherwise).
-        self.function.node.add_dependency(self.role)
-        self.version: lambda_.IVersion = self.function.current_version
+        self.log_group, self.role, self.function = fn.log_group, fn.role, fn.function
+        self.version: lambda_.IVersion = fn.version

@@ -7,10 +7,8 @@ Run through the CDK CLI (`npx cdk synth`, `make synth`); `-c key=value` override
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -18,15 +16,9 @@ import cdk_nag
 
 from stacks.config import Config, ConfigError, load_config
 from stacks.data_stack import DataStack
+from stacks.paths import cdk_json_context
 from stacks.reward_stack import RewardStack
 from stacks.training_stack import TrainingStack
-
-PROJECT_ROOT = Path(__file__).resolve().parent
-
-
-def cdk_json_context() -> dict[str, Any]:
-    """cdk.json's "context": the feature flags and the typed defaults of every key."""
-    return dict(json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"])
 
 
 @dataclass(frozen=True)

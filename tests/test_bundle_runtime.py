@@ -31,7 +31,7 @@ from reward.spec import load_spec
 from rft.rows import event_element, load_rows
 from stacks.config import PROJECT_ROOT
 from stacks.constructs.local_bundling import bundle_into, host_architecture
-from stacks.constructs.reward_function import reward_bundle
+from stacks.reward_bundle import reward_bundle
 from tests.conftest import SynthesizedApp
 from tests.lambda_runtime_api import runtime_api
 

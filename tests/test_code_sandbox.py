@@ -315,7 +315,7 @@ def test_the_runner_bundle_holds_the_runner_package_only(code_app: SynthesizedAp
 
 def test_the_reward_bundle_cannot_run_programs_itself(code_app: SynthesizedApp, tmp_path: Path) -> None:
     """The runner package is not in the reward Lambda's bundle: it can only send programs to the sandbox."""
-    from stacks.constructs.reward_function import reward_code_paths
+    from stacks.reward_bundle import reward_code_paths
 
     for name in ("reward", "code_runner", "job_starter", "my_graders"):
         (tmp_path / name).mkdir()

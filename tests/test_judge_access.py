@@ -18,12 +18,8 @@ from aws_cdk.assertions import Template
 
 from app import cdk_json_context
 from stacks.config import ConfigError, load_config
-from stacks.constructs.judge_access import (
-    PROFILE_REGIONS,
-    JudgeAccess,
-    JudgeModelError,
-    resolve_judge_model,
-)
+from stacks.constructs.judge_access import JudgeAccess
+from stacks.judge_model import PROFILE_REGIONS, JudgeModelError, resolve_judge_model
 from tests.conftest import Apps, SynthesizedApp
 from tests.iam import actions_of, resources_of, statements, wildcard_allows
 

@@ -9,7 +9,8 @@ import pytest
 
 from stacks.config import PROJECT_ROOT
 from stacks.constructs.local_bundling import BundlingError, bundle_hash, platform_tags, python_lambda_code
-from stacks.constructs.reward_function import LAMBDA_SRC, reward_code_paths
+from stacks.paths import LAMBDA_SRC
+from stacks.reward_bundle import reward_code_paths
 from tests.conftest import Apps, SynthesizedApp
 
 pytestmark = pytest.mark.slow

@@ -44,7 +44,7 @@ from constructs import Construct
 
 from stacks.constructs.nag import acknowledge, acknowledge_values
 from stacks.constructs.python_function import PythonFunction
-from stacks.constructs.reward_function import LAMBDA_SRC
+from stacks.paths import LAMBDA_SRC
 
 #: The runner package: bundled alone (it imports nothing from `reward` and needs no third-party wheel).
 CODE_RUNNER_SRC: Path = LAMBDA_SRC / "code_runner"

@@ -28,9 +28,9 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
-from stacks.constructs.local_bundling import PROJECT_ROOT
 from stacks.constructs.nag import acknowledge
 from stacks.constructs.python_function import lambda_role, own_log_group
+from stacks.paths import PROJECT_ROOT
 
 DATASET_PREFIX = "datasets/"
 _STAGING_DIR = PROJECT_ROOT / ".cache" / "datasets"

@@ -29,11 +29,10 @@ from stacks.constructs.job_role import (
     kms_via_service,
     model_customization_job_arns,
 )
-from stacks.constructs.local_bundling import PROJECT_ROOT
 from stacks.constructs.nag import acknowledge
 from stacks.constructs.python_function import PythonFunction, lambda_role, own_log_group
+from stacks.paths import LAMBDA_SRC
 
-LAMBDA_SRC = PROJECT_ROOT / "lambda_src"
 #: The starter's bundle: its own package, the reward library it preflights with, and its pinned boto3
 #: (the runtime's bundled boto3 may predate `rftConfig`).
 STARTER_PACKAGES: tuple[Path, ...] = (LAMBDA_SRC / "job_starter", LAMBDA_SRC / "reward")

@@ -26,8 +26,9 @@ import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_lambda as lambda_
 
-#: The project root (holds cdk.json); the pip cache lives under it and is gitignored.
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from stacks.paths import PROJECT_ROOT
+
+#: The pip cache lives under the project root and is gitignored.
 CACHE_DIR = PROJECT_ROOT / ".cache" / "bundles"
 
 #: The one Python runtime of every function of the kit (stacks/constructs/python_function.py), and the

@@ -1,10 +1,11 @@
-"""The training run's settings as ``cdk.json`` declares them, for the commands that mirror the job
-(``rft baseline``, ``rft eval``): ``base_model_id``, ``samples_per_prompt``, ``inference_max_tokens``,
-``reasoning_effort``, ``region``, the datasets and the reward spec.
+"""The training run's settings as ``cdk.json`` declares them, for the commands that mirror the job (``rft
+baseline``, ``rft eval``, ``rft judge-check``): the base model, region, samples per prompt, inference
+settings, datasets, reward spec and judge model.
 
-These are the defaults in ``cdk.json``'s ``context`` (read as JSON, without importing the CDK app):
-``stacks/config.py`` remains the one reader and validator of context for synth; a value passed with
-``-c key=value`` at deploy time is not visible here, so pass the matching flag (``--samples``, ...).
+Each value is parsed by its key's own parser from ``stacks/context_schema.py``, the table ``cdk synth``
+reads context with, so a value synth would reject is rejected here with what is allowed; a key cdk.json
+does not set takes the schema's default. A value passed with ``-c key=value`` at deploy time is not visible
+here: pass the matching flag (``--samples``, ...).
 """
 
 from __future__ import annotations
@@ -14,28 +15,48 @@ from pathlib import Path
 from typing import Any
 
 from rft.errors import CliError
+from stacks.context_schema import CONTEXT_KEYS, Invalid
+from stacks.paths import CDK_JSON, cdk_json_context
 
-#: The repository root (holds the default cdk.json).
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+#: The keys the commands that mirror the job read, parsed.
+SETTINGS = (
+    "base_model_id",
+    "region",
+    "samples_per_prompt",
+    "inference_max_tokens",
+    "reasoning_effort",
+    "judge_model_id",
+)
+#: File keys, kept as written (a path relative to the cdk.json that names it; see ``resolve_path``): a
+#: command checks the file only when it uses it.
+FILES = ("training_data", "validation_data", "reward_spec")
 
 
 def cdk_json() -> Path:
     """``./cdk.json`` when run from a project directory, else the kit's own."""
     local = Path.cwd() / "cdk.json"
-    return local if local.is_file() else PROJECT_ROOT / "cdk.json"
+    return local if local.is_file() else CDK_JSON
 
 
 def context_defaults() -> dict[str, Any]:
-    """The ``context`` object of cdk.json (empty when there is none)."""
+    """The training settings (``SETTINGS`` parsed, ``FILES`` as written); a ``CliError`` naming the file,
+    the key and what is allowed when cdk.json cannot be read or holds a value synth would reject."""
     path = cdk_json()
-    if not path.is_file():
-        return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        context = cdk_json_context(path) if path.is_file() else {}
     except (OSError, ValueError) as exc:
         raise CliError(f"{path}: cannot read the training settings: {exc}") from None
-    context = data.get("context") if isinstance(data, dict) else None
-    return context if isinstance(context, dict) else {}
+    settings: dict[str, Any] = {key: context.get(key, CONTEXT_KEYS[key].default) for key in FILES}
+    for key in SETTINGS:
+        raw = context.get(key, CONTEXT_KEYS[key].default)
+        try:
+            settings[key] = CONTEXT_KEYS[key].parse(raw)
+        except Invalid as invalid:
+            raise CliError(
+                f"{path}: context value {key!r} is {json.dumps(raw)}; allowed: {invalid.allowed} "
+                f"(e.g. {CONTEXT_KEYS[key].example})"
+            ) from None
+    return settings
 
 
 def resolve_path(value: str) -> str:

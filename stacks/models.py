@@ -12,6 +12,13 @@ elsewhere; pass ``--model`` to choose another (e.g. the ``global.`` profile, or 
 
 from __future__ import annotations
 
+#: Base models that support reinforcement fine-tuning on Bedrock -> regions where they do.
+#: AWS's RFT docs list only Nova 2 Lite, in us-east-1, at the time of writing (docs/contract.md §3).
+RFT_MODELS: dict[str, tuple[str, ...]] = {"amazon.nova-2-lite-v1:0:256k": ("us-east-1",)}
+
+#: The context window of the 256k model: prompt plus generated tokens must fit in it.
+MAX_CONTEXT_TOKENS = 262_144
+
 #: Training id -> the foundation model behind it (the inference profiles below route to it).
 TRAINING_TO_FOUNDATION: dict[str, str] = {
     "amazon.nova-2-lite-v1:0:256k": "amazon.nova-2-lite-v1:0",

@@ -9,6 +9,7 @@ first failure's reason, and fails the command.
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import subprocess
@@ -262,3 +263,36 @@ def test_the_installed_script_prints_no_traceback(unknown_grader: str) -> None:
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "unknown grader 'numerik'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "allowed"),
+    [
+        ("samples_per_prompt", "lots", "an integer"),
+        ("reasoning_effort", "extreme", "one of"),
+        ("base_model_id", "amazon.titan-text-lite-v1", "reinforcement fine-tuning"),
+    ],
+)
+def test_a_cdk_json_value_synth_would_reject_is_one_line_naming_file_and_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str, value: str, allowed: str
+) -> None:
+    """`rft baseline` mirrors the job from cdk.json with the parsers `cdk synth` uses (one schema)."""
+    (tmp_path / "cdk.json").write_text(json.dumps({"app": "x", "context": {key: value}}))
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run("baseline", "--spec", GSM8K, "--data", TRAIN, "--yes")
+    line = assert_one_line_error(code, err, command="baseline")
+    assert str(tmp_path / "cdk.json") in line and repr(key) in line and allowed in line
+
+
+def test_cdk_json_settings_are_parsed_and_missing_keys_take_the_schemas_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rft.project import context_defaults
+    from stacks.context_schema import CONTEXT_KEYS
+
+    (tmp_path / "cdk.json").write_text(json.dumps({"context": {"samples_per_prompt": "6"}}))
+    monkeypatch.chdir(tmp_path)
+    settings = context_defaults()
+    assert settings["samples_per_prompt"] == 6  # a string in cdk.json, parsed like `-c samples_per_prompt=6`
+    assert settings["inference_max_tokens"] == CONTEXT_KEYS["inference_max_tokens"].default
+    assert settings["reward_spec"] == CONTEXT_KEYS["reward_spec"].default

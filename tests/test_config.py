@@ -10,14 +10,10 @@ import aws_cdk as cdk
 import pytest
 
 from app import cdk_json_context
-from stacks.config import (
-    CONTEXT_KEYS,
-    MAX_CONTEXT_TOKENS,
-    PROJECT_ROOT,
-    Config,
-    ConfigError,
-    load_config,
-)
+from stacks.config import Config, ConfigError, load_config
+from stacks.context_schema import CONTEXT_KEYS
+from stacks.models import MAX_CONTEXT_TOKENS
+from stacks.paths import PROJECT_ROOT
 from tests.conftest import CODE
 
 SAMPLE_TRAIN = PROJECT_ROOT / "data" / "sample" / "train.jsonl"
@@ -41,6 +37,41 @@ def test_cdk_json_defaults_match_the_documented_keys() -> None:
     assert ours == {k: spec.default for k, spec in CONTEXT_KEYS.items()}
     for key, spec in CONTEXT_KEYS.items():
         assert spec.help and spec.example, key
+
+
+def test_each_key_is_declared_once_and_becomes_a_config_field() -> None:
+    """One KeySpec per key (default, help, example, parser); `Config` holds every key but the
+    hyperparameters (passed to the job by API name) and the acknowledgments; nothing else reads context."""
+    from dataclasses import fields
+
+    from stacks.context_schema import HP_KEYS
+
+    config_fields = {f.name for f in fields(Config)}
+    assert set(CONTEXT_KEYS) - config_fields == {*HP_KEYS, "acknowledge_warnings"}
+    assert config_fields - set(CONTEXT_KEYS) == {
+        "account",
+        "hyperparameters",
+        "warnings",
+        "acknowledged_warnings",
+    }
+    for key, spec in CONTEXT_KEYS.items():
+        assert callable(spec.parse), key
+        assert spec.parse(spec.default) is not None or key in ("validation_data", "notification_email"), key
+    config = config_of()
+    assert config.hyperparameters == {api: CONTEXT_KEYS[key].default for key, api in HP_KEYS.items()}
+
+
+def test_the_schema_imports_no_cdk() -> None:
+    """`rft` parses cdk.json with the same table: the schema must load without aws_cdk."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, stacks.context_schema, rft.project; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('aws_cdk', 'constructs', 'jsii')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_cdk_json_has_the_weak_cross_stack_reference_flag_and_the_app_command() -> None:
@@ -346,7 +377,6 @@ def test_no_fan_out_warning_for_a_spec_without_a_judge() -> None:
 
 def test_every_keys_example_passes_its_own_check() -> None:
     """An error's example must be a value the key accepts (it is what the user will copy)."""
-    from stacks.config import CONTEXT_KEYS
 
     for key, spec in CONTEXT_KEYS.items():
         if spec.example in (None, ""):

@@ -128,15 +128,24 @@ def region_from(args: argparse.Namespace, defaults: Mapping[str, Any]) -> str:
     return args.region or os.environ.get("AWS_REGION") or str(defaults.get("region") or "us-east-1")
 
 
-def add_model_target(parser: argparse.ArgumentParser, *, deployment: bool = False) -> None:
+def add_stack_target(parser: argparse.ArgumentParser, *, reads: str) -> Any:
+    """What a command that talks to the deployed stacks works on: ``--stack PREFIX`` (the outputs of
+    ``<PREFIX>-<reads>``) or the alternative the caller adds to the returned required group (``--job``,
+    ``--function``, ...); and ``--region``."""
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument(
-        "--stack", metavar="PREFIX", help="name prefix of the deployed stacks (reads <PREFIX>-training)"
+        "--stack", metavar="PREFIX", help=f"name prefix of the deployed stacks (reads <PREFIX>-{reads})"
     )
+    parser.add_argument("--region", help="AWS region (default: AWS_REGION, else us-east-1)")
+    return target
+
+
+def add_model_target(parser: argparse.ArgumentParser, *, deployment: bool = False) -> None:
+    """The job whose custom model ``deploy-model``/``undeploy-model`` work on (``rft.models.job_of``)."""
+    target = add_stack_target(parser, reads="training")
     target.add_argument(
         "--job-arn", "--job", dest="job_arn", metavar="ARN", help="the RFT job's ARN (or name)"
     )
     if deployment:
         target.add_argument("--deployment", metavar="ARN", help="a deployment's ARN or name")
-    parser.add_argument("--region", help="AWS region (default: AWS_REGION, else us-east-1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")

@@ -13,6 +13,7 @@ from typing import Any
 from rft.aws import client, reward_function_of
 from rft.context import Context
 from rft.errors import EXIT_FAILURE, EXIT_OK, CliError
+from rft.flags import add_stack_target
 from rft.grading import lambda_grader, use_spec
 from rft.rows import event_element, load_rows
 
@@ -27,17 +28,13 @@ DESCRIPTION = (
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("invoke", help=HELP, description=DESCRIPTION)
-    target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument(
-        "--stack", metavar="PREFIX", help="name prefix of the deployed stacks (reads <PREFIX>-reward)"
-    )
+    target = add_stack_target(parser, reads="reward")
     target.add_argument("--function", metavar="NAME", help="reward Lambda name, ARN or qualified ARN")
     parser.add_argument("--data", required=True, help="dataset (Nova RFT JSONL)")
     parser.add_argument(
         "-n", type=int, default=5, metavar="N", help="rows to build the event from (default 5)"
     )
     parser.add_argument("--spec", help="reward spec whose control_template writes the reference answers")
-    parser.add_argument("--region", help="AWS region (default: AWS_REGION, else us-east-1)")
     parser.add_argument("--raw", action="store_true", help="also print the raw JSON reply")
     parser.set_defaults(run=run)
 

@@ -12,6 +12,7 @@ from rft.aws import TERMINAL, aws_call, client, job_arn_of
 from rft.context import Context
 from rft.curves import REPORT_PERMISSIONS, find_curves, find_metric_files, plot_curves, warnings_for
 from rft.errors import EXIT_FAILURE, EXIT_OK, CliError
+from rft.flags import add_stack_target
 from rft.output import output_dir
 
 HELP = "training curves of the RFT job: reward over steps, from the metrics files in its S3 output"
@@ -26,13 +27,9 @@ DESCRIPTION = (
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("report", help=HELP, description=DESCRIPTION)
-    target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument(
-        "--stack", metavar="PREFIX", help="name prefix of the deployed stacks (reads <PREFIX>-training)"
-    )
+    target = add_stack_target(parser, reads="training")
     target.add_argument("--job", metavar="ARN", help="the job's ARN (or name)")
     parser.add_argument("--out", default="out", metavar="DIR", help="where the PNG goes (default out/)")
-    parser.add_argument("--region", help="AWS region (default: AWS_REGION, else us-east-1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     parser.set_defaults(run=run)
 

@@ -7,6 +7,7 @@ import argparse
 from rft.aws import TERMINAL, aws_call, client, describe_job, job_arn_of
 from rft.context import Context
 from rft.errors import EXIT_FAILURE, EXIT_OK, CliError
+from rft.flags import add_stack_target
 
 HELP = "show the RFT job's status (from the training stack's outputs or a job ARN)"
 DESCRIPTION = (
@@ -18,16 +19,12 @@ DESCRIPTION = (
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("status", help=HELP, description=DESCRIPTION)
-    target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument(
-        "--stack", metavar="PREFIX", help="name prefix of the deployed stacks (reads <PREFIX>-training)"
-    )
+    target = add_stack_target(parser, reads="training")
     target.add_argument("--job", metavar="ARN", help="the job's ARN (or name)")
     parser.add_argument("--watch", action="store_true", help="poll until the job reaches a terminal state")
     parser.add_argument(
         "--interval", type=float, default=60.0, metavar="S", help="seconds between polls (default 60)"
     )
-    parser.add_argument("--region", help="AWS region (default: AWS_REGION, else us-east-1)")
     parser.set_defaults(run=run)
 
 

@@ -27,6 +27,7 @@ from reward.spec import Spec
 from rft.aws import aws_call, client, reward_function_of
 from rft.context import Context
 from rft.errors import EXIT_FAILURE, CliError, one_line
+from rft.rows import Row
 
 #: What one batch may send to the deployed function: Lambda's limit less a margin for the JSON framing.
 MAX_PAYLOAD_BYTES = LAMBDA_PAYLOAD_BYTES - 64 * 1024
@@ -54,6 +55,18 @@ def use_spec(path: str | os.PathLike[str]) -> Spec:
         return load_spec(spec_file)
     except SpecError as exc:
         raise CliError(one_line(str(exc))) from None
+
+
+def ungradable(spec: Spec, rows: Sequence[Row], *, spec_path: str, data_path: str) -> str | None:
+    """Why ``spec`` cannot grade these rows' reference answers, or None when it can
+    (``reward.controls.check_gradable``: the pairs ``rft validate-data --spec`` and ``cdk synth`` refuse too).
+    A ``control_template`` that names a field the references lack is a usage error (``CliError``)."""
+    from reward.controls import check_gradable, check_template
+
+    problem = check_template(spec.control_template, [row.reference for row in rows])
+    if problem:
+        raise CliError(f"{spec_path}: {problem}")
+    return check_gradable(spec, [row.record for row in rows]).problem(lambda i: f"{data_path}:{rows[i].line}")
 
 
 def local_grader(spec: Spec, *, with_reasons: bool = False) -> BatchGrader:

@@ -9,7 +9,7 @@ import argparse
 from rft.context import Context
 from rft.errors import EXIT_FAILURE, EXIT_OK, CliError
 from rft.flags import add_skip_invalid, check_at_least_one
-from rft.grading import use_spec
+from rft.grading import ungradable, use_spec
 from rft.output import output_dir, write_jsonl
 from rft.probe import probe, report
 from rft.rows import load_rows
@@ -54,14 +54,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     check_at_least_one(("--batch", args.batch), ("--limit", args.limit))
     spec = use_spec(args.spec)
     rows = load_rows(args.data, limit=args.limit, err=ctx.err)
-    from reward.controls import check_gradable, check_template
-
-    problem = check_template(spec.control_template, [row.reference for row in rows])
-    if problem:
-        raise CliError(f"{args.spec}: {problem}")
-    refused = check_gradable(spec, [row.record for row in rows]).problem(
-        lambda i: f"{args.data}:{rows[i].line}"
-    )
+    refused = ungradable(spec, rows, spec_path=args.spec, data_path=args.data)
     if refused:
         print(f"nothing was probed: {refused}", file=ctx.out)
         return EXIT_FAILURE

@@ -24,7 +24,15 @@ from rft.aws import client
 from rft.context import Context
 from rft.errors import EXIT_FAILURE, EXIT_OK, CliError
 from rft.flags import add_skip_invalid, check_at_least_one
-from rft.grading import Scored, grade_all, lambda_grader, local_grader, read_reply_element, use_spec
+from rft.grading import (
+    Scored,
+    grade_all,
+    lambda_grader,
+    local_grader,
+    read_reply_element,
+    ungradable,
+    use_spec,
+)
 from rft.output import output_dir, write_jsonl
 from rft.responses import read_responses
 from rft.rows import Row, event_element, load_rows
@@ -75,14 +83,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     check_at_least_one(("--batch", args.batch), ("--concurrency", args.concurrency), ("--limit", args.limit))
     spec = use_spec(args.spec)
     rows = load_rows(args.data, limit=args.limit, err=err)
-    from reward.controls import check_gradable, check_template
-
-    problem = check_template(spec.control_template, [row.reference for row in rows])
-    if problem:
-        raise CliError(f"{args.spec}: {problem}")
-    refused = check_gradable(spec, [row.record for row in rows]).problem(
-        lambda i: f"{args.data}:{rows[i].line}"
-    )
+    refused = ungradable(spec, rows, spec_path=args.spec, data_path=args.data)
     if refused:
         raise CliError(f"{args.spec} with {args.data}: {refused}")
     pairs: list[tuple[Row, str, int | None]]

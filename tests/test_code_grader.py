@@ -4,6 +4,7 @@ through the reward handler (local runner), with the positive control on top and 
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -299,7 +300,7 @@ class _Context:
         return self.millis
 
 
-def test_a_batch_of_loops_answers_before_the_lambda_deadline_and_leaves_no_process():
+def test_a_batch_of_loops_answers_before_the_lambda_deadline_and_leaves_no_process(tmp_path, monkeypatch):
     """Eight samples that loop forever cannot all run before a 6 s Lambda deadline (3 s batch budget): the
     reply still arrives with every id, the ones not run are `deadline` (not a score), none is above the
     floor, and no sandbox process is left when the handler returns."""
@@ -317,7 +318,10 @@ def test_a_batch_of_loops_answers_before_the_lambda_deadline_and_leaves_no_proce
         }
         for i in range(8)
     ]
-    before = set(sandbox_processes())
+    # The sandboxes live under a temp root of this test's own (their HOME): the sandboxes of tests running
+    # at the same time on another pytest-xdist worker are not counted.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    before = set(sandbox_processes(str(tmp_path)))
     reply = grade_event(load_spec(SPEC), event, context=_Context(6000))
     assert [e["id"] for e in reply] == [e["id"] for e in event]
     statuses = [
@@ -325,4 +329,5 @@ def test_a_batch_of_loops_answers_before_the_lambda_deadline_and_leaves_no_proce
     ]
     assert "correctness.status.deadline" in statuses
     assert all(e["aggregate_reward_score"] <= 0 for e in reply)
-    assert not set(sandbox_processes()) - before
+    assert not set(sandbox_processes(str(tmp_path))) - before
+    assert list(tmp_path.iterdir()) == []  # and no sample's directory

@@ -23,7 +23,7 @@ NODE_STAMP := node_modules/.installed
 
 help:
 	@echo "make demo     set up, synthesize all stacks (cdk-nag gate), run the reward over the sample data"
-	@echo "make test     ruff, mypy (strict), the pytest suite, cfn-lint on the synthesized templates"
+	@echo "make test     ruff (lint and format), mypy (strict), the pytest suite, cfn-lint on the synthesized templates"
 	@echo "make synth    synthesize (pass context with ARGS='-c key=value ...')"
 	@echo "make deploy   npx cdk deploy --all (ARGS='-c start_job=true' starts the training job: costs money)"
 	@echo "make destroy  npx cdk destroy --all (buckets are retained unless -c retain_data=false)"
@@ -49,10 +49,11 @@ demo: synth
 
 lint: setup
 	ruff check .
+	ruff format --check .
 	mypy
 
 test: lint
-	python -m pytest -q -p no:cacheprovider -n auto --dist loadgroup --durations=15
+	python -m pytest -q -p no:cacheprovider -n auto --dist loadfile --durations=15
 	npx cdk synth --quiet $(ARGS)
 	cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
 

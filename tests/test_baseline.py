@@ -21,9 +21,6 @@ from rft.sampling import InferenceSettings, ResponseCache
 from tests.bedrock_emulator import Script, bedrock_emulator
 from tests.policy_runs import BASE_ID, GSM8K, implied, run_cli, write_task
 
-#: One worker builds this file's expensive module fixtures once (pytest-xdist --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("test_baseline")
-
 PROBABILITIES = (0.0, 0.2, 0.5, 0.8, 1.0)
 K = 4
 

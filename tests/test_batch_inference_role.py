@@ -20,8 +20,7 @@ from stacks.constructs.batch_inference_role import BatchInferenceRole
 from tests.conftest import Apps, SynthesizedApp
 from tests.iam import actions_of, resources_of, wildcard_allows
 
-#: One worker builds this file's expensive module fixtures once (pytest-xdist --dist loadgroup).
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_batch_inference_role")]
+pytestmark = pytest.mark.slow
 
 US = ("us-east-1", "us-east-2", "us-west-2")
 

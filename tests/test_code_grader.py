@@ -20,9 +20,6 @@ from reward.grading import grade_event
 from reward.results import Status
 from reward.spec import load_spec
 
-#: One worker builds this file's expensive module fixtures once (pytest-xdist --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("test_code_grader")
-
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "reward_specs" / "code.toml"
 TRAIN = ROOT / "data" / "code" / "train.jsonl"

@@ -27,9 +27,6 @@ from code_runner.sandbox import HARNESS_SOURCE
 from reward.code_hacks import FAMILIES, programs
 from reward.code_tasks import read_task
 
-#: One worker builds this file's expensive module fixtures once (pytest-xdist --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("test_code_runner")
-
 ROOT = Path(__file__).resolve().parents[1]
 FAKE_SECRET = "wJalrXUtnFEMI-FAKE-SECRET-K7MDENGbPxRfiCY"
 FAST = {"test_timeout_s": 1.0, "sample_timeout_s": 3.0}

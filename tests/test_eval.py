@@ -14,9 +14,6 @@ from rft.stats import paired_bootstrap
 from tests.bedrock_emulator import Script, bedrock_emulator
 from tests.policy_runs import BASE_ID, DEPLOYMENT_ARN, GSM8K, implied, run_cli, write_task
 
-#: One worker builds this file's expensive module fixtures once (pytest-xdist --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("test_eval")
-
 K = 4
 N = 120
 BASE_P = [(0.1, 0.3, 0.5, 0.7)[i % 4] for i in range(N)]

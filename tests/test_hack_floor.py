@@ -18,9 +18,6 @@ from reward.grading import grade_event
 from reward.spec import Spec, load_spec
 from tests.bedrock_emulator import Script, bedrock_emulator
 
-#: One worker builds this file's expensive module fixtures once (pytest-xdist --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("test_hack_floor")
-
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted((ROOT / "reward_specs").glob("*.toml"))
 DATASETS = {

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -351,7 +352,15 @@ def test_the_leftover_check_can_fail():
     """A harness-looking process that is still running is seen by the check used above."""
     sleeper = subprocess.Popen([sys.executable, "-c", f"# {_MARKER}\nimport time\ntime.sleep(30)"])
     try:
-        assert sleeper.pid in sandbox_processes()
+        # Seen as soon as the kernel shows its command line (polled, bounded: on a busy machine that can
+        # lag the fork by a moment); a sleeper that died instead is reported with its exit status.
+        seen = False
+        for _ in range(250):
+            seen = sleeper.pid in sandbox_processes()
+            if seen or sleeper.poll() is not None:
+                break
+            time.sleep(0.02)
+        assert seen, f"not seen; exit status {sleeper.poll()}"
     finally:
         sleeper.kill()
         sleeper.wait()

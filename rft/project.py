@@ -11,6 +11,7 @@ here: pass the matching flag (``--samples``, ...).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,25 +39,45 @@ def cdk_json() -> Path:
     return local if local.is_file() else CDK_JSON
 
 
-def context_defaults() -> dict[str, Any]:
-    """The training settings (``SETTINGS`` parsed, ``FILES`` as written); a ``CliError`` naming the file,
-    the key and what is allowed when cdk.json cannot be read or holds a value synth would reject."""
+class TrainingSettings(Mapping[str, Any]):
+    """``SETTINGS`` (parsed) and ``FILES`` (as written) of one cdk.json. A value is parsed when a command
+    reads it, so a bad value in cdk.json stops only the commands that use it (not one whose flag overrides
+    it), with a ``CliError`` naming the file, the key and what is allowed."""
+
+    def __init__(self, path: Path, context: Mapping[str, Any]) -> None:
+        self.path = path
+        self._context = dict(context)
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in SETTINGS and key not in FILES:
+            raise KeyError(key)
+        raw = self._context.get(key, CONTEXT_KEYS[key].default)
+        if key in FILES:
+            return raw
+        try:
+            return CONTEXT_KEYS[key].parse(raw)
+        except Invalid as invalid:
+            raise CliError(
+                f"{self.path}: context value {key!r} is {json.dumps(raw)}; allowed: {invalid.allowed} "
+                f"(e.g. {CONTEXT_KEYS[key].example})"
+            ) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter((*SETTINGS, *FILES))
+
+    def __len__(self) -> int:
+        return len(SETTINGS) + len(FILES)
+
+
+def context_defaults() -> TrainingSettings:
+    """The training settings of ``cdk_json()`` (a key it does not set takes the schema's default); a
+    ``CliError`` naming the file when it cannot be read as JSON."""
     path = cdk_json()
     try:
         context = cdk_json_context(path) if path.is_file() else {}
     except (OSError, ValueError) as exc:
         raise CliError(f"{path}: cannot read the training settings: {exc}") from None
-    settings: dict[str, Any] = {key: context.get(key, CONTEXT_KEYS[key].default) for key in FILES}
-    for key in SETTINGS:
-        raw = context.get(key, CONTEXT_KEYS[key].default)
-        try:
-            settings[key] = CONTEXT_KEYS[key].parse(raw)
-        except Invalid as invalid:
-            raise CliError(
-                f"{path}: context value {key!r} is {json.dumps(raw)}; allowed: {invalid.allowed} "
-                f"(e.g. {CONTEXT_KEYS[key].example})"
-            ) from None
-    return settings
+    return TrainingSettings(path, context)
 
 
 def resolve_path(value: str) -> str:

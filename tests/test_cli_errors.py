@@ -20,7 +20,7 @@ import pytest
 
 from rft.cli import build_parser, main
 from rft.commands import score as score_command
-from rft.errors import user_error
+from rft.errors import CliError, user_error
 from stacks.config import PROJECT_ROOT
 from tests.bedrock_emulator import Script, bedrock_emulator
 
@@ -296,3 +296,17 @@ def test_cdk_json_settings_are_parsed_and_missing_keys_take_the_schemas_defaults
     assert settings["samples_per_prompt"] == 6  # a string in cdk.json, parsed like `-c samples_per_prompt=6`
     assert settings["inference_max_tokens"] == CONTEXT_KEYS["inference_max_tokens"].default
     assert settings["reward_spec"] == CONTEXT_KEYS["reward_spec"].default
+
+
+def test_a_bad_cdk_json_value_stops_only_the_commands_that_read_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flag that overrides the key means the value is never read: no error for it."""
+    from rft.project import context_defaults
+
+    (tmp_path / "cdk.json").write_text(json.dumps({"context": {"samples_per_prompt": "lots"}}))
+    monkeypatch.chdir(tmp_path)
+    settings = context_defaults()
+    assert settings["reasoning_effort"] == "high"
+    with pytest.raises(CliError, match=r"'samples_per_prompt' is \"lots\"; allowed: an integer"):
+        settings.get("samples_per_prompt")

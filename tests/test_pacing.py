@@ -272,9 +272,11 @@ def test_invocations_sharing_a_quota_that_fits_judge_everything_without_a_retry_
 
 def test_under_overload_only_the_deadline_stops_a_sample_and_admitted_calls_are_not_wasted() -> None:
     """3 x 6 samples = 36 calls against 4 req/s and a 1.5 s batch: most samples are `deadline` (ours),
-    none fails otherwise, and the calls the quota admitted became verdicts."""
-    outs, emu = fan_out(3, 6, 3.0, Script(latency_s=0.02, quota_per_s=4))
+    none fails otherwise, and the calls the quota admitted became verdicts — all but, at most, the one each
+    invocation had in flight when its deadline came (on a busy machine its reply can land a moment late)."""
+    invocations = 3
+    outs, emu = fan_out(invocations, 6, 3.0, Script(latency_s=0.02, quota_per_s=4))
     statuses = sum((Counter(s) for _, s, _ in outs), Counter())
     assert set(statuses) <= {"ok", "deadline"} and statuses["deadline"] > 0
-    assert statuses["ok"] >= 0.8 * emu.admitted
+    assert emu.admitted > 0 and statuses["ok"] >= emu.admitted - invocations
     assert all(n == 6 and left > 0 for n, _, left in outs)  # every invocation answered before its timeout

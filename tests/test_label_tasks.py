@@ -315,3 +315,13 @@ def test_every_answer_reader_checks_where_it_reads_the_answer_the_same_way(
     with pytest.raises(SpecError, match=rf"params\.{key}") as raised:
         parse_spec({"dimensions": [{"name": "a", "grader": grader, "params": params}]})
     assert says in str(raised.value)
+
+
+def test_graders_that_read_no_answer_do_not_load_the_regex_engine() -> None:
+    """The shared answer check is imported when used: a judge spec's cold start does not pay for it."""
+    import subprocess
+    import sys
+
+    code = "import sys, reward.graders.judge, reward.graders.length; print('regex' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

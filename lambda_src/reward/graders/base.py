@@ -8,12 +8,13 @@ import time
 import types
 import typing
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from reward.answers import MARKERS, compile_answer_pattern
 from reward.event import Sample
 from reward.results import Grade, InfrastructureError
-from reward.user_regex import UserPattern
+
+if TYPE_CHECKING:
+    from reward.user_regex import UserPattern
 
 
 class ParamError(ValueError):
@@ -31,6 +32,9 @@ def answer_reading(answer_pattern: str, markers: Sequence[str] | None = None) ->
     ``markers`` (for graders that have them) must be a non-empty subset of ``reward.answers.MARKERS``.
     Returns the compiled pattern (None without one); raises ``ParamError`` naming the key otherwise.
     """
+    # Imported here: graders that read no declared answer (judge, length, ...) never load the regex engine.
+    from reward.answers import MARKERS, compile_answer_pattern
+
     compiled = None
     if answer_pattern:
         try:

@@ -132,12 +132,9 @@ def load_config(node: constructs.Node) -> Config:
     warnings: list[ConfigWarning] = []
     values: dict[str, Any] = {}
 
-    def raw_of(key: str) -> Any:
-        raw = node.try_get_context(key)
-        return CONTEXT_KEYS[key].default if raw is None else raw
-
     for key, declared in CONTEXT_KEYS.items():
-        raw = raw_of(key)
+        given = node.try_get_context(key)
+        raw = declared.default if given is None else given
         try:
             values[key] = declared.parse(raw)
         except Invalid as invalid:

@@ -29,7 +29,7 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
 from stacks.constructs.nag import acknowledge
-from stacks.constructs.python_function import lambda_role, own_log_group
+from stacks.constructs.python_function import lambda_role
 from stacks.paths import PROJECT_ROOT
 
 DATASET_PREFIX = "datasets/"
@@ -77,7 +77,7 @@ class DatasetUpload(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.keys: dict[Path, str] = {}
-        self.log_group = own_log_group(
+        self.log_group = logs.LogGroup(
             self,
             "Logs",
             retention=logs.RetentionDays.ONE_MONTH,

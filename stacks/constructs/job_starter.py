@@ -30,7 +30,7 @@ from stacks.constructs.job_role import (
     model_customization_job_arns,
 )
 from stacks.constructs.nag import acknowledge
-from stacks.constructs.python_function import PythonFunction, lambda_role, own_log_group
+from stacks.constructs.python_function import PythonFunction, lambda_role
 from stacks.paths import LAMBDA_SRC
 
 #: The starter's bundle: its own package, the reward library it preflights with, and its pinned boto3
@@ -147,7 +147,7 @@ class JobStarter(Construct):
             # Reported on the role's policy (the Serverless pack reads the function's role).
             acknowledge(self.role, "Serverless-LambdaStarPermissions", quota_read)
 
-        self.provider_log_group = own_log_group(
+        self.provider_log_group = logs.LogGroup(
             self, "ProviderLogGroup", retention=LOG_RETENTION, encryption_key=encryption_key
         )
         # The Provider framework's function gets a role of its own: by default aws-cdk-lib attaches the

@@ -2,9 +2,9 @@
 with its own log group (retention, optional KMS key), a role that may write to that log group and nothing
 else, JSON logs, and — for the functions a job pins — a published version that an update never deletes.
 
-`own_log_group` and `lambda_role` are the two halves on their own, for the functions CDK creates for us
-(the dataset upload's copy function, the custom-resource provider), which get a role and a log group of
-ours but not our `lambda_.Function`.
+`lambda_role` is the role on its own, for the functions CDK creates for us (the dataset upload's copy
+function, the custom-resource provider): they get a log group and a role of ours, but not our
+`lambda_.Function`.
 """
 
 from __future__ import annotations
@@ -24,24 +24,6 @@ from stacks.constructs.local_bundling import LAMBDA_RUNTIME, python_lambda_code
 
 #: Lambda architecture name (context key `architecture`) -> CDK architecture.
 ARCHITECTURES = {"arm64": lambda_.Architecture.ARM_64, "x86_64": lambda_.Architecture.X86_64}
-
-
-def own_log_group(
-    scope: Construct,
-    construct_id: str,
-    *,
-    retention: logs.RetentionDays,
-    removal_policy: cdk.RemovalPolicy | None = None,
-    encryption_key: kms.IKey | None = None,
-) -> logs.LogGroup:
-    """A function's log group, created before the function (so the role needs no logs:CreateLogGroup)."""
-    return logs.LogGroup(
-        scope,
-        construct_id,
-        retention=retention,
-        removal_policy=removal_policy,
-        encryption_key=encryption_key,
-    )
 
 
 def lambda_role(
@@ -108,7 +90,8 @@ class PythonFunction(Construct):
         log_group_id: str = "Logs",
     ) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = own_log_group(
+        # Created before the function, so the role needs no logs:CreateLogGroup.
+        self.log_group = logs.LogGroup(
             self,
             log_group_id,
             retention=log_retention,

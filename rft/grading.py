@@ -7,6 +7,7 @@ There is no second implementation: the CLI scores exactly what training will.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import logging
@@ -18,16 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reward.contract import LAMBDA_PAYLOAD_BYTES
-
-if TYPE_CHECKING:
-    from reward.spec import Spec
-import argparse
-
-from reward.spec import Spec
 from rft.aws import aws_call, client, reward_function_of
 from rft.context import Context
 from rft.errors import EXIT_FAILURE, CliError, one_line
 from rft.rows import Row
+
+if TYPE_CHECKING:
+    from reward.controls import Gradability
+    from reward.spec import Spec
 
 #: What one batch may send to the deployed function: Lambda's limit less a margin for the JSON framing.
 MAX_PAYLOAD_BYTES = LAMBDA_PAYLOAD_BYTES - 64 * 1024
@@ -40,14 +39,15 @@ BatchGrader = Callable[[Batch], list[Any]]
 
 def use_spec(path: str | os.PathLike[str]) -> Spec:
     """The ``Spec`` at ``path``, loaded the way the Lambda loads its bundled spec (``reward.spec.load_spec``)
-    and passed as a value from here on: nothing is read from, or written to, the environment.
+    and passed as a value from here on (never through ``REWARD_SPEC``). Only the reward library's log level is
+    set, to WARNING: its per-batch INFO line is noise on a terminal.
 
     Raises ``CliError`` (usage) naming the file and field when the spec is missing or invalid.
     """
     spec_file = Path(path)
     if not spec_file.is_file():
         raise CliError(f"{spec_file}: reward spec not found (see reward_specs/ for examples)")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")  # the handler's per-batch INFO line is noise on a terminal
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
     logging.getLogger("reward").setLevel(logging.WARNING)
     from reward.spec import SpecError, load_spec
 
@@ -57,16 +57,20 @@ def use_spec(path: str | os.PathLike[str]) -> Spec:
         raise CliError(one_line(str(exc))) from None
 
 
-def ungradable(spec: Spec, rows: Sequence[Row], *, spec_path: str, data_path: str) -> str | None:
-    """Why ``spec`` cannot grade these rows' reference answers, or None when it can
-    (``reward.controls.check_gradable``: the pairs ``rft validate-data --spec`` and ``cdk synth`` refuse too).
-    A ``control_template`` that names a field the references lack is a usage error (``CliError``)."""
+def gradability(
+    spec: Spec, rows: Sequence[Row], *, spec_path: str, data_path: str
+) -> tuple[Gradability, str | None]:
+    """Which rows' reference answers ``spec`` cannot grade (``reward.controls.check_gradable``), and why the
+    pair is refused, or None (``rft score``, ``rft probe`` and ``rft validate-data --spec`` use it; ``cdk
+    synth`` refuses the same pairs). A ``control_template`` that names a field the references lack is a
+    usage error (``CliError``)."""
     from reward.controls import check_gradable, check_template
 
     problem = check_template(spec.control_template, [row.reference for row in rows])
     if problem:
         raise CliError(f"{spec_path}: {problem}")
-    return check_gradable(spec, [row.record for row in rows]).problem(lambda i: f"{data_path}:{rows[i].line}")
+    report = check_gradable(spec, [row.record for row in rows])
+    return report, report.problem(lambda i: f"{data_path}:{rows[i].line}")
 
 
 def local_grader(spec: Spec, *, with_reasons: bool = False) -> BatchGrader:

@@ -9,7 +9,7 @@ import argparse
 from rft.context import Context
 from rft.errors import EXIT_FAILURE, EXIT_OK, CliError
 from rft.flags import add_skip_invalid, check_at_least_one
-from rft.grading import ungradable, use_spec
+from rft.grading import gradability, use_spec
 from rft.output import output_dir, write_jsonl
 from rft.probe import probe, report
 from rft.rows import load_rows
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     check_at_least_one(("--batch", args.batch), ("--limit", args.limit))
     spec = use_spec(args.spec)
     rows = load_rows(args.data, limit=args.limit, err=ctx.err)
-    refused = ungradable(spec, rows, spec_path=args.spec, data_path=args.data)
+    _, refused = gradability(spec, rows, spec_path=args.spec, data_path=args.data)
     if refused:
         print(f"nothing was probed: {refused}", file=ctx.out)
         return EXIT_FAILURE

@@ -26,11 +26,11 @@ from rft.errors import EXIT_FAILURE, EXIT_OK, CliError
 from rft.flags import add_skip_invalid, check_at_least_one
 from rft.grading import (
     Scored,
+    gradability,
     grade_all,
     lambda_grader,
     local_grader,
     read_reply_element,
-    ungradable,
     use_spec,
 )
 from rft.output import output_dir, write_jsonl
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     check_at_least_one(("--batch", args.batch), ("--concurrency", args.concurrency), ("--limit", args.limit))
     spec = use_spec(args.spec)
     rows = load_rows(args.data, limit=args.limit, err=err)
-    refused = ungradable(spec, rows, spec_path=args.spec, data_path=args.data)
+    _, refused = gradability(spec, rows, spec_path=args.spec, data_path=args.data)
     if refused:
         raise CliError(f"{args.spec} with {args.data}: {refused}")
     pairs: list[tuple[Row, str, int | None]]

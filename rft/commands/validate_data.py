@@ -28,7 +28,7 @@ from reward.dataset import (
 )
 from rft.context import Context
 from rft.errors import EXIT_FAILURE, EXIT_OK, CliError
-from rft.grading import use_spec
+from rft.grading import gradability, use_spec
 from rft.rows import load_rows
 
 HELP = "check dataset files against the Nova RFT rules"
@@ -119,19 +119,13 @@ def reference_check(spec_path: str, data_path: str) -> str:
     and the first row) when that is more than 1% of the rows: training on the pair would teach nothing."""
     from collections import Counter
 
-    from reward.controls import check_gradable, check_template
-
     spec = use_spec(spec_path)
     rows = load_rows(data_path)
-    problem = check_template(spec.control_template, [row.reference for row in rows])
-    if problem:
-        raise CliError(f"{spec_path}: {problem}")
-    gradability = check_gradable(spec, [row.record for row in rows])
-    refused = gradability.problem(lambda i: f"{data_path}:{rows[i].line}")
+    report, refused = gradability(spec, rows, spec_path=spec_path, data_path=data_path)
     if refused:
         raise CliError(f"{spec_path} with {data_path}: {refused}")
     counts: dict[str, Counter[str]] = {d.name: Counter() for d in spec.dimensions}
-    for _, name, reason in gradability.ungradable:
+    for _, name, reason in report.ungradable:
         counts[name][reason] += 1
     lines = [f"reference answers against {spec_path}: {len(rows)} rows checked"]
     for name, reasons in counts.items():

@@ -212,8 +212,8 @@ def _email(raw: Any) -> str | None:
     return value
 
 
-def parse_path(raw: Any, *, optional: bool, root: Path = PROJECT_ROOT) -> Path | None:
-    """A dataset or spec path: relative to ``root`` (the project root), and an existing file."""
+def _path(raw: Any, *, optional: bool) -> Path | None:
+    """A dataset or spec path: relative to the project root, and an existing file."""
     if raw is None and optional:
         return None
     value = _as_str(raw)
@@ -222,11 +222,11 @@ def parse_path(raw: Any, *, optional: bool, root: Path = PROJECT_ROOT) -> Path |
             return None
         raise Invalid("a path to an existing file (relative to the project root, or absolute)")
     path = Path(value).expanduser()
-    path = path if path.is_absolute() else root / path
+    path = path if path.is_absolute() else PROJECT_ROOT / path
     if not path.is_file():
         what = "no such file" if not path.exists() else "not a file"
         raise Invalid(
-            f"a path to an existing file; {what}: {path} (relative paths are resolved against {root})"
+            f"a path to an existing file; {what}: {path} (relative paths are resolved against {PROJECT_ROOT})"
         )
     return path
 
@@ -282,11 +282,11 @@ def _rate(raw: Any) -> float:
 
 
 def _required_path(raw: Any) -> Path | None:
-    return parse_path(raw, optional=False)
+    return _path(raw, optional=False)
 
 
 def _optional_path(raw: Any) -> Path | None:
-    return parse_path(raw, optional=True)
+    return _path(raw, optional=True)
 
 
 def hyperparameter(api_name: str) -> Callable[[Any], int | float | str]:

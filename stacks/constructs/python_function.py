@@ -58,6 +58,7 @@ class PythonFunction(Construct):
     """A Python Lambda function with its own log group and role. Attributes: `function`, `role`,
     `log_group`, and `version` (the published version, made when first asked for).
 
+    ``log_group_id`` is the log group's id as the owner wrote it before (the job starter's is ``LogGroup``).
     The construct that owns one creates it with the id ``"Default"``, which CDK leaves out of logical ids:
     the log group, role and function keep the logical ids they had when each construct wrote them itself,
     so an update of a deployed stack changes them in place instead of replacing them (a replaced reward

@@ -9,6 +9,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from rft.aws import region_of
 from rft.errors import CliError
 from rft.sampling import InferenceSettings
 
@@ -125,7 +126,9 @@ def samples_from(args: argparse.Namespace, defaults: Mapping[str, Any]) -> int:
 
 
 def region_from(args: argparse.Namespace, defaults: Mapping[str, Any]) -> str:
-    return args.region or os.environ.get("AWS_REGION") or str(defaults.get("region") or "us-east-1")
+    """``--region``, else ``AWS_REGION``, else the training run's region in cdk.json (``rft.aws.region_of``
+    for the rest)."""
+    return region_of(args.region or os.environ.get("AWS_REGION") or defaults.get("region"))
 
 
 def add_stack_target(parser: argparse.ArgumentParser, *, reads: str) -> Any:
